@@ -1,0 +1,40 @@
+# Two entry points for a new user (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+# A CUDA torch already in the venv is kept; otherwise the CPU build from local disk / PyPI.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test install install-dev lint bench clean
+
+run: install
+	$(VENV)/bin/melodex-studio
+
+test: install-dev
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	$(VENV)/bin/lint-imports
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps "tinysoundfont>=0.3.7"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+lint: install-dev
+	$(VENV)/bin/lint-imports
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,401 @@
+"""The song document: Song, Section, Track, Note, Chord, Key, Take.
+
+Pure Python (no Qt, no torch). The Song is the single source of truth; views subscribe to its
+change notifications with ``song.subscribe(callback)``; every mutating method calls
+``callback(event, payload)`` with an event name from ``EVENTS``.
+
+Units: note and chord positions are absolute ticks (``timing.PPQ`` per quarter note); sections are
+in bars (0-based start bar, length in bars); gains in dB; pan in [-1, 1].
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
+
+from .timing import PPQ, MeterMap, TempoMap
+
+PITCH_NAMES_SHARP = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+PITCH_NAMES_FLAT = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
+# Conventional spelling of each major / minor tonic (fewest accidentals in the key signature).
+_MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_MINOR_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+NATURAL_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
+
+ROLES = ("melody", "counter", "chords", "pad", "bass", "drums", "percussion", "fx")
+EVENTS = (
+    "reset", "meta", "tempo", "meter", "key", "sections", "tracks", "track", "notes", "chords", "takes",
+)
+
+Listener = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key: tonic pitch class (0 = C) and mode ('major' or 'minor'); ``spelling`` keeps the user's name."""
+
+    tonic: int = 0
+    mode: str = "major"
+    spelling: str | None = None  # e.g. "F#" vs "Gb"; None -> conventional
+
+    def __post_init__(self) -> None:
+        if not (0 <= int(self.tonic) <= 11) or self.mode not in ("major", "minor"):
+            raise ValueError(f"not a key: tonic {self.tonic}, mode {self.mode}")
+
+    @property
+    def tonic_name(self) -> str:
+        if self.spelling:
+            return self.spelling
+        return (_MAJOR_NAMES if self.mode == "major" else _MINOR_NAMES)[self.tonic]
+
+    @property
+    def name(self) -> str:
+        """'F major', 'C# minor'."""
+        return f"{self.tonic_name} {self.mode}"
+
+    @property
+    def midi_name(self) -> str:
+        """mido key_signature text: 'F', 'C#m', 'Bb'."""
+        return self.tonic_name + ("m" if self.mode == "minor" else "")
+
+    def scale_pitch_classes(self) -> tuple[int, ...]:
+        steps = MAJOR_SCALE if self.mode == "major" else NATURAL_MINOR_SCALE
+        return tuple((self.tonic + s) % 12 for s in steps)
+
+    @classmethod
+    def parse(cls, text: str) -> "Key":
+        """Parse 'F major', 'C# minor', 'Bbm', 'Eb' (no mode -> major)."""
+        t = text.strip()
+        mode = "major"
+        low = t.lower()
+        for suffix, m in ((" major", "major"), (" minor", "minor"), ("maj", "major"), ("min", "minor"), ("m", "minor")):
+            if low.endswith(suffix):
+                mode, t = m, t[: -len(suffix)].strip()
+                break
+        if not t or t[0].upper() not in "ABCDEFG":
+            raise ValueError(f"not a key name: {text!r}")
+        pc = PITCH_NAMES_SHARP.index(t[0].upper())
+        for ch in t[1:]:
+            if ch in "#♯":
+                pc += 1
+            elif ch in "b♭":
+                pc -= 1
+            else:
+                raise ValueError(f"not a key name: {text!r}")
+        spelling = t[0].upper() + t[1:].replace("♯", "#").replace("♭", "b")
+        return cls(pc % 12, mode, spelling)
+
+    def __eq__(self, other: object) -> bool:  # spelling is cosmetic
+        return isinstance(other, Key) and (self.tonic, self.mode) == (other.tonic, other.mode)
+
+    def __hash__(self) -> int:
+        return hash((self.tonic, self.mode))
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    """One note. ``start_tick``/``duration_ticks`` in ticks; ``pitch`` and ``velocity`` 0..127."""
+
+    start_tick: int
+    pitch: int
+    duration_ticks: int
+    velocity: int = 90
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.pitch <= 127 and 1 <= self.velocity <= 127 and self.duration_ticks >= 1 and self.start_tick >= 0):
+            raise ValueError(f"invalid note {self}")
+
+    @property
+    def end_tick(self) -> int:
+        return self.start_tick + self.duration_ticks
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A chord symbol on the chord track: root pitch class, quality ('maj', 'min', '7', 'maj7', 'min7', 'dim', 'sus4', ...)."""
+
+    start_tick: int
+    duration_ticks: int
+    root: int
+    quality: str = "maj"
+    bass: int | None = None  # slash-chord bass pitch class
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Track:
+    """One instrument track. ``program`` is the GM program 0..127 (ignored for drums, where it names the kit)."""
+
+    name: str
+    role: str = "melody"
+    program: int = 0
+    is_drum: bool = False
+    gain_db: float = 0.0
+    pan: float = 0.0
+    mute: bool = False
+    solo: bool = False
+    notes: list[Note] = field(default_factory=list)
+    id: str = field(default_factory=_new_id)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown track role {self.role!r}; expected one of {ROLES}")
+        if not (0 <= self.program <= 127):
+            raise ValueError(f"GM program {self.program} out of range 0..127")
+        if not (-1.0 <= self.pan <= 1.0):
+            raise ValueError(f"pan {self.pan} out of range -1..1")
+
+    def sorted_notes(self) -> list[Note]:
+        return sorted(self.notes)
+
+    def notes_in(self, start_tick: int, end_tick: int) -> list[Note]:
+        """Notes whose start lies in [start_tick, end_tick)."""
+        return [n for n in self.notes if start_tick <= n.start_tick < end_tick]
+
+
+@dataclass
+class Section:
+    """A span of bars with a label ('intro', 'verse', 'A'...). ``overrides`` holds per-section plan fields."""
+
+    label: str
+    start_bar: int
+    length_bars: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=_new_id)
+
+    def __post_init__(self) -> None:
+        if self.start_bar < 0 or self.length_bars < 1:
+            raise ValueError(f"section {self.label!r}: start bar {self.start_bar}, length {self.length_bars} bars is invalid")
+
+    @property
+    def end_bar(self) -> int:
+        return self.start_bar + self.length_bars
+
+
+@dataclass
+class Take:
+    """One generated version of a section (all tracks when ``track_id`` is None) with its generation metadata.
+
+    ``notes`` maps track id -> notes of that track inside the section. ``tensors`` names entries of the
+    project's ``state.safetensors`` that belong to this take (token sequences, noise, latents).
+    """
+
+    section_id: str
+    track_id: str | None
+    notes: dict[str, list[Note]]
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tensors: list[str] = field(default_factory=list)
+    created: str = ""
+    id: str = field(default_factory=_new_id)
+
+
+class Song:
+    """The arrangement document. See module docstring for units and notifications."""
+
+    def __init__(
+        self,
+        title: str = "Untitled",
+        tempo_map: TempoMap | None = None,
+        meter_map: MeterMap | None = None,
+        key: Key | None = None,
+        sample_rate: int = 44100,
+    ):
+        self.title = title
+        self.tempo_map = tempo_map or TempoMap()
+        self.meter_map = meter_map or MeterMap()
+        self.key = key or Key()
+        self.sample_rate = int(sample_rate)
+        self.sections: list[Section] = []
+        self.tracks: list[Track] = []
+        self.chords: list[Chord] = []
+        self.takes: list[Take] = []
+        self.active_takes: dict[str, str] = {}  # "section_id/track_id or *" -> take id
+        self.plan: dict[str, Any] = {}  # the StylePlan as a plain dict (see prompt.plan)
+        self.generation: dict[str, Any] = {}  # prompts, seeds, model hashes, timings
+        self._listeners: list[Listener] = []
+
+    # --- notifications -------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Register ``listener(event, payload)``; returns a function that unsubscribes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notify(self, event: str, payload: Any = None) -> None:
+        for cb in list(self._listeners):
+            cb(event, payload)
+
+    # --- time ------------------------------------------------------------------------------------
+    @property
+    def ppq(self) -> int:
+        return PPQ
+
+    def bar_to_tick(self, bar: int) -> int:
+        return self.meter_map.bar_to_tick(bar)
+
+    def tick_to_seconds(self, tick: int) -> float:
+        return self.tempo_map.tick_to_seconds(tick)
+
+    def tick_to_sample(self, tick: int, sample_rate: int | None = None) -> int:
+        return self.tempo_map.tick_to_sample(tick, sample_rate or self.sample_rate)
+
+    @property
+    def length_bars(self) -> int:
+        ends = [s.end_bar for s in self.sections]
+        if ends:
+            return max(ends)
+        last = self.last_note_end_tick()
+        bar, off = self.meter_map.tick_to_bar(last)
+        return bar + (1 if off else 0)
+
+    @property
+    def end_tick(self) -> int:
+        """End of the last section (or of the last note when there are no sections)."""
+        return max(self.bar_to_tick(self.length_bars), 0 if self.sections else self.last_note_end_tick())
+
+    def last_note_end_tick(self) -> int:
+        return max((n.end_tick for t in self.tracks for n in t.notes), default=0)
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.tick_to_seconds(self.end_tick)
+
+    def section_ticks(self, section: Section) -> tuple[int, int]:
+        """(start_tick, end_tick) of a section."""
+        return self.bar_to_tick(section.start_bar), self.bar_to_tick(section.end_bar)
+
+    # --- edits -----------------------------------------------------------------------------------
+    def set_tempo_map(self, tempo_map: TempoMap) -> None:
+        self.tempo_map = tempo_map
+        self.notify("tempo", tempo_map)
+
+    def set_meter_map(self, meter_map: MeterMap) -> None:
+        self.meter_map = meter_map
+        self.notify("meter", meter_map)
+
+    def set_key(self, key: Key) -> None:
+        self.key = key
+        self.notify("key", key)
+
+    def add_section(self, section: Section, index: int | None = None) -> Section:
+        self.sections.insert(len(self.sections) if index is None else index, section)
+        self.notify("sections", self.sections)
+        return section
+
+    def remove_section(self, section_id: str) -> Section:
+        s = self.section(section_id)
+        self.sections.remove(s)
+        self.notify("sections", self.sections)
+        return s
+
+    def add_track(self, track: Track, index: int | None = None) -> Track:
+        self.tracks.insert(len(self.tracks) if index is None else index, track)
+        self.notify("tracks", self.tracks)
+        return track
+
+    def remove_track(self, track_id: str) -> Track:
+        t = self.track(track_id)
+        self.tracks.remove(t)
+        self.notify("tracks", self.tracks)
+        return t
+
+    def update_track(self, track_id: str, **changes: Any) -> Track:
+        """Change track properties (name, program, gain_db, pan, mute, solo, ...) and notify."""
+        t = self.track(track_id)
+        new = replace(t, **changes)  # validates
+        for k in changes:
+            setattr(t, k, getattr(new, k))
+        self.notify("track", t)
+        return t
+
+    def add_notes(self, track_id: str, notes: Iterable[Note]) -> None:
+        t = self.track(track_id)
+        t.notes.extend(notes)
+        t.notes.sort()
+        self.notify("notes", t)
+
+    def remove_notes(self, track_id: str, notes: Iterable[Note]) -> None:
+        t = self.track(track_id)
+        for n in notes:
+            t.notes.remove(n)
+        self.notify("notes", t)
+
+    def replace_notes(self, track_id: str, start_tick: int, end_tick: int, notes: Iterable[Note]) -> list[Note]:
+        """Replace the notes starting in [start_tick, end_tick) with ``notes``; returns the removed ones."""
+        t = self.track(track_id)
+        removed = t.notes_in(start_tick, end_tick)
+        keep = [n for n in t.notes if not (start_tick <= n.start_tick < end_tick)]
+        t.notes = sorted(keep + list(notes))
+        self.notify("notes", t)
+        return removed
+
+    def set_chords(self, chords: list[Chord]) -> None:
+        self.chords = sorted(chords, key=lambda c: c.start_tick)
+        self.notify("chords", self.chords)
+
+    def add_take(self, take: Take, activate: bool = True) -> Take:
+        """Store a take; when ``activate``, its notes replace the section's notes on its tracks."""
+        self.section(take.section_id)
+        self.takes.append(take)
+        if activate:
+            self.activate_take(take.id)
+        self.notify("takes", take)
+        return take
+
+    def activate_take(self, take_id: str) -> None:
+        take = self.take(take_id)
+        section = self.section(take.section_id)
+        start, end = self.section_ticks(section)
+        for track_id, notes in take.notes.items():
+            self.replace_notes(track_id, start, end, notes)
+        self.active_takes[f"{take.section_id}/{take.track_id or '*'}"] = take.id
+        self.notify("takes", take)
+
+    def delete_take(self, take_id: str) -> Take:
+        take = self.take(take_id)
+        self.takes.remove(take)
+        for k, v in list(self.active_takes.items()):
+            if v == take_id:
+                del self.active_takes[k]
+        self.notify("takes", take)
+        return take
+
+    # --- lookup ----------------------------------------------------------------------------------
+    def track(self, track_id: str) -> Track:
+        for t in self.tracks:
+            if t.id == track_id or t.name == track_id:
+                return t
+        raise KeyError(f"no track {track_id!r}")
+
+    def section(self, ref: str | int) -> Section:
+        """Section by id, by label ('chorus' = first chorus, 'chorus 2' = second) or by 0-based index."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            i = int(ref)
+            if 0 <= i < len(self.sections):
+                return self.sections[i]
+            raise KeyError(f"no section number {i}; the song has {len(self.sections)}")
+        for s in self.sections:
+            if s.id == ref:
+                return s
+        label, _, nth = ref.strip().rpartition(" ")
+        if not (label and nth.isdigit()):
+            label, nth = ref.strip(), "1"
+        matches = [s for s in self.sections if s.label.lower() == label.lower()]
+        if 1 <= int(nth) <= len(matches):
+            return matches[int(nth) - 1]
+        raise KeyError(f"no section {ref!r}; sections are {[s.label for s in self.sections]}")
+
+    def take(self, take_id: str) -> Take:
+        for t in self.takes:
+            if t.id == take_id:
+                return t
+        raise KeyError(f"no take {take_id!r}")
+
+    def audible_tracks(self) -> list[Track]:
+        """Tracks that sound, honouring mute and solo."""
+        soloed = [t for t in self.tracks if t.solo]
+        return soloed if soloed else [t for t in self.tracks if not t.mute]

@@ -1,0 +1,38 @@
+"""`melodex-studio`: the desktop app entry point.
+
+Importing this module must not import torch (start-up stays fast); the engine loads models lazily.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="melodex-studio")
+    parser.add_argument("project", nargs="?", help="a .melodex project to open")
+    parser.add_argument("--smoke-test", action="store_true", help="start, show the window, process events and exit")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Melodex Studio")
+    app.setOrganizationName("Melodex")
+    window = MainWindow()
+    if args.project:
+        window.open_project(args.project)
+    window.show()
+    if args.smoke_test:
+        QTimer.singleShot(200, app.quit)
+        app.exec()
+        print(f"smoke test ok: window {window.width()}x{window.height()}, title {window.windowTitle()!r}")
+        return 0
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

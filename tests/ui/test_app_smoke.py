@@ -1,0 +1,32 @@
+import subprocess
+import sys
+
+from melodex_studio.song import Note, Section, Song, Track
+from melodex_studio.ui.main_window import MainWindow
+
+
+def test_importing_gui_does_not_import_torch():
+    code = "import sys, melodex_studio.ui.app, melodex_studio.ui.main_window; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_smoke_test_flag_starts_and_exits():
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, "-m", "melodex_studio.ui.app", "--smoke-test"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "smoke test ok" in r.stdout
+
+
+def test_window_shows_song_and_follows_changes(qtbot):
+    song = Song(title="Demo")
+    song.add_section(Section("intro", 0, 4))
+    w = MainWindow(song)
+    qtbot.addWidget(w)
+    assert "4 bars" in w.summary.text()
+    t = song.add_track(Track("Bass", role="bass", program=33))
+    song.add_notes(t.id, [Note(0, 36, 480)])
+    tracks = w.outline.topLevelItem(1)
+    assert tracks.child(0).text(0) == "Bass"
+    assert "1 notes" in tracks.child(0).text(1)
