@@ -1,0 +1,87 @@
+import pytest
+
+from melodex_studio.song import Key, Note, Section, Song, Take, Track
+
+
+def make_song():
+    s = Song(title="t")
+    s.add_section(Section("verse", 0, 2))
+    s.add_section(Section("chorus", 2, 2))
+    s.add_section(Section("verse", 4, 2))
+    piano = s.add_track(Track("Piano", role="chords", program=0))
+    s.add_notes(piano.id, [Note(0, 60, 480), Note(1920 * 2, 64, 480), Note(1920 * 4, 67, 480)])
+    return s, piano
+
+
+def test_notifications_reach_subscribers_and_unsubscribe_works():
+    s, piano = make_song()
+    events = []
+    unsubscribe = s.subscribe(lambda e, p: events.append(e))
+    s.update_track(piano.id, gain_db=-3.0, pan=0.5)
+    s.add_notes(piano.id, [Note(10, 62, 100)])
+    s.set_key(Key.parse("Eb"))
+    assert events == ["track", "notes", "key"]
+    assert piano.gain_db == -3.0 and piano.pan == 0.5
+    unsubscribe()
+    s.set_key(Key.parse("C"))
+    assert events == ["track", "notes", "key"]
+
+
+def test_invalid_edits_are_rejected_without_change():
+    s, piano = make_song()
+    with pytest.raises(ValueError):
+        s.update_track(piano.id, pan=2.0)
+    assert piano.pan == 0.0
+    with pytest.raises(ValueError):
+        Note(0, 128, 10)
+    with pytest.raises(ValueError):
+        Track("x", role="singer")
+
+
+def test_section_lookup_by_label_occurrence_and_index():
+    s, _ = make_song()
+    assert s.section("verse").start_bar == 0
+    assert s.section("verse 2").start_bar == 4
+    assert s.section("1").label == "chorus"
+    assert s.section(2).start_bar == 4
+    with pytest.raises(KeyError, match="sections are"):
+        s.section("bridge")
+
+
+def test_take_replaces_only_its_section_and_can_switch_back():
+    s, piano = make_song()
+    chorus = s.section("chorus")
+    start, end = s.section_ticks(chorus)
+    assert (start, end) == (3840, 7680)
+    original = [n for n in piano.notes if start <= n.start_tick < end]
+    t1 = s.add_take(Take(chorus.id, None, {piano.id: [Note(start, 72, 960)]}, seed=1))
+    assert [n.pitch for n in piano.notes] == [60, 72, 67]
+    t0 = s.add_take(Take(chorus.id, None, {piano.id: original}, seed=0), activate=False)
+    s.activate_take(t0.id)
+    assert [n.pitch for n in piano.notes] == [60, 64, 67]
+    s.delete_take(t1.id)
+    assert [t.id for t in s.takes] == [t0.id]
+
+
+def test_song_length_and_duration_follow_sections_and_tempo():
+    s, _ = make_song()
+    assert s.length_bars == 6
+    assert s.duration_seconds == pytest.approx(6 * 2.0)  # 120 BPM default, 4/4: 2 s a bar
+
+
+def test_mute_and_solo():
+    s, piano = make_song()
+    bass = s.add_track(Track("Bass", role="bass", program=33))
+    s.update_track(piano.id, mute=True)
+    assert [t.name for t in s.audible_tracks()] == ["Bass"]
+    s.update_track(piano.id, solo=True)
+    assert [t.name for t in s.audible_tracks()] == ["Piano"]
+
+
+@pytest.mark.parametrize("text,name,midi", [
+    ("F# minor", "F# minor", "F#m"), ("Bb", "Bb major", "Bb"), ("Ebm", "Eb minor", "Ebm"), ("c", "C major", "C"),
+])
+def test_key_parse_and_names(text, name, midi):
+    k = Key.parse(text)
+    assert k.name == name and k.midi_name == midi
+    assert Key.parse("Gb major") == Key.parse("F# major")
