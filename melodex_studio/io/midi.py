@@ -1,0 +1,484 @@
+"""Standard MIDI File export and import (mido).
+
+Export (``song_to_midifile``) writes SMF type 1 at ``PPQ`` = 480 ticks per quarter note:
+
+* track 0 (the conductor track) holds only meta events: ``track_name`` = song title, ``time_signature``
+  at the first tick of each meter change's bar, ``key_signature`` (mido spelling: 'F', 'C#m', 'Bb'),
+  ``set_tempo`` for every tempo change and one ``marker`` per section at its first tick. Its
+  ``end_of_track`` lies at the end of the song (``Song.end_tick``), which is how the length of the last
+  section travels through the file.
+* one MIDI track per song track: ``track_name``, ``program_change``, CC7 (volume) and CC10 (pan) at tick
+  0, then the notes. Drum tracks use channel index 9 and only they do; other tracks get channels
+  0..8, 10..15 in order, reused (cyclically) when there are more than 15 of them.
+* Notes of one pitch never overlap on one channel: when they do in the song, the earlier note ends where
+  the later one starts (two notes starting on the same tick become one, the longer). Events are sorted
+  by (tick, meta < program < control < note-off < note-on, pitch), so the file is deterministic.
+
+Section markers carry the section label unchanged ("verse", "verse"): a marker has a position, so two
+markers with the same text are already distinct, and DAWs show the label the musician typed. Import
+reads the label back exactly; the length of a section is the distance to the next marker (or to the song
+end), rounded to whole bars. Gaps between sections are therefore absorbed into the section before them.
+Text is written as UTF-8 (plain ASCII labels are byte-identical to Latin-1).
+
+Gain and pan map to CC7/CC10: ``cc7 = round(127 * 10 ** (gain_db / 40))`` (the GM volume curve; gains above
+0 dB are written as 127), pan -1..0..+1 -> CC10 0..64..127. Mute/solo, chords and takes are not part of
+a MIDI file.
+
+Import (``midifile_to_song``) reads type 0 and type 1 files at any resolution (ticks rescaled to 480,
+rounded), treats velocity-0 note-ons as note-offs, ignores unmatched note-offs, closes notes still on at the
+end of their track, keeps tempo and meter changes (a meter change inside a bar moves to the next bar line;
+this and other repairs are listed in ``song.generation["midi_import"]["notes"]``), reads the first key
+signature and the markers, builds one song track per (MIDI track, channel) and guesses track roles.
+A second export of an imported export is byte-identical to the first.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mido
+
+from ..errors import MidiError
+from ..song.model import Key, Note, Section, Song, Track
+from ..song.timing import PPQ, MeterChange, MeterMap, TempoChange, TempoMap
+
+DRUM_CHANNEL = 9
+MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
+MIN_GAIN_DB = -100.0  # CC7 = 0
+_VALID_KEYS = {
+    "Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#",
+    "Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m",
+}
+# sort rank of events sharing a tick
+_RANK = {"meta": 0, "program_change": 1, "control_change": 2, "note_off": 3, "note_on": 4}
+
+
+# --- value mappings ------------------------------------------------------------------------------
+def gain_db_to_cc7(gain_db: float) -> int:
+    """Track gain in dB -> CC7 value 0..127 (GM curve 40*log10(cc/127); > 0 dB clips to 127)."""
+    if gain_db <= MIN_GAIN_DB:
+        return 0
+    return max(0, min(127, round(127 * 10 ** (gain_db / 40))))
+
+
+def cc7_to_gain_db(value: int) -> float:
+    """CC7 value -> gain in dB, with the fewest decimals that map back to the same value."""
+    if value <= 0:
+        return MIN_GAIN_DB
+    exact = 40 * math.log10(value / 127)
+    return _shortest(exact, lambda g: gain_db_to_cc7(g) == value)
+
+
+def pan_to_cc10(pan: float) -> int:
+    """Pan -1 (left) .. 0 .. +1 (right) -> CC10 0 .. 64 .. 127."""
+    return max(0, min(127, round(64 + pan * (64 if pan < 0 else 63))))
+
+
+def cc10_to_pan(value: int) -> float:
+    exact = (value - 64) / (64 if value < 64 else 63)
+    return _shortest(exact, lambda p: pan_to_cc10(p) == value)
+
+
+def _tempo_to_bpm(tempo_us: int) -> float:
+    """Microseconds per quarter -> BPM with the fewest decimals that give back the same integer tempo."""
+    return _shortest(60_000_000 / tempo_us, lambda b: mido.bpm2tempo(b) == tempo_us)
+
+
+def _shortest(exact: float, ok) -> float:
+    for digits in range(7):
+        v = round(exact, digits)
+        if ok(v):
+            return float(v)
+    return float(exact)
+
+
+def _key_name(key: Key) -> str:
+    name = key.midi_name
+    return name if name in _VALID_KEYS else Key(key.tonic, key.mode).midi_name
+
+
+def _clocks_per_click(numerator: int, denominator: int) -> int:
+    """MIDI clocks (24 per quarter) per metronome click: the beat, dotted for compound meters (6/8)."""
+    beat = 96 // denominator
+    return beat * 3 if denominator >= 8 and numerator % 3 == 0 and numerator > 3 else beat
+
+
+def assign_channels(tracks: list[Track]) -> list[int]:
+    """MIDI channel index for each track: drums 9; others 0..8, 10..15 in order, reused after 15."""
+    out, n = [], 0
+    for t in tracks:
+        if t.is_drum:
+            out.append(DRUM_CHANNEL)
+        else:
+            out.append(MELODIC_CHANNELS[n % len(MELODIC_CHANNELS)])
+            n += 1
+    return out
+
+
+# --- export ----------------------------------------------------------------------------------------
+def _trim_overlaps(tagged: list[tuple[Note, int]]) -> list[tuple[Note, int]]:
+    """(note, owner) pairs of one channel -> the same with no two notes of one pitch sounding at once.
+
+    An earlier note ends where the next note of the same pitch starts; of two notes starting on the same
+    tick only the longer one is kept (the first in track order on a tie).
+    """
+    by_pitch: dict[int, list[tuple[Note, int]]] = defaultdict(list)
+    for n, owner in sorted(tagged, key=lambda x: (x[0], x[1])):
+        by_pitch[n.pitch].append((n, owner))
+    out: list[tuple[Note, int]] = []
+    for seq in by_pitch.values():
+        kept: list[tuple[Note, int]] = []
+        for n, owner in seq:
+            if kept and kept[-1][0].start_tick == n.start_tick:
+                if n.duration_ticks > kept[-1][0].duration_ticks:
+                    kept[-1] = (n, owner)
+                continue
+            if kept and kept[-1][0].end_tick > n.start_tick:
+                p, o = kept[-1]
+                kept[-1] = (Note(p.start_tick, p.pitch, n.start_tick - p.start_tick, p.velocity), o)
+            kept.append((n, owner))
+        out.extend(kept)
+    return sorted(out, key=lambda x: (x[0], x[1]))
+
+
+def _to_track(events: list[tuple[tuple, mido.Message]], end_tick: int) -> mido.MidiTrack:
+    """Absolute-tick (key, message) pairs -> delta-time MidiTrack ending with one end_of_track."""
+    track = mido.MidiTrack()
+    now = 0
+    for (tick, *_), msg in sorted(events, key=lambda e: e[0]):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(end_tick, now) - now))
+    return track
+
+
+def _meta(tick: int, order: int, msg: mido.MetaMessage):
+    return (tick, _RANK["meta"], order, 0), msg
+
+
+def song_to_midifile(song: Song, file_type: int = 1) -> mido.MidiFile:
+    """Build a ``mido.MidiFile`` (type 1, or type 0 with everything merged into one track) at 480 PPQ.
+
+    See the module docstring for the layout. Raises ``MidiError`` for an unsupported ``file_type``.
+    """
+    if file_type not in (0, 1):
+        raise MidiError(f"MIDI file type {file_type} cannot be written; choose type 0 or type 1")
+    conductor: list = [_meta(0, 0, mido.MetaMessage("track_name", name=song.title))]
+    for c in song.meter_map.changes:
+        conductor.append(_meta(song.bar_to_tick(c.bar), 1, mido.MetaMessage(
+            "time_signature", numerator=c.numerator, denominator=c.denominator,
+            clocks_per_click=_clocks_per_click(c.numerator, c.denominator), notated_32nd_notes_per_beat=8)))
+    conductor.append(_meta(0, 2, mido.MetaMessage("key_signature", key=_key_name(song.key))))
+    for c in song.tempo_map.changes:
+        conductor.append(_meta(c.tick, 3, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(c.bpm))))
+    for i, s in enumerate(sorted(song.sections, key=lambda s: s.start_bar)):
+        conductor.append(_meta(song.bar_to_tick(s.start_bar), 4 + i, mido.MetaMessage("marker", text=_clean(s.label))))
+
+    channels = assign_channels(song.tracks)
+    trimmed: dict[int, list[Note]] = {i: [] for i in range(len(song.tracks))}
+    for ch in sorted(set(channels)):  # overlaps are resolved per channel, across the tracks sharing it
+        tagged = [(n, i) for i, c in enumerate(channels) if c == ch for n in song.tracks[i].notes]
+        for n, i in _trim_overlaps(tagged):
+            trimmed[i].append(n)
+    instrument_tracks = []
+    for i, (t, ch) in enumerate(zip(song.tracks, channels)):
+        ev: list = [(((0, _RANK["meta"], 0, 0)), mido.MetaMessage("track_name", name=_clean(t.name)))]
+        ev.append(((0, _RANK["program_change"], ch, 0), mido.Message("program_change", channel=ch, program=t.program)))
+        ev.append(((0, _RANK["control_change"], ch, 7), mido.Message("control_change", channel=ch, control=7, value=gain_db_to_cc7(t.gain_db))))
+        ev.append(((0, _RANK["control_change"], ch, 10), mido.Message("control_change", channel=ch, control=10, value=pan_to_cc10(t.pan))))
+        for n in trimmed[i]:
+            ev.append(((n.start_tick, _RANK["note_on"], ch, n.pitch), mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
+            ev.append(((n.end_tick, _RANK["note_off"], ch, n.pitch), mido.Message("note_off", channel=ch, note=n.pitch, velocity=0)))
+        instrument_tracks.append(ev)
+
+    song_end = max([song.end_tick] + [k[0] for k, _ in conductor])
+    mid = mido.MidiFile(type=file_type, ticks_per_beat=PPQ, charset="utf-8")
+    if file_type == 1:
+        mid.tracks.append(_to_track(conductor, song_end))
+        for ev in instrument_tracks:
+            mid.tracks.append(_to_track(ev, max((k[0] for k, _ in ev), default=0)))
+    else:  # instrument track names would be ambiguous in one track: only the title is kept
+        merged = conductor + [e for ev in instrument_tracks for e in ev if e[1].type != "track_name"]
+        mid.tracks.append(_to_track(merged, song_end))
+    return mid
+
+
+def _clean(text: str) -> str:
+    """Meta text without control characters (newlines would break DAW marker lists)."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text)).strip()
+
+
+def export_midi(song: Song, path: str | Path, file_type: int = 1) -> None:
+    """Write ``song`` as a Standard MIDI File (type 1 or 0) to ``path``; ``MidiError`` when it cannot."""
+    mid = song_to_midifile(song, file_type)
+    try:
+        mid.save(str(path))
+    except OSError as e:
+        raise MidiError(f"Could not write the MIDI file {path}: {e.strerror or e}") from e
+
+
+# --- import ----------------------------------------------------------------------------------------
+@dataclass
+class _Group:
+    """Notes and settings of one (MIDI track, channel) while reading."""
+
+    track_index: int
+    channel: int
+    notes: list[Note] = field(default_factory=list)
+    program: int | None = None
+    cc7: int | None = None
+    cc10: int | None = None
+
+
+def _decode(text: str, charset: str) -> str:
+    """Meta text read as Latin-1 that is really UTF-8 (as we write it) -> the UTF-8 text."""
+    if charset.lower().replace("-", "") in ("latin1", "iso88591"):
+        try:
+            return text.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return text
+    return text
+
+
+def import_midi(path: str | Path) -> Song:
+    """Read a Standard MIDI File (type 0 or 1) into a new Song titled after its first track name (or file name).
+
+    Raises ``MidiError`` with a readable message when the file is missing, not MIDI, truncated or odd.
+    """
+    p = Path(path)
+    try:
+        mid = mido.MidiFile(str(p), clip=True)
+    except FileNotFoundError as e:
+        raise MidiError(f"The MIDI file {p} does not exist.") from e
+    except OSError as e:
+        if isinstance(e, (PermissionError, IsADirectoryError)):
+            raise MidiError(f"The MIDI file {p} cannot be opened: {e.strerror or e}") from e
+        raise MidiError(f"{p.name} is not a MIDI file (no MIDI header found).") from e
+    except EOFError as e:
+        raise MidiError(f"{p.name} is cut short: the MIDI file ends in the middle of a track.") from e
+    except (ValueError, KeyError, IndexError, TypeError, UnicodeError) as e:
+        raise MidiError(f"{p.name} is damaged and cannot be read as MIDI ({e}).") from e
+    return midifile_to_song(mid, title=None, default_title=p.stem)
+
+
+def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title: str = "Imported MIDI") -> Song:
+    """Convert a ``mido.MidiFile`` (type 0 or 1, any ticks per beat) into a Song at 480 PPQ.
+
+    Args:
+        mid: the parsed file.
+        title: song title; None -> the first track's name, else ``default_title``.
+    """
+    if mid.type not in (0, 1):
+        raise MidiError(f"MIDI file type {mid.type} (independent sequences) is not supported; save it as type 1")
+    if not mid.tracks:
+        raise MidiError("The MIDI file contains no tracks.")
+    tpb = mid.ticks_per_beat
+    if not isinstance(tpb, int) or tpb <= 0 or tpb >= 0x8000:
+        raise MidiError("The MIDI file uses SMPTE (frame-based) timing, which is not supported; export it with beat-based timing")
+    notes_log: list[str] = []
+    charset = getattr(mid, "charset", "latin1")
+
+    def scale(t: int) -> int:  # ticks at tpb -> ticks at PPQ, rounded half up
+        return (2 * t * PPQ + tpb) // (2 * tpb)
+
+    tempos: list[tuple[int, int]] = []
+    meters: list[tuple[int, int, int]] = []
+    keys: list[tuple[int, str]] = []
+    markers: list[tuple[int, str]] = []
+    names: dict[int, str] = {}
+    track_ends: list[int] = []
+    groups: dict[tuple[int, int], _Group] = {}
+    global_prog: dict[int, int] = {}
+    global_cc: dict[tuple[int, int], int] = {}
+    track_channels: dict[int, set[int]] = defaultdict(set)
+
+    for ti, track in enumerate(mid.tracks):
+        tick = 0
+        active: dict[tuple[int, int], tuple[int, int]] = {}  # (channel, pitch) -> (start tick, velocity)
+
+        def close(ch: int, pitch: int, end: int) -> None:
+            start, vel = active.pop((ch, pitch))
+            g = groups.setdefault((ti, ch), _Group(ti, ch))
+            g.notes.append(Note(start, pitch, max(1, end - start), vel))
+
+        for msg in track:
+            tick += msg.time
+            t = scale(tick)
+            if msg.is_meta:
+                if msg.type == "set_tempo":
+                    tempos.append((t, msg.tempo))
+                elif msg.type == "time_signature":
+                    meters.append((t, msg.numerator, msg.denominator))
+                elif msg.type == "key_signature":
+                    keys.append((t, msg.key))
+                elif msg.type == "marker":
+                    markers.append((t, _decode(msg.text, charset).strip()))
+                elif msg.type == "track_name" and ti not in names:
+                    names[ti] = _decode(msg.name, charset).strip()
+                continue
+            ch = getattr(msg, "channel", None)
+            if ch is None:
+                continue
+            track_channels[ti].add(ch)
+            if msg.type == "note_on" and msg.velocity > 0:
+                if (ch, msg.note) in active:  # retriggered: the earlier note ends here
+                    close(ch, msg.note, t)
+                active[(ch, msg.note)] = (t, msg.velocity)
+                groups.setdefault((ti, ch), _Group(ti, ch))
+            elif msg.type in ("note_off", "note_on"):
+                if (ch, msg.note) in active:
+                    close(ch, msg.note, t)  # unmatched note-offs are ignored
+            elif msg.type == "program_change":
+                g = groups.setdefault((ti, ch), _Group(ti, ch))
+                g.program = msg.program if g.program is None else g.program
+                global_prog.setdefault(ch, msg.program)
+            elif msg.type == "control_change" and msg.control in (7, 10):
+                g = groups.setdefault((ti, ch), _Group(ti, ch))
+                attr = "cc7" if msg.control == 7 else "cc10"
+                if getattr(g, attr) is None:
+                    setattr(g, attr, msg.value)
+                global_cc.setdefault((ch, msg.control), msg.value)
+        end = scale(tick)
+        if active:
+            notes_log.append(f"{len(active)} note(s) in track {ti + 1} had no note-off; they end at the end of the track")
+        for ch, pitch in sorted(active):
+            close(ch, pitch, end)
+        track_ends.append(end)
+
+    song = Song(title=title or names.get(0) or default_title)
+    song.tempo_map = _tempo_map(tempos)
+    song.meter_map = _meter_map(meters, notes_log)
+    if keys:
+        try:
+            song.key = Key.parse(keys[0][1])
+        except ValueError:
+            notes_log.append(f"key signature {keys[0][1]!r} is not understood; the key is left at C major")
+        if len({k for _, k in keys}) > 1:
+            notes_log.append(f"the file changes key; the song keeps the first key ({keys[0][1]})")
+
+    conductor_only = mid.type == 1 and not track_channels.get(0)
+    for (ti, ch), g in sorted(groups.items()):
+        single = len(track_channels[ti]) == 1
+        if not g.notes and not (single and ti in names and mid.type == 1):
+            continue  # a channel that only received settings (e.g. a GM reset) is not an instrument
+        name = names.get(ti) if mid.type == 1 else None
+        if name and not single:
+            name = f"{name} ch{ch + 1}"
+        program = g.program if g.program is not None else global_prog.get(ch, 0)
+        cc7 = g.cc7 if g.cc7 is not None else global_cc.get((ch, 7))
+        cc10 = g.cc10 if g.cc10 is not None else global_cc.get((ch, 10))
+        is_drum = ch == DRUM_CHANNEL
+        song.tracks.append(Track(
+            name=name or ("Drums" if is_drum else f"Channel {ch + 1}"), role="drums" if is_drum else "counter",
+            program=program, is_drum=is_drum, notes=sorted(g.notes),
+            gain_db=0.0 if cc7 is None else cc7_to_gain_db(cc7), pan=0.0 if cc10 is None else cc10_to_pan(cc10)))
+    guess_roles(song.tracks)
+
+    # The song ends where a conductor track ends on a bar line after the last marker (our export writes
+    # the song end there); otherwise at the end of the longest track.
+    end_tick = max(track_ends)
+    if conductor_only and track_ends[0] > max((t for t, _ in markers), default=-1):
+        bar, off = song.meter_map.tick_to_bar(track_ends[0])
+        if off == 0:
+            end_tick = track_ends[0]
+    song.sections = _sections(song.meter_map, markers, end_tick, notes_log)
+    song.generation["midi_import"] = {"ticks_per_beat": tpb, "type": mid.type, "notes": notes_log}
+    return song
+
+
+def _tempo_map(tempos: list[tuple[int, int]]) -> TempoMap:
+    changes: list[TempoChange] = []
+    for tick, tempo in sorted(tempos, key=lambda x: x[0]):
+        bpm = min(1000.0, max(1.0, _tempo_to_bpm(tempo)))
+        if changes and changes[-1].tick == tick:
+            changes[-1] = TempoChange(tick, bpm)
+        elif not changes or changes[-1].bpm != bpm:
+            changes.append(TempoChange(tick, bpm))
+    return TempoMap(changes) if changes else TempoMap()
+
+
+def _meter_map(meters: list[tuple[int, int, int]], log: list[str]) -> MeterMap:
+    """Meter changes at ticks -> MeterMap by bars; a change inside a bar moves to the next bar line."""
+    changes = [MeterChange(0, 4, 4)]
+    for tick, num, den in sorted(meters, key=lambda x: x[0]):
+        if not (1 <= num <= 32) or den not in (1, 2, 4, 8, 16, 32):
+            log.append(f"time signature {num}/{den} is not supported and was skipped")
+            continue
+        bar, off = MeterMap(changes).tick_to_bar(tick)
+        if off:
+            log.append(f"time signature {num}/{den} at tick {tick} falls inside bar {bar + 1}; it starts at bar {bar + 2} instead")
+            bar += 1
+        changes = [c for c in changes if c.bar < bar] + [MeterChange(bar, num, den)]
+    merged = [changes[0]]
+    for c in changes[1:]:
+        if (c.numerator, c.denominator) != (merged[-1].numerator, merged[-1].denominator):
+            merged.append(c)
+    return MeterMap(merged)
+
+
+def _sections(meter_map: MeterMap, markers: list[tuple[int, str]], end_tick: int, log: list[str]) -> list[Section]:
+    """Sections from markers: start at the nearest bar line, end at the next marker or the song end."""
+
+    def nearest_bar(tick: int) -> int:
+        bar, off = meter_map.tick_to_bar(tick)
+        return bar + (1 if 2 * off >= meter_map.meter_at_bar(bar).ticks_per_bar else 0)
+
+    starts: dict[int, str] = {}
+    for tick, label in sorted(markers, key=lambda m: m[0]):
+        bar = nearest_bar(tick)
+        if meter_map.bar_to_tick(bar) != tick:
+            log.append(f"marker {label!r} at tick {tick} is not on a bar line; the section starts at bar {bar + 1}")
+        starts[bar] = label or f"section {len(starts) + 1}"
+    end_bar = nearest_bar(end_tick)
+    bars = sorted(starts)
+    out = []
+    for i, b in enumerate(bars):
+        stop = bars[i + 1] if i + 1 < len(bars) else max(end_bar, b + 1)
+        out.append(Section(starts[b], b, stop - b))
+    return out
+
+
+# --- roles -----------------------------------------------------------------------------------------
+def _is_polyphonic(notes: list[Note]) -> bool:
+    """True when at least a quarter of the notes start while another note of the track still sounds."""
+    if len(notes) < 2:
+        return False
+    ns = sorted(notes)
+    overlapping, latest_end = 0, -1
+    for n in ns:
+        if n.start_tick < latest_end:
+            overlapping += 1
+        latest_end = max(latest_end, n.end_tick)
+    return overlapping * 4 >= len(ns)
+
+
+def guess_roles(tracks: list[Track]) -> None:
+    """Set ``role`` on imported tracks: drums (channel 10); bass (GM 32-39); pad (GM 88-95, or string
+    ensembles 48-51 holding notes of a half note or more on median); then the highest-pitched
+    monophonic remaining track is the melody (the highest polyphonic one when none is monophonic),
+    polyphonic tracks are chords, the rest counter-melodies."""
+    rest = []
+    for t in tracks:
+        durations = sorted(n.duration_ticks for n in t.notes)
+        sustained = bool(durations) and durations[len(durations) // 2] >= 2 * PPQ
+        if t.is_drum:
+            t.role = "drums"
+        elif 32 <= t.program <= 39:
+            t.role = "bass"
+        elif 88 <= t.program <= 95 or (48 <= t.program <= 51 and sustained):
+            t.role = "pad"
+        elif t.notes:
+            rest.append(t)
+        else:
+            t.role = "counter"
+    poly = {id(t): _is_polyphonic(t.notes) for t in rest}
+    mono = [t for t in rest if not poly[id(t)]]
+
+    def mean_pitch(t: Track) -> float:
+        return sum(n.pitch for n in t.notes) / len(t.notes)
+
+    melody = max(mono or rest, key=mean_pitch, default=None)
+    for t in rest:
+        t.role = "melody" if t is melody else ("chords" if poly[id(t)] else "counter")
