@@ -1,0 +1,281 @@
+"""SoundFont renderer: timing against the tempo map, release tails, sections, stems, determinism."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from melodex_studio.errors import AudioError, CancelledError
+from melodex_studio.render.soundfont import (
+    SoundFontRenderer, find_soundfont, load_soundfont, settings_path,
+)
+from melodex_studio.song import PPQ, Note, Section, Song, TempoChange, TempoMap, Track
+from tests.songs import make_demo_song, single_note_song
+
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def renderer() -> SoundFontRenderer:
+    return SoundFontRenderer()
+
+
+@pytest.fixture(scope="module")
+def demo_song() -> Song:
+    return make_demo_song(bars=96, bpm=120, tracks=6)
+
+
+@pytest.fixture(scope="module")
+def demo_render(renderer, demo_song):
+    return renderer.render(demo_song)
+
+
+def first_sound(audio: np.ndarray, threshold: float = 0.0) -> int:
+    """Index of the first frame whose absolute value exceeds ``threshold`` in either channel."""
+    idx = np.nonzero(np.abs(audio).max(axis=1) > threshold)[0]
+    assert idx.size, "no sound at all"
+    return int(idx[0])
+
+
+# --- finding the SoundFont --------------------------------------------------------------------------
+@pytest.fixture
+def clean_config(tmp_path, monkeypatch) -> Path:
+    """An empty user config dir (platformdirs honours XDG_CONFIG_HOME on Linux)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return settings_path()
+
+
+def _bundled() -> Path:
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def test_settings_path_is_in_the_user_config_dir(clean_config, tmp_path):
+    assert clean_config == tmp_path / "config" / "melodex-studio" / "settings.json"
+
+
+def test_without_setting_or_system_font_the_bundled_one_is_used_in_place(clean_config, tmp_path):
+    assert find_soundfont(search_dirs=[tmp_path / "nothing"]) == _bundled()
+
+
+def test_an_mit_system_font_is_preferred_to_the_bundled_one(clean_config, tmp_path):
+    d = tmp_path / "sf2"
+    d.mkdir()
+    (d / "FluidR3_GM.sf2").symlink_to(_bundled())
+    assert find_soundfont(search_dirs=[d]) == d / "FluidR3_GM.sf2"
+
+
+def test_the_user_setting_wins(clean_config, tmp_path):
+    mine = tmp_path / "My Font.sf2"
+    mine.symlink_to(_bundled())
+    clean_config.parent.mkdir(parents=True)
+    clean_config.write_text(json.dumps({"soundfont": str(mine)}))
+    d = tmp_path / "sf2"
+    d.mkdir()
+    (d / "FluidR3_GM.sf2").symlink_to(_bundled())
+    assert find_soundfont(search_dirs=[d]) == mine
+    assert SoundFontRenderer().soundfont_path == mine
+
+
+def test_a_setting_naming_a_missing_file_is_a_clear_error(clean_config, tmp_path):
+    clean_config.parent.mkdir(parents=True)
+    clean_config.write_text(json.dumps({"soundfont": str(tmp_path / "gone.sf2")}))
+    with pytest.raises(AudioError, match="does not exist"):
+        find_soundfont()
+
+
+def test_a_broken_settings_file_is_a_clear_error(clean_config):
+    clean_config.parent.mkdir(parents=True)
+    clean_config.write_text("{not json")
+    with pytest.raises(AudioError, match="not valid JSON"):
+        find_soundfont()
+
+
+def test_an_unreadable_soundfont_is_an_audio_error(tmp_path):
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00sfbk" + os.urandom(64))
+    with pytest.raises(AudioError, match="cannot be read"):
+        load_soundfont(bad)
+    with pytest.raises(AudioError, match="does not exist"):
+        SoundFontRenderer(tmp_path / "missing.sf2")
+
+
+# --- timing -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tick", [0, PPQ * 2, PPQ * 2 + 7, 3001, 5555])
+def test_onset_is_sample_accurate_across_tempo_changes(renderer, tick):
+    tempo = TempoMap([TempoChange(0, 120), TempoChange(1920, 87.5), TempoChange(3000, 151)])
+    song = single_note_song(tick, pitch=60, program=0, tempo=tempo, bars=4)
+    expected = song.tick_to_sample(tick)
+    res = renderer.render(song)
+    assert first_sound(res.mix) == expected  # piano: attack-free, sounds from its first sample
+    assert first_sound(res.mix, 1e-3) - expected <= 32  # the waveform rises from a zero crossing
+
+
+def test_onset_at_another_sample_rate(renderer):
+    song = single_note_song(PPQ * 3, pitch=36, is_drum=True, tempo=TempoMap(bpm=97), sample_rate=48000)
+    res = renderer.render(song)
+    assert res.sample_rate == 48000
+    assert first_sound(res.mix) == round(3 * 60 / 97 * 48000)
+
+
+def test_slow_attack_presets_start_within_one_envelope_block(renderer):
+    # TinySoundFont updates envelopes every 64 samples: a flute with an attack ramp is quiet for one block.
+    song = single_note_song(PPQ, pitch=72, program=73)
+    start = first_sound(renderer.render(song).mix)
+    assert 0 <= start - song.tick_to_sample(PPQ) <= 64
+
+
+def test_velocity_is_respected(renderer):
+    loud = renderer.render(single_note_song(0, velocity=120)).mix
+    soft = renderer.render(single_note_song(0, velocity=40)).mix
+    ratio_db = 20 * np.log10(np.sqrt((loud ** 2).mean()) / np.sqrt((soft ** 2).mean()))
+    assert ratio_db > 6.0
+
+
+def test_drum_tracks_play_the_percussion_bank(renderer):
+    drum = single_note_song(0, pitch=38, is_drum=True)
+    assert renderer._preset_index(drum.tracks[0]) == renderer._base.get_preset_index(128, 0)
+    piano = single_note_song(0, pitch=38, is_drum=False)
+    a, b = renderer.render(drum).mix, renderer.render(piano).mix
+    assert np.abs(a - b).max() > 0.05
+
+
+# --- tails, lengths, sections -----------------------------------------------------------------------
+def test_release_tail_is_kept_beyond_the_end_of_the_song(renderer):
+    # A string note that ends exactly at the end of the song: its release must not be cut.
+    song = single_note_song(PPQ * 4, pitch=64, program=48, duration_ticks=PPQ * 4, bars=2)
+    res = renderer.render(song)
+    end = song.tick_to_sample(song.end_tick)
+    assert res.frames > end + RATE // 2
+    tail = res.stems[song.tracks[0].id][end:]
+    assert np.sqrt((tail[: RATE // 4] ** 2).mean()) > 1e-3  # audible energy after the note-off
+    assert np.abs(res.mix[-64:]).max() < 1e-4  # and it ends in silence, not a cut
+
+
+def test_tail_is_capped(tmp_path):
+    r = SoundFontRenderer(tail_seconds=0.2)
+    song = single_note_song(PPQ * 4, pitch=64, program=48, duration_ticks=PPQ * 4, bars=2)
+    res = r.render(song)
+    assert res.frames <= song.tick_to_sample(song.end_tick) + int(0.2 * RATE)
+
+
+def test_section_render_has_the_section_length_plus_tail(renderer):
+    song = make_demo_song(bars=12, tracks=6)
+    sec = song.section("verse")
+    res = renderer.render(song, section="verse")
+    start, end = song.section_ticks(sec)
+    length = song.tick_to_sample(end) - song.tick_to_sample(start)
+    assert length <= res.frames <= length + 4 * RATE + 1024
+    assert set(res.stems) == {t.id for t in song.tracks}
+    # Bar 1 of the verse has a kick on its downbeat: it sounds at sample 0 of the section render.
+    drums = res.stems[song.tracks[0].id]
+    assert first_sound(drums) == 0
+
+
+def test_section_render_keeps_only_its_notes_and_releases_them_at_its_end(renderer):
+    def song_with(notes: list[Note]) -> Song:
+        song = Song("two sections", tempo_map=TempoMap(bpm=100))
+        song.add_section(Section("A", 0, 2))
+        song.add_section(Section("B", 2, 2))
+        t = song.add_track(Track("Keys", program=0, id="keys"))
+        song.add_notes(t.id, notes)
+        return song
+
+    bar = 4 * PPQ
+    crossing = Note(bar, 60, 2 * bar)  # starts in A, would sound on into B
+    in_b = Note(2 * bar + PPQ, 60, PPQ)  # beat 2 of B (C4: its piano sample has no leading silence)
+    song = song_with([crossing, in_b])
+    b = renderer.render(song, section="B")
+    b0 = song.tick_to_sample(2 * bar)
+    assert first_sound(b.mix) == song.tick_to_sample(in_b.start_tick) - b0  # the crossing note is not in B
+    a = renderer.render(song, section="A")
+    released = song_with([Note(bar, 60, bar)])  # the same note ending at the end of A
+    assert np.array_equal(a.mix, renderer.render(released).mix[: a.frames])
+
+
+def test_section_by_object_and_index_agree(renderer):
+    song = make_demo_song(bars=12, tracks=2)
+    a = renderer.render(song, section=song.sections[1])
+    b = renderer.render(song, section=1)
+    assert np.array_equal(a.mix, b.mix)
+
+
+def test_unknown_track_or_section_is_an_audio_error(renderer):
+    song = make_demo_song(bars=4, tracks=1)
+    with pytest.raises(AudioError, match="no track"):
+        renderer.render(song, track_ids=["Tuba"])
+    with pytest.raises(AudioError, match="no section"):
+        renderer.render(song, section="coda")
+
+
+def test_selected_tracks_only(renderer):
+    song = make_demo_song(bars=4, tracks=3)
+    res = renderer.render(song, track_ids=["Bass", song.tracks[0].id])
+    assert list(res.stems) == [song.tracks[1].id, song.tracks[0].id]
+
+
+def test_empty_track_gives_a_silent_stem_of_full_length(renderer):
+    song = make_demo_song(bars=4, tracks=2)
+    empty = song.add_track(Track("Empty", role="fx"))
+    res = renderer.render(song)
+    assert res.stems[empty.id].shape == res.mix.shape
+    assert not res.stems[empty.id].any()
+
+
+# --- the 3-minute demo song -------------------------------------------------------------------------
+def test_three_minute_six_track_song_renders(demo_song, demo_render):
+    res = demo_render
+    assert len(res.stems) == 6
+    end = demo_song.tick_to_sample(demo_song.end_tick)
+    assert end == 192 * RATE
+    assert end <= res.frames <= end + 4 * RATE + 1024
+    for tid, audio in res.stems.items():
+        assert audio.shape == (res.frames, 2) and audio.dtype == np.float32
+        assert np.sqrt((audio ** 2).mean()) > 1e-3, demo_song.track(tid).name
+    total = sum(res.stems.values())
+    assert np.allclose(total, res.mix, atol=1e-6)
+
+
+def test_each_note_starts_at_its_exact_sample_inside_a_busy_part(renderer):
+    # Render the bass with and without note k: the renders are identical up to note k's start sample
+    # and differ from exactly that sample on (the finger bass sounds from its first sample).
+    song = make_demo_song(bars=8, tracks=2, tempo_changes=[(4 * 4 * PPQ, 93.0)])
+    bass = song.tracks[1]
+    full = renderer.render(song, track_ids=[bass.id]).stems[bass.id]
+    for k in (1, 6, 17, 18, 29):  # 17 and 18 come after the tempo change at bar 4
+        note = bass.notes[k]
+        without = Song("minus one", tempo_map=song.tempo_map, meter_map=song.meter_map)
+        without.add_section(Section("all", 0, song.length_bars))
+        t = without.add_track(Track("Bass", role="bass", program=bass.program))
+        without.add_notes(t.id, [n for n in bass.notes if n != note])
+        other = renderer.render(without).stems[t.id]
+        n = min(len(full), len(other))
+        diff = np.nonzero(np.abs(full[:n] - other[:n]).max(axis=1) > 0)[0]
+        assert diff[0] == song.tick_to_sample(note.start_tick), k
+
+
+def test_rendering_is_deterministic(renderer, demo_song, demo_render):
+    again = renderer.render(demo_song)
+    for tid in demo_render.stems:
+        assert np.array_equal(again.stems[tid], demo_render.stems[tid])
+    assert np.array_equal(again.mix, demo_render.mix)
+
+
+def test_progress_and_cancel(renderer):
+    song = make_demo_song(bars=8, tracks=3)
+    seen: list[float] = []
+    renderer.render(song, progress=seen.append)
+    assert seen[-1] == 1.0 and len(seen) > 10
+    assert all(b >= a for a, b in zip(seen, seen[1:]))
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 5
+
+    with pytest.raises(CancelledError):
+        renderer.render(song, cancel=cancel)
