@@ -120,3 +120,14 @@ def test_residual_measure():
     mix = noise(seed=9)
     assert stems_residual_db({"x": mix}, mix) == -math.inf
     assert stems_residual_db({"x": mix * 1.001}, mix) == pytest.approx(-60.0, abs=0.01)
+
+
+@pytest.mark.parametrize("frames", [800, 801])  # both the 8-frames-per-row and the plain path
+def test_per_channel_gains_are_exact(frames):
+    song = two_track_song(pan=0.3, gain_db=2.0)
+    a, b = noise(frames, seed=10), noise(frames, seed=11)
+    stems, _ = mix_stems(song, {"a": a, "b": b})
+    gl, gr = pan_gains(0.3)
+    g = 10 ** (2 / 20)
+    assert np.allclose(stems["b"][:, 0], b[:, 0] * g * gl, rtol=1e-6)
+    assert np.allclose(stems["b"][:, 1], b[:, 1] * g * gr, rtol=1e-6)
