@@ -1,0 +1,421 @@
+"""``.melodex`` project files: save atomically, load with full validation.
+
+A project file is a zip archive with these members, always written in this order:
+
+* ``project.json``: the song document and its generation metadata (see ``io.validate`` for the
+  layout), UTF-8 JSON with sorted keys and compact separators, deflated.
+* ``state.safetensors``: every tensor of the project (structure-model token sequences, diffusion
+  noise, latent checkpoints), written by ``safetensors.numpy.save``; always present, possibly empty.
+  Stored uncompressed (latents and noise do not compress; storing keeps saves fast).
+* ``audio/<name>.flac``: rendered stems, a cache that can be rebuilt from the score. FLAC, 24-bit
+  PCM, at the song's sample rate, lowest compression level (encoding speed matters more than
+  size for a cache), stored uncompressed in the zip. Names match ``AUDIO_NAME`` (track ids fit).
+
+Every member has a fixed timestamp (1980-01-01) and fixed attributes, so the same project always
+gives the same bytes: save -> load -> save is byte-identical.
+
+Saving writes a temporary file in the target folder, flushes and fsyncs it, keeps the previous file
+as ``<name>.melodex.bak`` and renames the new file over the old one (``os.replace``); a failure at any
+point leaves the previous file untouched. Loading never writes to the file, and every problem (not a
+zip, truncated, missing or unexpected members, unsafe names, oversized or over-compressed members,
+bad JSON, out-of-range values, NaN/Inf or badly shaped tensors and audio, newer schema) raises
+``ProjectError`` with a message a musician can read.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+from safetensors.numpy import load as _st_load
+from safetensors.numpy import save as _st_save
+
+from ..errors import ProjectError
+from ..song.model import Song
+from .validate import SCHEMA_VERSION, song_from_dict, song_to_dict
+
+__all__ = [
+    "Project", "SCHEMA_VERSION", "save_project", "read_project", "load_project", "song_to_dict",
+    "song_from_dict",
+]
+
+PROJECT_JSON = "project.json"
+STATE = "state.safetensors"
+AUDIO_DIR = "audio/"
+AUDIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")  # stem names (the <name> of audio/<name>.flac)
+
+# Limits on what a file may declare (a hostile or damaged file is refused before it is read).
+MAX_JSON_BYTES = 64 * 2**20
+MAX_STATE_BYTES = 4 * 2**30
+MAX_AUDIO_BYTES = 2 * 2**30
+MAX_MEMBERS = 4096
+MAX_RATIO = 200  # uncompressed / compressed size, checked for members over RATIO_MIN_BYTES
+RATIO_MIN_BYTES = 2**20
+MAX_AUDIO_SECONDS = 3600  # longest stem accepted, in seconds at the song's sample rate
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_JSON_LEVEL = 6  # zlib level for project.json
+_FLAC_LEVEL = 0.0  # soundfile compression_level 0..1 (libFLAC level 0: fastest)
+_PCM24 = 2**23  # full scale of 24-bit PCM
+_ST_META = {"melodex_schema": str(SCHEMA_VERSION)}  # one key only: safetensors orders several keys randomly
+_TENSOR_KINDS = "biuf"  # bool, signed, unsigned, float (safetensors.numpy dtypes)
+
+
+@dataclass
+class Project:
+    """A loaded project. ``tensors``: name -> array (the safetensors content); ``audio``: stem name ->
+    float32 array of shape (frames, channels) at ``song.sample_rate`` Hz, channels 1 or 2."""
+
+    song: Song
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    audio: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# --- saving ---------------------------------------------------------------------------------------
+def _dump_json(doc: dict) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _check_tensors(tensors: dict[str, np.ndarray], where: str) -> None:
+    """Tensor names must be non-empty text; arrays numeric or bool, and finite when floating point."""
+    for name, a in tensors.items():
+        if not isinstance(name, str) or not name or len(name) > 1024:
+            raise ProjectError(f"{where}: tensor name {name!r} is not valid")
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in _TENSOR_KINDS or a.dtype.byteorder == ">":
+            kind = a.dtype if isinstance(a, np.ndarray) else type(a).__name__
+            raise ProjectError(f"{where}: tensor {name!r} has unsupported type {kind}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ProjectError(f"{where}: tensor {name!r} contains NaN or infinite values")
+
+
+def _encode_state(tensors: dict[str, np.ndarray]) -> bytes:
+    _check_tensors(tensors, "Cannot save")
+    try:
+        return _st_save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=_ST_META)
+    except Exception as e:  # safetensors rejects what it cannot store
+        raise ProjectError(f"Cannot save the project tensors: {e}") from e
+
+
+def _check_audio(name: object, a: object, sample_rate: int) -> None:
+    if not isinstance(name, str) or not AUDIO_NAME.fullmatch(name):
+        raise ProjectError(f"Cannot save: stem name {name!r} is not valid (letters, digits, '_', '-', '.')")
+    if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2 or a.shape[1] not in (1, 2) or a.shape[0] < 1:
+        desc = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+        raise ProjectError(f"Cannot save: stem {name!r} must be float32 audio of shape (frames, 1 or 2 channels), not {desc}")
+    if a.shape[0] > MAX_AUDIO_SECONDS * sample_rate:
+        raise ProjectError(f"Cannot save: stem {name!r} is longer than {MAX_AUDIO_SECONDS / 60:g} minutes")
+
+
+def _encode_flac(name: str, a: np.ndarray, sample_rate: int) -> bytes:
+    """FLAC bytes (24-bit PCM) of float32 audio ``a`` (frames, channels); samples clip to [-1, 1)."""
+    if not np.isfinite(a.sum()) and not np.isfinite(a).all():  # cheap sum first; exact check only if needed
+        raise ProjectError(f"Cannot save: stem {name!r} contains NaN or infinite samples")
+    q = a * np.float32(_PCM24)  # (frames, ch) float32, exact (power of two)
+    np.rint(q, out=q)
+    np.clip(q, -_PCM24, _PCM24 - 1, out=q)
+    pcm = q.astype(np.int32)
+    pcm <<= 8  # libsndfile takes the top 24 bits of int32 samples
+    buf = io.BytesIO()
+    sf.write(buf, pcm, sample_rate, format="FLAC", subtype="PCM_24", compression_level=_FLAC_LEVEL)
+    return buf.getvalue()
+
+
+def _zip_info(name: str, compress_type: int) -> zipfile.ZipInfo:
+    zi = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    zi.compress_type = compress_type
+    zi.create_system = 3  # same bytes on every OS
+    zi.external_attr = 0o644 << 16
+    return zi
+
+
+def _pool(n_jobs: int) -> ThreadPoolExecutor:
+    """Threads for FLAC coding (libsndfile and numpy release the GIL)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(n_jobs, os.cpu_count() or 1, 4)))
+
+
+def _write_zip(f, json_bytes: bytes, state_bytes: bytes, audio: dict[str, np.ndarray], sample_rate: int) -> None:
+    names = sorted(audio)
+    with zipfile.ZipFile(f, "w") as zf:
+        zf.writestr(_zip_info(PROJECT_JSON, zipfile.ZIP_DEFLATED), json_bytes, compresslevel=_JSON_LEVEL)
+        zf.writestr(_zip_info(STATE, zipfile.ZIP_STORED), state_bytes)
+        if names:
+            with _pool(len(names)) as pool:
+                jobs = [pool.submit(_encode_flac, n, audio[n], sample_rate) for n in names]
+                try:
+                    for n, job in zip(names, jobs):
+                        zf.writestr(_zip_info(f"{AUDIO_DIR}{n}.flac", zipfile.ZIP_STORED), job.result())
+                finally:
+                    for job in jobs:
+                        job.cancel()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open folders; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _keep_backup(path: Path) -> None:
+    """Make ``<path>.bak`` a copy of ``path`` (a hard link when the file system allows it)."""
+    bak = path.with_name(path.name + ".bak")
+    tmp = path.with_name(f".{path.name}.bak.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    try:
+        os.link(path, tmp)
+    except OSError:
+        shutil.copy2(path, tmp)
+    os.replace(tmp, bak)
+
+
+def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndarray] | None = None,
+                 audio: dict[str, np.ndarray] | None = None) -> None:
+    """Save ``song`` with its ``tensors`` and ``audio`` stems to ``path`` (a ``.melodex`` file), atomically.
+
+    Args:
+        path: the project file; its folder must exist. An existing file is kept as ``<path>.bak``.
+        song: the document. It is validated as a load would validate it, so a saved file always loads.
+        tensors: name -> numeric or bool array (finite), stored in ``state.safetensors``.
+        audio: stem name (see ``AUDIO_NAME``) -> float32 (frames, channels) at ``song.sample_rate`` Hz,
+            1 or 2 channels; stored as 24-bit FLAC (values outside [-1, 1) are clipped).
+
+    Raises ``ProjectError`` (nothing on disk changes) for values a project cannot hold and for
+    file-system errors (missing folder, no permission, disk full).
+    """
+    path = Path(path)
+    tensors = dict(tensors or {})
+    audio = dict(audio or {})
+    json_bytes = _dump_json(song_to_dict(song))
+    try:  # the checks a load makes, so that a saved file always loads
+        checked = song_from_dict(json.loads(json_bytes))
+    except ProjectError as e:
+        raise ProjectError(f"Cannot save {path.name!r}: the song is not consistent: {e}") from e
+    _check_take_tensors(checked, tensors, "Cannot save")
+    for name, a in audio.items():
+        _check_audio(name, a, song.sample_rate)
+    state_bytes = _encode_state(tensors)
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ProjectError(f"Cannot save {path.name!r}: the folder {str(folder)!r} does not exist")
+    if path.is_dir():
+        raise ProjectError(f"Cannot save {path.name!r}: a folder of that name is in the way")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise ProjectError(f"Cannot save {path.name!r} in {str(folder)!r}: {e.strerror or e}") from e
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_zip(f, json_bytes, state_bytes, audio, song.sample_rate)
+            f.flush()
+            os.fsync(f.fileno())
+        with zipfile.ZipFile(tmp) as zf:  # member sizes and ratios within what a load accepts
+            _check_members(zf)
+        os.chmod(tmp, (path.stat().st_mode & 0o7777) if path.exists() else 0o644)
+        if path.exists():
+            _keep_backup(path)
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise ProjectError(f"Cannot save {path.name!r}: {e.strerror or e}") from e
+        if isinstance(e, ProjectError) and not str(e).startswith("Cannot save"):
+            raise ProjectError(f"Cannot save {path.name!r}: {e}") from e
+        raise
+    _fsync_dir(folder)
+
+
+# --- loading --------------------------------------------------------------------------------------
+def _unsafe_name(name: str) -> bool:
+    parts = name.split("/")
+    return (name.startswith("/") or "\\" in name or "\x00" in name or ".." in parts
+            or re.match(r"[A-Za-z]:", name) is not None)
+
+
+def _limit_for(name: str) -> int:
+    return MAX_JSON_BYTES if name == PROJECT_JSON else MAX_STATE_BYTES if name == STATE else MAX_AUDIO_BYTES
+
+
+def _check_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Check the archive's table of contents; returns name -> entry."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ProjectError(f"it holds {len(infos)} files; a project holds at most {MAX_MEMBERS}")
+    members: dict[str, zipfile.ZipInfo] = {}
+    for zi in infos:
+        name = zi.filename
+        if _unsafe_name(name):
+            raise ProjectError(f"it contains a file with an unsafe name {name!r} (absolute or outside the project)")
+        if name in members:
+            raise ProjectError(f"it contains {name!r} twice")
+        stem = name[len(AUDIO_DIR):-len(".flac")] if name.startswith(AUDIO_DIR) and name.endswith(".flac") else None
+        if name not in (PROJECT_JSON, STATE) and not (stem and AUDIO_NAME.fullmatch(stem)):
+            raise ProjectError(f"it contains an unexpected file {name!r}")
+        if zi.flag_bits & 0x1:
+            raise ProjectError(f"{name!r} is encrypted")
+        if zi.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ProjectError(f"{name!r} uses an unsupported compression method ({zi.compress_type})")
+        limit = _limit_for(name)
+        if zi.file_size > limit:
+            raise ProjectError(f"{name!r} declares {zi.file_size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB")
+        if zi.file_size > RATIO_MIN_BYTES and zi.file_size > MAX_RATIO * max(zi.compress_size, 1):
+            raise ProjectError(f"{name!r} is compressed {zi.file_size // max(zi.compress_size, 1)}:1, "
+                               f"more than any real project (a zip bomb?)")
+        members[name] = zi
+    for required in (PROJECT_JSON, STATE):
+        if required not in members:
+            raise ProjectError(f"{required!r} is missing")
+    return members
+
+
+def _read_member(zf: zipfile.ZipFile, zi: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, reading at most its declared size (+1 byte to detect a lie)."""
+    with zf.open(zi) as f:
+        data = f.read(zi.file_size + 1)
+    if len(data) != zi.file_size:
+        raise ProjectError(f"{zi.filename!r} does not have the size its header declares")
+    return data
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a project may hold")
+
+
+def _decode_state(data: bytes, song: Song) -> dict[str, np.ndarray]:
+    if len(data) < 8:
+        raise ProjectError(f"{STATE!r} is truncated")
+    n = int.from_bytes(data[:8], "little")
+    try:
+        header = json.loads(data[8:8 + n]) if 8 + n <= len(data) else None
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        raise ProjectError(f"{STATE!r} is damaged (its header cannot be read)")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise ProjectError(f"{STATE!r} has metadata that is not text")
+    try:
+        tensors = _st_load(data)
+    except Exception as e:  # safetensors validates offsets, dtypes and shapes
+        raise ProjectError(f"{STATE!r} is damaged: {e}") from e
+    try:
+        _check_tensors(tensors, STATE)
+    except ProjectError as e:
+        raise ProjectError(str(e)) from None
+    _check_take_tensors(song, tensors, STATE)
+    return tensors
+
+
+def _check_take_tensors(song: Song, tensors: dict[str, np.ndarray], where: str) -> None:
+    for i, take in enumerate(song.takes):
+        for name in take.tensors:
+            if name not in tensors:
+                raise ProjectError(f"{where}: takes[{i}] lists tensor {name!r}, which is not in the project tensors")
+
+
+def _decode_flac(name: str, data: bytes, sample_rate: int) -> np.ndarray:
+    """float32 (frames, channels) of a stem; checks format, rate, channels and length."""
+    where = f"{AUDIO_DIR}{name}.flac"
+    max_frames = int(MAX_AUDIO_SECONDS * sample_rate)
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            if f.format != "FLAC":
+                raise ProjectError(f"{where!r} is {f.format}, not FLAC")
+            if f.samplerate != sample_rate:
+                raise ProjectError(f"{where!r} is at {f.samplerate} Hz but the song is at {sample_rate} Hz")
+            if f.channels not in (1, 2):
+                raise ProjectError(f"{where!r} has {f.channels} channels; stems have 1 or 2")
+            if f.frames > max_frames:
+                raise ProjectError(f"{where!r} is longer than {MAX_AUDIO_SECONDS / 60:g} minutes")
+            pcm = f.read(min(f.frames, max_frames) + 1, dtype="int32", always_2d=True)  # (frames, ch)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        raise ProjectError(f"{where!r} is not readable audio ({e})") from e
+    if pcm.shape[0] > max_frames or pcm.shape[0] == 0:
+        raise ProjectError(f"{where!r} has a wrong length")
+    pcm >>= 8
+    out = pcm.astype(np.float32)
+    out *= np.float32(1.0 / _PCM24)
+    return out
+
+
+def _open_zip(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ProjectError(f"Cannot open {path.name!r}: the file does not exist") from None
+    except IsADirectoryError:
+        raise ProjectError(f"Cannot open {path.name!r}: it is a folder, not a project file") from None
+    except OSError as e:
+        raise ProjectError(f"Cannot open {path.name!r}: {e.strerror or e}") from e
+
+
+def _read(f: BinaryIO) -> Project:
+    try:
+        zf = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+        raise ProjectError("it is not a Melodex project (not a zip archive), or it is truncated") from None
+    with zf:
+        members = _check_members(zf)
+        raw = _read_member(zf, members[PROJECT_JSON])
+        try:
+            doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise ProjectError(f"{PROJECT_JSON!r} is not valid JSON ({e})") from None
+        song = song_from_dict(doc)
+        tensors = _decode_state(_read_member(zf, members[STATE]), song)
+        stems = sorted(n for n in members if n.startswith(AUDIO_DIR))
+        audio: dict[str, np.ndarray] = {}
+        if stems:
+            with _pool(len(stems)) as pool:
+                jobs = {}
+                for m in stems:  # read sequentially (one file handle), decode in parallel
+                    jobs[m[len(AUDIO_DIR):-len(".flac")]] = pool.submit(
+                        _decode_flac, m[len(AUDIO_DIR):-len(".flac")], _read_member(zf, members[m]), song.sample_rate)
+                audio = {name: job.result() for name, job in jobs.items()}
+    return Project(song, tensors, audio)
+
+
+def read_project(path: str | os.PathLike) -> Project:
+    """Load and validate a whole project (document, tensors, audio stems). The file is only read.
+
+    Raises ``ProjectError`` naming the file and the problem; see the module docstring.
+    """
+    path = Path(path)
+    with _open_zip(path) as f:
+        try:
+            return _read(f)
+        except ProjectError as e:
+            sep = ". " if str(e)[:1].isupper() else ": "
+            raise ProjectError(f"Cannot open {path.name!r}{sep}{e}") from e.__cause__
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, struct.error, NotImplementedError,
+                RuntimeError, ValueError) as e:  # what zipfile raises on damaged archives
+            raise ProjectError(f"Cannot open {path.name!r}: the file is damaged ({e})") from e
+
+
+def load_project(path: str | os.PathLike) -> Song:
+    """The ``Song`` of a project file (same validation as ``read_project``, for the whole file)."""
+    return read_project(path).song
+

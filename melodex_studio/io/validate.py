@@ -1,0 +1,401 @@
+"""The JSON document of a ``.melodex`` project (``project.json``): Song <-> dict, with validation.
+
+``song_to_dict`` turns a ``Song`` into plain JSON types; ``song_from_dict`` checks every field by hand
+(types and ranges) and builds the ``Song``. A problem raises ``ProjectError`` whose message names the
+place, e.g. ``tracks[2].notes[15]: pitch 130 is out of range 0..127``.
+
+Document layout (schema 1; units as in ``song.model``: ticks at ``PPQ`` per quarter note, bars 0-based,
+gain in dB, pan in -1..1)::
+
+    {"format": "melodex-project", "schema": 1, "title": str, "sample_rate": int (Hz),
+     "tempo_map": [[tick, bpm], ...], "meter_map": [[bar, numerator, denominator], ...],
+     "key": {"tonic": 0..11, "mode": "major"|"minor", "spelling": str|null},
+     "sections": [{"id", "label", "start_bar", "length_bars", "overrides": {...}}],
+     "tracks": [{"id", "name", "role", "program", "is_drum", "gain_db", "pan", "mute", "solo",
+                 "notes": [[start_tick, pitch, duration_ticks, velocity], ...]}],
+     "chords": [{"start_tick", "duration_ticks", "root", "quality", "bass"}],
+     "takes": [{"id", "section_id", "track_id", "notes": {track_id: [[...], ...]}, "seed", "params",
+                "tensors": [name, ...], "created"}],
+     "active_takes": {"<section_id>/<track_id or *>": take_id},
+     "plan": {...}, "generation": {...}}
+
+Free-form values (section overrides, take params, plan, generation) may hold JSON values only
+(str, finite numbers, bool, null, lists, objects with string keys), nested at most ``MAX_DEPTH`` deep;
+numpy scalars are converted to Python numbers on save.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProjectError
+from ..song.model import ROLES, Chord, Key, Note, Section, Song, Take, Track
+from ..song.timing import MeterMap, TempoMap
+
+FORMAT = "melodex-project"
+SCHEMA_VERSION = 1
+
+MAX_DEPTH = 64  # nesting of free-form JSON values
+MAX_TICK = 2**31 - 1  # ~620 hours at 120 BPM
+MAX_BAR = 100_000
+MAX_TEXT = 10_000  # characters in titles, labels, names
+MAX_ID = 128  # characters in an id
+BPM_RANGE = (1.0, 1000.0)  # as accepted by TempoMap
+SAMPLE_RATE_RANGE = (8_000, 384_000)  # Hz
+GAIN_DB_RANGE = (-144.0, 48.0)
+PAN_RANGE = (-1.0, 1.0)
+METER_DENOMINATORS = (1, 2, 4, 8, 16, 32)
+SEED_RANGE = (-(2**63), 2**64 - 1)
+
+_SONG_KEYS = {
+    "format", "schema", "title", "sample_rate", "tempo_map", "meter_map", "key", "sections", "tracks",
+    "chords", "takes", "active_takes", "plan", "generation",
+}
+_KEY_KEYS = {"tonic", "mode", "spelling"}
+_SECTION_KEYS = {"id", "label", "start_bar", "length_bars", "overrides"}
+_TRACK_KEYS = {"id", "name", "role", "program", "is_drum", "gain_db", "pan", "mute", "solo", "notes"}
+_CHORD_KEYS = {"start_tick", "duration_ticks", "root", "quality", "bass"}
+_TAKE_KEYS = {"id", "section_id", "track_id", "notes", "seed", "params", "tensors", "created"}
+
+
+# --- Song -> dict -------------------------------------------------------------------------------
+def json_value(value: Any, path: str, depth: int = 0) -> Any:
+    """A copy of ``value`` made of JSON types only (tuples become lists, numpy scalars Python numbers).
+
+    Raises ``ProjectError`` naming ``path`` for anything a project file cannot hold (sets, arrays,
+    objects, NaN/Inf, non-string keys, nesting deeper than ``MAX_DEPTH``).
+    """
+    if depth > MAX_DEPTH:
+        raise ProjectError(f"{path}: values are nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, np.generic) and not isinstance(value, (np.void, np.object_)):
+        value = value.item()
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ProjectError(f"{path}: {value} is not a finite number")
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ProjectError(f"{path}: key {k!r} is not text")
+            out[k] = json_value(v, f"{path}.{k}", depth + 1)
+        return out
+    hint = " (store arrays in the project tensors)" if isinstance(value, np.ndarray) else ""
+    raise ProjectError(f"{path}: a value of type {type(value).__name__} cannot be stored in a project{hint}")
+
+
+def _notes_list(notes: list[Note]) -> list[list[int]]:
+    return [[int(n.start_tick), int(n.pitch), int(n.duration_ticks), int(n.velocity)] for n in notes]
+
+
+def song_to_dict(song: Song) -> dict[str, Any]:
+    """The JSON document of ``song`` (plain dicts/lists; see the module docstring for the layout).
+
+    Raises ``ProjectError`` when a free-form value (plan, generation, overrides, params) holds
+    something JSON cannot represent. The result is not validated; ``song_from_dict`` does that.
+    """
+    k = song.key
+    return {
+        "format": FORMAT,
+        "schema": SCHEMA_VERSION,
+        "title": song.title,
+        "sample_rate": int(song.sample_rate),
+        "tempo_map": [[int(c.tick), float(c.bpm)] for c in song.tempo_map.changes],
+        "meter_map": [[int(c.bar), int(c.numerator), int(c.denominator)] for c in song.meter_map.changes],
+        "key": {"tonic": int(k.tonic), "mode": k.mode, "spelling": k.spelling},
+        "sections": [
+            {"id": s.id, "label": s.label, "start_bar": int(s.start_bar), "length_bars": int(s.length_bars),
+             "overrides": json_value(s.overrides, f"sections[{i}].overrides")}
+            for i, s in enumerate(song.sections)
+        ],
+        "tracks": [
+            {"id": t.id, "name": t.name, "role": t.role, "program": int(t.program), "is_drum": bool(t.is_drum),
+             "gain_db": float(t.gain_db), "pan": float(t.pan), "mute": bool(t.mute), "solo": bool(t.solo),
+             "notes": _notes_list(t.notes)}
+            for t in song.tracks
+        ],
+        "chords": [
+            {"start_tick": int(c.start_tick), "duration_ticks": int(c.duration_ticks), "root": int(c.root),
+             "quality": c.quality, "bass": None if c.bass is None else int(c.bass)}
+            for c in song.chords
+        ],
+        "takes": [
+            {"id": t.id, "section_id": t.section_id, "track_id": t.track_id,
+             "notes": {tid: _notes_list(ns) for tid, ns in t.notes.items()},
+             "seed": None if t.seed is None else int(t.seed),
+             "params": json_value(t.params, f"takes[{i}].params"),
+             "tensors": list(t.tensors), "created": t.created}
+            for i, t in enumerate(song.takes)
+        ],
+        "active_takes": dict(song.active_takes),
+        "plan": json_value(song.plan, "plan"),
+        "generation": json_value(song.generation, "generation"),
+    }
+
+
+# --- checks ---------------------------------------------------------------------------------------
+def _fail(path: str, problem: str) -> None:
+    raise ProjectError(f"{path}: {problem}")
+
+
+def _obj(v: Any, path: str, keys: set[str], optional: set[str] = frozenset()) -> dict:
+    """``v`` must be an object with exactly ``keys`` (``optional`` ones may be missing)."""
+    if not isinstance(v, dict):
+        _fail(path, f"expected an object, found {_kind(v)}")
+    missing = keys - optional - v.keys()
+    if missing:
+        _fail(path, f"missing field {sorted(missing)[0]!r}")
+    extra = v.keys() - keys
+    if extra:
+        _fail(path, f"unexpected field {sorted(extra)[0]!r}")
+    return v
+
+
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
+            int: "a whole number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _int(v: Any, path: str, lo: int, hi: int, what: str) -> int:
+    if type(v) is not int:
+        _fail(path, f"{what} must be a whole number, found {_kind(v)}")
+    if not lo <= v <= hi:
+        _fail(path, f"{what} {v} is out of range {lo}..{hi}")
+    return v
+
+
+def _num(v: Any, path: str, lo: float, hi: float, what: str) -> float:
+    if type(v) not in (int, float):
+        _fail(path, f"{what} must be a number, found {_kind(v)}")
+    if not lo <= v <= hi:  # also rejects NaN
+        _fail(path, f"{what} {v} is out of range {lo:g}..{hi:g}")
+    return float(v)
+
+
+def _str(v: Any, path: str, what: str, max_len: int = MAX_TEXT, empty: bool = True) -> str:
+    if type(v) is not str:
+        _fail(path, f"{what} must be text, found {_kind(v)}")
+    if len(v) > max_len:
+        _fail(path, f"{what} is longer than {max_len} characters")
+    if not empty and not v:
+        _fail(path, f"{what} is empty")
+    return v
+
+
+def _bool(v: Any, path: str, what: str) -> bool:
+    if type(v) is not bool:
+        _fail(path, f"{what} must be true or false, found {_kind(v)}")
+    return v
+
+
+def _id(v: Any, path: str) -> str:
+    s = _str(v, f"{path}.id" if path else "id", "id", MAX_ID, empty=False)
+    if "/" in s:
+        _fail(f"{path}.id", f"id {s!r} contains '/'")
+    return s
+
+
+def _free(v: Any, path: str) -> dict:
+    """A free-form JSON object (overrides, params, plan, generation)."""
+    if not isinstance(v, dict):
+        _fail(path, f"expected an object, found {_kind(v)}")
+    return json_value(v, path)  # checks depth and finiteness
+
+
+def _notes(v: Any, path: str) -> list[Note]:
+    if not isinstance(v, list):
+        _fail(path, f"expected a list of notes, found {_kind(v)}")
+    out = []
+    for i, n in enumerate(v):
+        if type(n) is not list or len(n) != 4:
+            _fail(f"{path}[{i}]", "a note must be [start_tick, pitch, duration_ticks, velocity]")
+        s, p, d, vel = n
+        if type(s) is int and type(p) is int and type(d) is int and type(vel) is int \
+                and 0 <= s <= MAX_TICK and 0 <= p <= 127 and 1 <= d <= MAX_TICK and 1 <= vel <= 127:
+            out.append(Note(s, p, d, vel))
+            continue
+        q = f"{path}[{i}]"  # slow path: say exactly what is wrong
+        _int(s, q, 0, MAX_TICK, "start tick")
+        _int(p, q, 0, 127, "pitch")
+        _int(d, q, 1, MAX_TICK, "duration (ticks)")
+        _int(vel, q, 1, 127, "velocity")
+    return out
+
+
+def _list(v: Any, path: str) -> list:
+    if not isinstance(v, list):
+        _fail(path, f"expected a list, found {_kind(v)}")
+    return v
+
+
+def _unique(ids: list[str], path: str, what: str) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            _fail(f"{path}[{i}]", f"{what} id {x!r} is used twice")
+        seen.add(x)
+
+
+# --- dict -> Song ---------------------------------------------------------------------------------
+def check_schema(d: Any) -> None:
+    """Check that ``d`` is a Melodex project document of a schema this version can read."""
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise ProjectError("project.json is not a Melodex project document")
+    schema = d.get("schema")
+    if type(schema) is not int or schema < 1:
+        raise ProjectError(f"project.json has an invalid schema version {schema!r}")
+    if schema > SCHEMA_VERSION:
+        raise ProjectError(
+            f"This project was saved by a newer version of Melodex Studio (schema {schema}); this version "
+            f"reads schema {SCHEMA_VERSION} and older. Update Melodex Studio to open it.")
+
+
+def _tempo_map(v: Any) -> TempoMap:
+    items = _list(v, "tempo_map")
+    if not items:
+        _fail("tempo_map", "the tempo map is empty")
+    last = -1
+    for i, c in enumerate(items):
+        p = f"tempo_map[{i}]"
+        if type(c) is not list or len(c) != 2:
+            _fail(p, "a tempo change must be [tick, bpm]")
+        tick = _int(c[0], p, 0, MAX_TICK, "tick")
+        _num(c[1], p, *BPM_RANGE, "tempo (BPM)")
+        if (i == 0 and tick != 0) or tick <= last:
+            _fail(p, "tempo changes must start at tick 0 and be in increasing order")
+        last = tick
+    return TempoMap.from_list(items)
+
+
+def _meter_map(v: Any) -> MeterMap:
+    items = _list(v, "meter_map")
+    if not items:
+        _fail("meter_map", "the meter map is empty")
+    last = -1
+    for i, c in enumerate(items):
+        p = f"meter_map[{i}]"
+        if type(c) is not list or len(c) != 3:
+            _fail(p, "a meter change must be [bar, numerator, denominator]")
+        bar = _int(c[0], p, 0, MAX_BAR, "bar")
+        _int(c[1], p, 1, 32, "meter numerator")
+        if type(c[2]) is not int or c[2] not in METER_DENOMINATORS:
+            _fail(p, f"meter denominator {c[2]!r} is not one of {', '.join(map(str, METER_DENOMINATORS))}")
+        if (i == 0 and bar != 0) or bar <= last:
+            _fail(p, "meter changes must start at bar 0 and be in increasing order")
+        last = bar
+    return MeterMap.from_list(items)
+
+
+def _key(v: Any) -> Key:
+    d = _obj(v, "key", _KEY_KEYS)
+    tonic = _int(d["tonic"], "key", 0, 11, "tonic")
+    if d["mode"] not in ("major", "minor"):
+        _fail("key", f"mode {d['mode']!r} is not 'major' or 'minor'")
+    spelling = d["spelling"]
+    if spelling is not None:
+        _str(spelling, "key", "spelling", 8, empty=False)
+        try:
+            parsed = Key.parse(spelling)
+        except ValueError:
+            _fail("key", f"spelling {spelling!r} is not a note name")
+        if parsed.tonic != tonic or spelling != parsed.spelling:
+            _fail("key", f"spelling {spelling!r} does not name tonic {tonic}")
+    return Key(tonic, d["mode"], spelling)
+
+
+def song_from_dict(d: Any) -> Song:
+    """Validate a project document (see the module docstring) and build its ``Song``.
+
+    Raises ``ProjectError`` with the path of the first problem found: wrong types, out-of-range
+    values, duplicate ids, takes or active takes that refer to unknown sections/tracks/takes, or a
+    schema newer than ``SCHEMA_VERSION``.
+    """
+    check_schema(d)
+    _obj(d, "project", _SONG_KEYS)
+    title = _str(d["title"], "title", "title")
+    sample_rate = _int(d["sample_rate"], "sample_rate", *SAMPLE_RATE_RANGE, "sample rate (Hz)")
+    song = Song(title, _tempo_map(d["tempo_map"]), _meter_map(d["meter_map"]), _key(d["key"]), sample_rate)
+
+    for i, s in enumerate(_list(d["sections"], "sections")):
+        p = f"sections[{i}]"
+        _obj(s, p, _SECTION_KEYS)
+        song.sections.append(Section(
+            _str(s["label"], p, "label"), _int(s["start_bar"], p, 0, MAX_BAR, "start bar"),
+            _int(s["length_bars"], p, 1, MAX_BAR, "length (bars)"), _free(s["overrides"], f"{p}.overrides"),
+            _id(s["id"], p)))
+    _unique([s.id for s in song.sections], "sections", "section")
+
+    for i, t in enumerate(_list(d["tracks"], "tracks")):
+        p = f"tracks[{i}]"
+        _obj(t, p, _TRACK_KEYS)
+        if t["role"] not in ROLES:
+            _fail(p, f"unknown track role {t['role']!r}; expected one of {', '.join(ROLES)}")
+        song.tracks.append(Track(
+            _str(t["name"], p, "name"), t["role"], _int(t["program"], p, 0, 127, "GM program"),
+            _bool(t["is_drum"], p, "is_drum"), _num(t["gain_db"], p, *GAIN_DB_RANGE, "gain (dB)"),
+            _num(t["pan"], p, *PAN_RANGE, "pan"), _bool(t["mute"], p, "mute"), _bool(t["solo"], p, "solo"),
+            _notes(t["notes"], f"{p}.notes"), _id(t["id"], p)))
+    _unique([t.id for t in song.tracks], "tracks", "track")
+    track_ids = {t.id for t in song.tracks}
+    section_ids = {s.id for s in song.sections}
+
+    for i, c in enumerate(_list(d["chords"], "chords")):
+        p = f"chords[{i}]"
+        _obj(c, p, _CHORD_KEYS)
+        bass = c["bass"]
+        song.chords.append(Chord(
+            _int(c["start_tick"], p, 0, MAX_TICK, "start tick"), _int(c["duration_ticks"], p, 1, MAX_TICK, "duration (ticks)"),
+            _int(c["root"], p, 0, 11, "root"), _str(c["quality"], p, "quality", 32, empty=False),
+            None if bass is None else _int(bass, p, 0, 11, "bass")))
+
+    for i, t in enumerate(_list(d["takes"], "takes")):
+        p = f"takes[{i}]"
+        _obj(t, p, _TAKE_KEYS)
+        section_id = _str(t["section_id"], p, "section id", MAX_ID)
+        if section_id not in section_ids:
+            _fail(p, f"refers to section {section_id!r}, which is not in the song")
+        track_id = t["track_id"]
+        if track_id is not None and (type(track_id) is not str or track_id not in track_ids):
+            _fail(p, f"refers to track {track_id!r}, which is not in the song")
+        if not isinstance(t["notes"], dict):
+            _fail(f"{p}.notes", f"expected an object of track id -> notes, found {_kind(t['notes'])}")
+        notes = {}
+        for tid, ns in t["notes"].items():
+            if tid not in track_ids:
+                _fail(f"{p}.notes", f"has notes for track {tid!r}, which is not in the song")
+            notes[tid] = _notes(ns, f"{p}.notes[{tid!r}]")
+        seed = t["seed"]
+        if seed is not None:
+            _int(seed, p, *SEED_RANGE, "seed")
+        tensors = _list(t["tensors"], f"{p}.tensors")
+        for j, name in enumerate(tensors):
+            _str(name, f"{p}.tensors[{j}]", "tensor name", 1024, empty=False)
+        song.takes.append(Take(section_id, track_id, notes, seed, _free(t["params"], f"{p}.params"),
+                               list(tensors), _str(t["created"], p, "created"), _id(t["id"], p)))
+    _unique([t.id for t in song.takes], "takes", "take")
+
+    takes = {t.id: t for t in song.takes}
+    active = d["active_takes"]
+    if not isinstance(active, dict):
+        _fail("active_takes", f"expected an object, found {_kind(active)}")
+    for k, take_id in active.items():
+        p = f"active_takes[{k!r}]"
+        sec, sep, trk = k.partition("/")
+        take = takes.get(take_id) if type(take_id) is str else None
+        if take is None:
+            _fail(p, f"refers to take {take_id!r}, which is not in the project")
+        if not sep or sec != take.section_id or trk != (take.track_id or "*"):
+            _fail(p, f"does not match take {take_id!r} (section {take.section_id!r}, track {take.track_id or '*'!r})")
+        song.active_takes[k] = take_id
+
+    song.plan = _free(d["plan"], "plan")
+    song.generation = _free(d["generation"], "generation")
+    return song
