@@ -14,7 +14,7 @@ from ..song.model import Key
 # Field names that can be stated (the keys of ``StylePlan.stated``).
 PLAN_FIELDS = (
     "tempo_bpm", "meter", "key", "form", "length_bars", "duration_s", "instruments", "drums",
-    "genre", "mood", "energy", "style_text",
+    "genre", "mood", "energy", "style_text", "production", "drum_groove",
 )
 
 
@@ -63,6 +63,10 @@ class StylePlan:
     duration_s: float | None = None
     stated: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    # Added by the prompt parser (defaults keep older plans loading unchanged):
+    tempo_feel: str | None = None  # a tempo word the user wrote ('slow', 'uptempo') when no BPM was given
+    instruments_only: bool = False  # "piano solo", "voices only": no default instruments are added
+    instruments_excluded: list[str] = field(default_factory=list)  # "no piano": never added as a default
 
     # --- derived -----------------------------------------------------------------------------------
     @property
@@ -71,6 +75,19 @@ class StylePlan:
 
     def is_stated(self, name: str) -> bool:
         return name in self.stated
+
+    @property
+    def stated_instruments(self) -> list[str]:
+        """Names of the pitched instruments the user named, deduplicated, in order of first mention."""
+        out: list[str] = []
+        for ins in self.instruments:
+            if ins.stated and not ins.is_drum and ins.name not in out:
+                out.append(ins.name)
+        return out
+
+    def stated_flags(self) -> dict[str, bool]:
+        """{field name: True if the user stated it, False if it is a default} for every PLAN_FIELDS name."""
+        return {name: name in self.stated for name in PLAN_FIELDS}
 
     # --- serialisation -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -88,5 +105,6 @@ class StylePlan:
         d["form"] = [SectionPlan(**s) for s in d.get("form", [])]
         d["instruments"] = [InstrumentPlan(**i) for i in d.get("instruments", [])]
         d["stated"] = set(d.get("stated", []))
+        d.pop("total_bars", None)
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -381,7 +381,8 @@ _INSTRUMENT_LIST = [
     # drum channel: the kit and hand percussion
     _i("drums", 0, "drums", ["drum kit", "drumkit", "drum set", "kit", "beat", "beats", "drum machine", "drum loop",
                              "brushed drums", "brushes", "live drums", "breakbeats", "breaks", "808 drums",
-                             "trap drums", "percussion section"], is_drum=True),
+                             "trap drums", "percussion section", "hi-hats", "hi hats", "hihats", "hi-hat", "hats",
+                             "snare", "kick drum", "kick", "rimshot", "cymbals", "groove kit"], is_drum=True),
     _i("percussion", 0, "percussion", ["hand percussion", "bodhran", "bodhrán", "congas", "conga", "bongos",
                                        "bongo", "shaker", "shakers", "tambourine", "cajon", "djembe", "tabla",
                                        "claps", "handclaps", "hand claps", "cowbell", "triangle", "clave",
