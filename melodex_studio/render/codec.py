@@ -1,0 +1,230 @@
+"""Audio codec: a small VAE with a continuous latent and a Vocos-style iSTFT decoder.
+
+Mono stems at ``CodecConfig.sample_rate`` (24 kHz by default; the engine resamples to and from the
+project rate with soxr, never this module). The encoder reads compressed STFT frames (log magnitude plus
+power-compressed real/imag parts) at ``hop_length`` and downsamples them with strided convolutions to
+the latent frame rate ``sample_rate / (hop_length * downsample)`` (25 Hz by default). The decoder works at
+the latent rate, upsamples to STFT frames and predicts log-magnitude and phase per bin, which an
+overlap-add inverse STFT with "same" padding turns into exactly ``frames * latent_hop`` samples.
+
+References: Vocos (Siuzdak 2023, sec. 3: Fourier-domain head, ISTFT with same padding); ConvNeXt blocks
+(Liu et al. 2022); VAE (Kingma & Welling 2014, eq. 10 KL term); multi-resolution STFT loss
+(Yamamoto et al. 2020, Parallel WaveGAN eq. 4-6).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class CodecConfig:
+    """Hyper-parameters of the codec; the checkpoint stores this as JSON in its safetensors metadata."""
+
+    sample_rate: int = 24000
+    n_fft: int = 960
+    hop_length: int = 240  # STFT hop; latent hop = hop_length * downsample
+    downsample: int = 4
+    latent_dim: int = 32
+    enc_dim: int = 192
+    enc_blocks: int = 4
+    dec_dim: int = 192  # decoder width at the latent rate
+    dec_blocks: int = 6
+    dec_high_dim: int = 128  # decoder width at the STFT frame rate
+    dec_high_blocks: int = 2
+    mag_max_log: float = 6.0  # clamp of the predicted log magnitude (exp(6) ~ 400)
+    # Statistics of the latent means over the training data, used to normalise latents for diffusion.
+    latent_mean: float = 0.0
+    latent_std: float = 1.0
+
+    @property
+    def latent_hop(self) -> int:
+        """Samples per latent frame."""
+        return self.hop_length * self.downsample
+
+    @property
+    def latent_rate(self) -> float:
+        """Latent frames per second."""
+        return self.sample_rate / self.latent_hop
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "CodecConfig":
+        d = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+CODEC_PRESETS: dict[str, CodecConfig] = {
+    "tiny": CodecConfig(latent_dim=8, enc_dim=32, enc_blocks=1, dec_dim=32, dec_blocks=1, dec_high_dim=32, dec_high_blocks=1),
+    "small": CodecConfig(),
+    "base": CodecConfig(latent_dim=32, enc_dim=384, enc_blocks=6, dec_dim=512, dec_blocks=8, dec_high_dim=256, dec_high_blocks=3),
+}
+
+
+class ConvNeXtBlock(nn.Module):
+    """1-D ConvNeXt block: depthwise conv, LayerNorm, pointwise MLP, layer scale, residual (Liu et al. 2022)."""
+
+    def __init__(self, dim: int, kernel_size: int = 7, mult: int = 3):
+        super().__init__()
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.pw1 = nn.Linear(dim, dim * mult)
+        self.pw2 = nn.Linear(dim * mult, dim)
+        self.gamma = nn.Parameter(torch.full((dim,), 0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.dwconv(x).transpose(1, 2)  # (B, T, C)
+        h = self.pw2(F.gelu(self.pw1(self.norm(h))))  # (B, T, C)
+        return x + (self.gamma * h).transpose(1, 2)  # (B, C, T)
+
+
+def _window(n_fft: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.hann_window(n_fft, periodic=True, device=like.device, dtype=torch.float32)
+
+
+def stft_same(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Complex STFT with "same" padding: (B, N) with N % hop == 0 -> (B, n_fft//2+1, N // hop)."""
+    pad = (n_fft - hop) // 2
+    x = F.pad(wave.float().unsqueeze(1), (pad, pad), mode="reflect" if wave.shape[-1] > pad else "constant").squeeze(1)
+    return torch.stft(x, n_fft, hop, window=_window(n_fft, x), center=False, return_complex=True)
+
+
+def istft_same(spec: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Inverse of ``stft_same`` by windowed overlap-add (Vocos ISTFT, padding="same"): (B, K, T) -> (B, T*hop)."""
+    B, _, T = spec.shape
+    pad = (n_fft - hop) // 2
+    window = _window(n_fft, spec.real)
+    frames = torch.fft.irfft(spec, n_fft, dim=1, norm="backward") * window[None, :, None]  # (B, n_fft, T)
+    out_len = (T - 1) * hop + n_fft
+    y = F.fold(frames, output_size=(1, out_len), kernel_size=(1, n_fft), stride=(1, hop))[:, 0, 0]  # (B, out_len)
+    env = F.fold(window.square()[None, :, None].expand(1, n_fft, T), output_size=(1, out_len),
+                 kernel_size=(1, n_fft), stride=(1, hop))[0, 0, 0]  # (out_len,)
+    return (y / env.clamp_min(1e-8))[:, pad: out_len - pad]  # (B, T*hop)
+
+
+class Encoder(nn.Module):
+    """Compressed STFT frames -> latent mean and log-variance at the latent rate."""
+
+    def __init__(self, cfg: CodecConfig):
+        super().__init__()
+        self.cfg = cfg
+        bins = cfg.n_fft // 2 + 1
+        self.inp = nn.Conv1d(3 * bins, cfg.enc_dim, 3, padding=1)
+        self.blocks = nn.Sequential(*[ConvNeXtBlock(cfg.enc_dim) for _ in range(cfg.enc_blocks)])
+        self.down = nn.Conv1d(cfg.enc_dim, cfg.enc_dim, cfg.downsample, stride=cfg.downsample)
+        self.post = ConvNeXtBlock(cfg.enc_dim)
+        self.norm = nn.LayerNorm(cfg.enc_dim)
+        self.out = nn.Linear(cfg.enc_dim, 2 * cfg.latent_dim)
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spec = stft_same(wave, self.cfg.n_fft, self.cfg.hop_length)  # (B, K, 4L)
+        mag = spec.abs()
+        comp = spec / mag.clamp_min(1e-5) * mag.pow(0.3)  # power-compressed complex
+        feats = torch.cat([torch.log(mag + 1e-4), comp.real, comp.imag], dim=1)  # (B, 3K, 4L)
+        h = self.down(self.blocks(self.inp(feats)))  # (B, C, L)
+        h = self.norm(self.post(h).transpose(1, 2))  # (B, L, C)
+        mean, logvar = self.out(h).chunk(2, dim=-1)  # (B, L, D) each
+        return mean, logvar.clamp(-12.0, 6.0)
+
+
+class Decoder(nn.Module):
+    """Latent frames -> log magnitude and phase of STFT frames -> waveform (iSTFT)."""
+
+    def __init__(self, cfg: CodecConfig):
+        super().__init__()
+        self.cfg = cfg
+        bins = cfg.n_fft // 2 + 1
+        self.inp = nn.Conv1d(cfg.latent_dim, cfg.dec_dim, 7, padding=3)
+        self.blocks = nn.Sequential(*[ConvNeXtBlock(cfg.dec_dim) for _ in range(cfg.dec_blocks)])
+        self.up = nn.ConvTranspose1d(cfg.dec_dim, cfg.dec_high_dim, cfg.downsample, stride=cfg.downsample)
+        self.high = nn.Sequential(*[ConvNeXtBlock(cfg.dec_high_dim) for _ in range(cfg.dec_high_blocks)])
+        self.norm = nn.LayerNorm(cfg.dec_high_dim)
+        self.head = nn.Linear(cfg.dec_high_dim, 3 * bins)  # log magnitude, phase as (cos, sin) direction
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.inp(z.transpose(1, 2)))  # (B, C, L)
+        h = self.high(self.up(h))  # (B, C2, 4L)
+        logmag, px, py = self.head(self.norm(h.transpose(1, 2))).float().transpose(1, 2).chunk(3, dim=1)  # (B, K, 4L)
+        mag = torch.exp(logmag.clamp(max=self.cfg.mag_max_log))
+        phase = torch.atan2(py, px)
+        spec = torch.polar(mag, phase)  # (B, K, 4L)
+        return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
+
+
+class AudioCodec(nn.Module):
+    """VAE over mono audio: ``encode`` (B, N) -> (B, L, D) latent means; ``decode`` (B, L, D) -> (B, L*latent_hop)."""
+
+    def __init__(self, cfg: CodecConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def pad_to_hop(self, wave: torch.Tensor) -> torch.Tensor:
+        """Right-pad (B, N) with zeros to a whole number of latent frames."""
+        rem = (-wave.shape[-1]) % self.cfg.latent_hop
+        return F.pad(wave, (0, rem)) if rem else wave
+
+    def encode_dist(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, N) at ``sample_rate`` -> mean, logvar, each (B, ceil(N / latent_hop), latent_dim)."""
+        return self.encoder(self.pad_to_hop(wave))
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        """Deterministic latent (the posterior mean), (B, N) -> (B, L, D)."""
+        return self.encode_dist(wave)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) -> (B, L * latent_hop) waveform."""
+        return self.decoder(z)
+
+    def normalize(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw latent -> unit-scale latent for the diffusion model."""
+        return (z - self.cfg.latent_mean) / self.cfg.latent_std
+
+    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.cfg.latent_std + self.cfg.latent_mean
+
+    def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None):
+        """Training pass: returns (reconstruction (B, N'), mean, logvar) with a reparameterised sample."""
+        mean, logvar = self.encode_dist(wave)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        z = mean + torch.exp(0.5 * logvar) * eps  # (B, L, D)
+        return self.decode(z), mean, logvar
+
+
+def build_codec(cfg: CodecConfig | str) -> AudioCodec:
+    """Build a codec from a config or a preset name ('tiny', 'small', 'base')."""
+    if isinstance(cfg, str):
+        cfg = CODEC_PRESETS[cfg]
+    return AudioCodec(cfg)
+
+
+# --- losses -------------------------------------------------------------------------------------------
+
+MRSTFT_RESOLUTIONS = ((2048, 512), (1024, 256), (512, 128), (256, 64), (128, 32))
+
+
+def mrstft_loss(pred: torch.Tensor, target: torch.Tensor, resolutions=MRSTFT_RESOLUTIONS) -> torch.Tensor:
+    """Multi-resolution STFT loss: spectral convergence + log-magnitude L1, averaged over resolutions
+    (Yamamoto et al. 2020, eq. 4-6). pred, target: (B, N)."""
+    total = pred.new_zeros((), dtype=torch.float32)
+    for n_fft, hop in resolutions:
+        w = torch.hann_window(n_fft, device=pred.device)
+        P = torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs()
+        T = torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs()
+        sc = torch.linalg.norm(T - P) / torch.linalg.norm(T).clamp_min(1e-6)
+        mag = (torch.log(P + 1e-5) - torch.log(T + 1e-5)).abs().mean()
+        total = total + sc + mag
+    return total / len(resolutions)
+
+
+def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per latent element (Kingma & Welling 2014, appendix B)."""
+    return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()

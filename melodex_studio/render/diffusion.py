@@ -1,0 +1,338 @@
+"""The diffusion renderer (score ─► latent ─► stem audio) and the loaders of its checkpoints (safetensors,
+config JSON in the metadata).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ModelError
+from .denoiser import FlowDenoiser
+from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
+from .score_features import RenderConditions, encode_conditions, score_features, section_frames
+
+
+def save_model(model: torch.nn.Module, config_json: str, path: str | Path, kind: str, extra: dict | None = None,
+               dtype: torch.dtype | None = None) -> None:
+    """Write ``model``'s weights to ``path`` with metadata {'kind', 'config' (JSON), ...extra}."""
+    from safetensors.torch import save_file
+
+    sd = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+          for k, v in model.state_dict().items()}
+    meta = {"kind": kind, "config": config_json, **{k: str(v) for k, v in (extra or {}).items()}}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    save_file(sd, str(tmp), metadata=meta)
+    tmp.replace(path)
+
+
+def read_checkpoint(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(state dict, metadata) of a checkpoint of ``kind`` ('codec' or 'renderer'); ModelError when unusable."""
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"model file {p} does not exist; train one or point the studio at another checkpoint")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            meta = f.metadata() or {}
+            sd = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises several error types for corrupt files
+        raise ModelError(f"model file {p} is not a readable safetensors checkpoint ({e})") from e
+    if meta.get("kind") != kind or "config" not in meta:
+        raise ModelError(f"model file {p} is not a {kind} checkpoint (kind {meta.get('kind')!r})")
+    return sd, meta
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file (the project file records model hashes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_codec(path: str | Path, device: torch.device | str = "cpu"):
+    """Rebuild an ``AudioCodec`` from its checkpoint (config from the metadata), in eval mode."""
+    from .codec import AudioCodec, CodecConfig
+
+    sd, meta = read_checkpoint(path, "codec")
+    model = AudioCodec(CodecConfig.from_json(meta["config"]))
+    try:
+        model.load_state_dict({k: v.float() for k, v in sd.items()})
+    except RuntimeError as e:
+        raise ModelError(f"codec checkpoint {path} does not match its own config ({e})") from e
+    return model.to(device).eval()
+
+
+def load_dit(path: str | Path, device: torch.device | str = "cpu"):
+    """Rebuild a ``DiT`` from its checkpoint, in eval mode."""
+    from .dit import DiT, DiTConfig
+
+    sd, meta = read_checkpoint(path, "renderer")
+    model = DiT(DiTConfig.from_json(meta["config"]))
+    try:
+        model.load_state_dict({k: v.float() for k, v in sd.items()})
+    except RuntimeError as e:
+        raise ModelError(f"renderer checkpoint {path} does not match its own config ({e})") from e
+    return model.to(device).eval()
+
+
+# --- the renderer -------------------------------------------------------------------------------------
+
+CONTEXT_SECONDS = 1.0  # known neighbour latents on each side of a rendered section
+
+
+@dataclass
+class RenderSettings:
+    """How to sample: steps, sampler name, CFG weight, schedule shift, seed and the steps to record."""
+
+    steps: int = DEFAULT_STEPS
+    sampler: str = DEFAULT_SAMPLER
+    guidance: float = 2.0
+    shift: float = 1.0
+    seed: int = 0
+    record_steps: tuple[int, ...] | None = None  # schedule indices to keep; None = every step
+
+
+@dataclass
+class LatentRender:
+    """The result of one sampling run over song-grid frames [frame_start, frame_start + T).
+
+    ``latent`` (T, D) is the final normalised latent; ``checkpoints`` maps a schedule index k to
+    (x_k, denoised_k) (each (T, D), on the CPU); ``schedule`` (steps + 1,) the times; ``seed`` the noise seed.
+    """
+
+    latent: torch.Tensor
+    frame_start: int
+    schedule: torch.Tensor
+    seed: int
+    settings: RenderSettings
+    checkpoints: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+
+def _noise(shape, seed: int, device) -> torch.Tensor:
+    """Gaussian noise from a seeded CPU generator (identical on every device), moved to ``device``."""
+    g = torch.Generator(device="cpu").manual_seed(int(seed))
+    return torch.randn(shape, generator=g).to(device)
+
+
+class DiffusionRenderer:
+    """Score of one track ─► latent (flow-matching DiT) ─► audio (codec decoder), at the codec's rate.
+
+    The caller (engine) chooses the device and resamples the audio to the project rate. Latents are the
+    codec's normalised latents on the song grid (``score_features``)."""
+
+    def __init__(self, codec, dit, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.codec = codec.to(self.device).eval()
+        self.denoiser = FlowDenoiser(dit.to(self.device).eval())
+        if dit.cfg.latent_dim != codec.cfg.latent_dim:
+            raise ModelError(f"renderer latent size {dit.cfg.latent_dim} does not match the codec's {codec.cfg.latent_dim}")
+
+    @classmethod
+    def from_checkpoints(cls, codec_path, renderer_path, device="cpu") -> "DiffusionRenderer":
+        return cls(load_codec(codec_path), load_dit(renderer_path), device)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.cfg.sample_rate
+
+    @property
+    def hop(self) -> int:
+        return self.codec.cfg.latent_hop
+
+    # --- conditions, encode, decode ------------------------------------------------------------------
+    def conditions(self, song, track, frame_start: int, frame_end: int, section=None,
+                   tags: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+        """Batch-of-one condition tensors for ``track`` over song-grid frames [frame_start, frame_end)."""
+        feats = score_features(song, track, frame_start, frame_end, self.sample_rate, self.hop).features
+        rc = RenderConditions.from_song(song, track, section)
+        if tags is not None:
+            rc.tags = tags
+        enc = encode_conditions(rc)
+        dev = self.device
+        return {
+            "score": torch.from_numpy(feats)[None].to(dev),
+            "instrument": torch.tensor([enc["instrument"]], device=dev),
+            "tags": torch.from_numpy(enc["tags"])[None].to(dev),
+            "genre": torch.tensor([enc["genre"]], device=dev),
+        }
+
+    @torch.no_grad()
+    def encode_audio(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Mono audio at ``sample_rate`` (N,) -> normalised latent (ceil(N / hop), D)."""
+        x = torch.as_tensor(np.asarray(audio, np.float32) if not torch.is_tensor(audio) else audio).float()
+        return self.codec.normalize(self.codec.encode(x[None].to(self.device)))[0]
+
+    @torch.no_grad()
+    def decode(self, latent: torch.Tensor) -> np.ndarray:
+        """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``."""
+        z = self.codec.denormalize(latent.to(self.device).float())
+        return self.codec.decode(z[None])[0].float().cpu().numpy()
+
+    # --- sampling ------------------------------------------------------------------------------------
+    def _run(self, x, schedule, start_step, cond, settings, old_denoised=None, callback=None) -> LatentRender:
+        if settings.sampler not in SAMPLERS:
+            raise ModelError(f"unknown sampler {settings.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        record = set(range(len(schedule))) if settings.record_steps is None else set(settings.record_steps)
+        checkpoints: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+        def cb(step: int, x_k: torch.Tensor, d: torch.Tensor) -> None:
+            if step in record:
+                checkpoints[step] = (x_k[0].detach().cpu().clone(), d[0].detach().cpu().clone())
+            if callback is not None:
+                callback(step, x_k)
+
+        cond = {**cond, "guidance": settings.guidance}
+        out = SAMPLERS[settings.sampler](self.denoiser, x, schedule, cond, cb, start_step=start_step,
+                                         old_denoised=old_denoised)
+        return LatentRender(out[0].detach().cpu(), 0, schedule.cpu(), settings.seed, settings, checkpoints)
+
+    @torch.no_grad()
+    def sample(self, cond: dict, num_frames: int, settings: RenderSettings | None = None,
+               init_latent: torch.Tensor | None = None, strength: float = 1.0,
+               known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
+               callback=None) -> LatentRender:
+        """Sample a latent (num_frames, D) from noise (``init_latent`` None, or ``strength`` 1) or from an
+        initial latent at ``strength`` s in [0, 1]: start at t = s on the flow path, x_s = (1 - s) x_init + s eps
+        (s = 0 returns ``init_latent`` unchanged). ``known`` (T, D) / ``known_mask`` (T,) fix neighbour frames."""
+        settings = settings or RenderSettings()
+        if not (0.0 <= strength <= 1.0):
+            raise ModelError(f"strength {strength} must be between 0 (keep) and 1 (ignore the initial audio)")
+        D = self.codec.cfg.latent_dim
+        eps = _noise((1, num_frames, D), settings.seed, self.device)
+        if init_latent is None:
+            strength = 1.0
+        if strength == 0.0:
+            lat = init_latent.detach().cpu().clone()
+            return LatentRender(lat, 0, torch.zeros(1), settings.seed, settings, {0: (lat, lat)})
+        steps = settings.steps if strength == 1.0 else max(1, math.ceil(settings.steps * strength))
+        schedule = flow_schedule(steps, strength, settings.shift, self.device)
+        x = eps if init_latent is None else FlowDenoiser.noisy(init_latent[None].to(self.device), eps, schedule[:1])
+        if callback is not None:
+            callback(0, x)
+        cond = self._with_known(cond, num_frames, known, known_mask)
+        out = self._run(x, schedule, 0, cond, settings, callback=callback)
+        if 0 in (settings.record_steps or (0,)):
+            out.checkpoints[0] = (x[0].detach().cpu().clone(), x[0].detach().cpu().clone())
+        return out
+
+    @torch.no_grad()
+    def resume(self, render: LatentRender, step: int, cond: dict, settings: RenderSettings | None = None,
+               variation: float = 1.0, known=None, known_mask=None, callback=None) -> LatentRender:
+        """Continue ``render`` from its recorded step ``step`` with possibly new conditions (style), guidance
+        or seed. Same seed (and conditions): reproduces ``render.latent`` exactly. New seed: the noise part of
+        x_k is replaced by fresh noise (``variation`` in [0, 1] is the fraction replaced, in variance-preserving
+        mix), so that later checkpoints (smaller t_k) give variations closer to the original."""
+        if step not in render.checkpoints:
+            raise ModelError(f"step {step} was not recorded; recorded steps are {sorted(render.checkpoints)}")
+        settings = settings or render.settings
+        x_k, d_k = (v[None].to(self.device) for v in render.checkpoints[step])
+        schedule = render.schedule.to(self.device)
+        if step >= len(schedule) - 1:
+            return LatentRender(x_k[0].cpu(), render.frame_start, render.schedule, settings.seed, settings, {})
+        old = d_k if step > 0 else None
+        if settings.seed != render.seed and variation > 0:
+            t = schedule[step]
+            eps_k = (x_k - (1 - t) * d_k) / t
+            fresh = _noise(x_k.shape, settings.seed, self.device)
+            x_k = (1 - t) * d_k + t * (math.sqrt(1 - variation ** 2) * eps_k + variation * fresh)
+            old = None
+        cond = self._with_known(cond, x_k.shape[1], known, known_mask)
+        out = self._run(x_k, schedule, step, cond, settings, old_denoised=old, callback=callback)
+        out.frame_start = render.frame_start
+        return out
+
+    def _with_known(self, cond, T, known, known_mask):
+        if known is None:
+            return cond
+        m = torch.zeros(T) if known_mask is None else torch.as_tensor(known_mask).float()
+        return {**cond, "known": known[None].to(self.device).float(), "known_mask": m.view(1, T, 1).to(self.device)}
+
+    # --- sections and tracks -------------------------------------------------------------------------
+    def _window(self, song, track, section, track_latent, track_known, tags=None):
+        """Frames [a, b) rendered for ``section`` (the section plus up to CONTEXT_SECONDS of known neighbour
+        frames on each side), its condition tensors, known latents (T, D) and mask (T,)."""
+        f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
+        C = int(round(CONTEXT_SECONDS * self.codec.cfg.latent_rate))
+        a, b, known, mask = f0, f1, None, None
+        if track_latent is not None and track_known is not None:
+            total = track_latent.shape[0]
+            if bool(track_known[max(0, f0 - C): f0].any()):
+                a = max(0, f0 - C)
+            if bool(track_known[min(f1, total): min(total, f1 + C)].any()):
+                b = min(total, f1 + C)
+            known = torch.zeros(b - a, track_latent.shape[1])
+            mask = torch.zeros(b - a)
+            hi = min(b, total)
+            known[: hi - a] = track_latent[a:hi].cpu()
+            mask[: hi - a] = track_known[a:hi].float()
+            mask[f0 - a: f1 - a] = 0.0  # the section itself is generated
+        return (a, b, f0, f1), self.conditions(song, track, a, b, section, tags), known, mask
+
+    @torch.no_grad()
+    def render_section(self, song, track, section, settings: RenderSettings | None = None,
+                       track_latent: torch.Tensor | None = None, track_known: torch.Tensor | None = None,
+                       init_latent: torch.Tensor | None = None, strength: float = 1.0, callback=None,
+                       tags: tuple[str, ...] | None = None) -> LatentRender:
+        """Render ``track`` in ``section`` with up to ``CONTEXT_SECONDS`` of known neighbour latents on each
+        side taken from ``track_latent`` (T_song, D) where ``track_known`` (T_song,) bool is True.
+
+        Returns the render of the whole window (``frame_start`` = its first song-grid frame; checkpoints cover
+        the window, so that ``resume_section`` can continue it); ``section_latent`` picks the section's frames.
+        ``init_latent`` (section frames, D): the latent of existing audio to start from at ``strength``."""
+        (a, b, f0, f1), cond, known, mask = self._window(song, track, section, track_latent, track_known, tags)
+        init = None
+        if init_latent is not None:
+            init = known.clone() if known is not None else torch.zeros(b - a, self.codec.cfg.latent_dim)
+            init[f0 - a: f1 - a] = init_latent.cpu()
+        out = self.sample(cond, b - a, settings, init, strength, known, mask, callback)
+        out.frame_start = a
+        return out
+
+    @torch.no_grad()
+    def resume_section(self, song, track, section, render: LatentRender, step: int,
+                       settings: RenderSettings | None = None, track_latent=None, track_known=None,
+                       variation: float = 1.0, callback=None, tags: tuple[str, ...] | None = None) -> LatentRender:
+        """``resume`` for a section render: rebuilds the window's conditions (new style ``tags`` allowed)."""
+        (a, b, _, _), cond, known, mask = self._window(song, track, section, track_latent, track_known, tags)
+        if (a, b - a) != (render.frame_start, render.latent.shape[0]):
+            raise ModelError("the section's neighbours changed since this take was rendered; render it again")
+        return self.resume(render, step, cond, settings, variation, known, mask, callback)
+
+    def section_latent(self, song, section, render: LatentRender) -> torch.Tensor:
+        """The section's own frames (f1 - f0, D) of a window render."""
+        f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
+        return render.latent[f0 - render.frame_start: f1 - render.frame_start]
+
+    def song_frames(self, song) -> int:
+        """Number of song-grid frames covering every section."""
+        return max([1] + [section_frames(song, s, self.sample_rate, self.hop)[1] for s in song.sections])
+
+    @torch.no_grad()
+    def render_track(self, song, track, settings: RenderSettings | None = None, callback=None) -> tuple[torch.Tensor, list[LatentRender]]:
+        """Render every section of ``track`` in order, each seeing the previous one as known context; returns
+        the whole-track latent (T_song, D) and the per-section renders (seed = settings.seed + section index)."""
+        settings = settings or RenderSettings()
+        total = self.song_frames(song)
+        latent = torch.zeros(total, self.codec.cfg.latent_dim)
+        known = torch.zeros(total, dtype=torch.bool)
+        renders = []
+        for i, section in enumerate(sorted(song.sections, key=lambda s: s.start_bar)):
+            s = RenderSettings(**{**settings.__dict__, "seed": settings.seed + i})
+            r = self.render_section(song, track, section, s, latent, known, callback=callback)
+            f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
+            sec = self.section_latent(song, section, r)
+            new = ~known[f0:f1]  # keep already rendered (overlap) frames
+            latent[f0:f1][new] = sec[new]
+            known[f0:f1] = True
+            renders.append(r)
+        return latent, renders

@@ -1,0 +1,221 @@
+"""Train the audio codec (VAE): multi-resolution STFT loss + KL, on SoundFont renders with production
+augmentations. CPU or CUDA (bf16 autocast), torchrun/DDP when WORLD_SIZE > 1, resumable: weights in
+``<out>/codec-last.safetensors`` (config in the metadata), optimizer state in
+``<out>/codec-opt.safetensors`` + ``<out>/codec-state.json`` (never pickle), loss plot ``<out>/codec-loss.png``.
+
+Also holds the helpers shared with ``train_renderer`` (distributed set-up, optimizer state I/O, plots).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mrstft_loss
+from ..render.diffusion import load_codec, save_model
+from .data_renderer import audio_crops, build_dataset, load_items
+
+
+# --- shared helpers ----------------------------------------------------------------------------------
+
+def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
+    """(rank, world_size, device). Initialises torch.distributed when WORLD_SIZE > 1 (torchrun)."""
+    from ..engine.device import pick_device
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        import torch.distributed as dist
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local)
+            dist.init_process_group("nccl")
+            return rank, world, torch.device("cuda", local)
+        dist.init_process_group("gloo")
+        return rank, world, torch.device("cpu")
+    return rank, world, pick_device(device_name)
+
+
+def save_optimizer(opt: torch.optim.Optimizer, path: str | Path, state_json: str | Path, extra: dict) -> None:
+    """Optimizer tensors to safetensors, its structure and ``extra`` (step, history...) to JSON."""
+    from safetensors.torch import save_file
+
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in sd["state"].items():
+        for name, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"{pid}/{name}"] = v.detach().cpu().contiguous()
+            else:
+                scalars[f"{pid}/{name}"] = v
+    save_file(tensors, str(path) + ".tmp")
+    Path(str(path) + ".tmp").replace(path)
+    doc = {"param_groups": sd["param_groups"], "scalars": scalars, **extra}
+    Path(str(state_json) + ".tmp").write_text(json.dumps(doc))
+    Path(str(state_json) + ".tmp").replace(state_json)
+
+
+def load_optimizer(opt: torch.optim.Optimizer, path: str | Path, state_json: str | Path) -> dict:
+    """Restore what ``save_optimizer`` wrote; returns the JSON document (step, history...)."""
+    from safetensors.torch import load_file
+
+    doc = json.loads(Path(state_json).read_text())
+    tensors = load_file(str(path))
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        pid, name = key.split("/", 1)
+        state.setdefault(int(pid), {})[name] = v
+    for key, v in doc["scalars"].items():
+        pid, name = key.split("/", 1)
+        state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
+    return doc
+
+
+def plot_losses(history: dict[str, list[list[float]]], path: str | Path, title: str) -> None:
+    """PNG of each loss curve (history: name -> [[step, value], ...]), log y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, pts in history.items():
+        if pts:
+            a = np.array(pts)
+            ax.plot(a[:, 0], a[:, 1], label=name)
+    ax.set_xlabel("step")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def lr_at(step: int, base: float, warmup: int, total: int) -> float:
+    """Linear warm-up then cosine decay to 10 % of ``base``."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+# --- codec training --------------------------------------------------------------------------------
+
+@dataclass
+class CodecTrainConfig:
+    data_dir: str = "runs/renderer-data"
+    out_dir: str = "runs/codec"
+    preset: str = "small"
+    steps: int = 20000
+    batch: int = 8
+    crop_seconds: float = 1.0
+    lr: float = 1e-3
+    warmup: int = 200
+    kl_weight: float = 2e-4
+    log_every: int = 20
+    ckpt_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+    train_songs: int = 150
+    val_songs: int = 25
+    threads: int = 0  # torch CPU threads (0 = leave the default)
+
+
+@torch.no_grad()
+def latent_stats(codec: AudioCodec, items, device, n: int = 32, seconds: float = 2.0) -> tuple[float, float]:
+    """Mean and std of the posterior means over ``n`` random crops (for latent normalisation)."""
+    rng = np.random.default_rng(123)
+    crops = torch.from_numpy(audio_crops(items, rng, n, int(seconds * codec.cfg.sample_rate))).to(device)
+    z = torch.cat([codec.encode(c[None]) for c in crops])
+    return float(z.mean()), float(z.std().clamp_min(1e-3))
+
+
+@torch.no_grad()
+def codec_val_loss(codec: AudioCodec, items, device, n: int = 16) -> float:
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(audio_crops(items, rng, n, codec.cfg.sample_rate)).to(device)
+    return float(mrstft_loss(codec.decode(codec.encode(x)), x))
+
+
+def ensure_data(cfg, log=print) -> None:
+    """Build the renderer data set in ``cfg.data_dir`` when a split is missing."""
+    for split, n in (("train", cfg.train_songs), ("val", cfg.val_songs)):
+        if not list((Path(cfg.data_dir) / split).glob("shard-*.safetensors")):
+            build_dataset(cfg.data_dir, split, n, seed=cfg.seed, log=log)
+
+
+def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
+    """Train (or resume) the codec; returns the path of the latest checkpoint."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    rank, world, device = setup_distributed(cfg.device)
+    out = Path(cfg.out_dir)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        ensure_data(cfg, log)
+    if world > 1:
+        torch.distributed.barrier()
+    train_items, val_items = load_items(cfg.data_dir, "train"), load_items(cfg.data_dir, "val")
+    last, opt_path, state_path = out / "codec-last.safetensors", out / "codec-opt.safetensors", out / "codec-state.json"
+    torch.manual_seed(cfg.seed)
+    model = load_codec(last, device).train() if last.is_file() else AudioCodec(CODEC_PRESETS[cfg.preset]).to(device)
+    codec_cfg: CodecConfig = model.cfg
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=1e-4)
+    step, history = 0, {"train_mrstft": [], "train_kl": [], "val_mrstft": []}
+    if last.is_file() and opt_path.is_file() and state_path.is_file():
+        doc = load_optimizer(opt, opt_path, state_path)
+        step, history = int(doc["step"]), doc["history"]
+        log(f"resumed codec training at step {step}")
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    rng = np.random.default_rng(cfg.seed * 1000 + rank + 17 * step)
+    samples = int(cfg.crop_seconds * codec_cfg.sample_rate) // codec_cfg.latent_hop * codec_cfg.latent_hop
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    t0, acc = time.time(), [0.0, 0.0, 0]
+    while step < cfg.steps:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps)
+        x = torch.from_numpy(audio_crops(train_items, rng, cfg.batch, samples)).to(device)
+        x = x * torch.from_numpy(rng.uniform(0.3, 1.2, (cfg.batch, 1)).astype(np.float32)).to(device)  # gain jitter
+        with amp:
+            recon, mean, logvar = net(x)
+        rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
+        loss = rec + cfg.kl_weight * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        acc[0] += rec.item()
+        acc[1] += kl.item()
+        acc[2] += 1
+        if rank == 0 and step % cfg.log_every == 0:
+            history["train_mrstft"].append([step, acc[0] / acc[2]])
+            history["train_kl"].append([step, acc[1] / acc[2]])
+            log(f"codec step {step} mrstft {acc[0] / acc[2]:.4f} kl {acc[1] / acc[2]:.3f} "
+                f"lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / acc[2]:.2f}s/step")
+            t0, acc = time.time(), [0.0, 0.0, 0]
+        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
+            model.eval()
+            val = codec_val_loss(model, val_items, device)
+            history["val_mrstft"].append([step, val])
+            codec_cfg.latent_mean, codec_cfg.latent_std = latent_stats(model, train_items, device)
+            model.train()
+            save_model(model, codec_cfg.to_json(), last, "codec", {"step": step, "val_mrstft": f"{val:.4f}"})
+            save_optimizer(opt, opt_path, state_path, {"step": step, "history": history, "train_config": asdict(cfg)})
+            plot_losses(history, out / "codec-loss.png", "codec")
+            log(f"codec checkpoint step {step}: val mrstft {val:.4f}, latent mean {codec_cfg.latent_mean:.3f} "
+                f"std {codec_cfg.latent_std:.3f}")
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return last
