@@ -1,0 +1,202 @@
+"""`melodex import | render | export | info`: file work on .melodex projects.
+
+* ``melodex import SONG.mid -o X.melodex``: a Standard MIDI File to a new project.
+* ``melodex render X.melodex --wav F [--stems DIR] [--section S] [--track T ...]``: render with the
+  SoundFont renderer and write the mix and/or the processed stems (at the project's rate, 24-bit).
+* ``melodex export X.melodex [--midi F] [--wav F] [--stems DIR] [--rate 44100|48000|96000]
+  [--bits 16|24|32] [--format wav|flac] [--lufs] [--no-dither] [--type0]``.
+* ``melodex info X.melodex [--json]``: title, tempo, meter, key, sections, tracks, duration.
+
+Every problem the user can cause (missing or corrupt file, bad MIDI, unsupported rate) is raised by
+``io``/``engine`` as a ``MelodexError``; ``cli.main`` prints it and exits non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from ..errors import ProjectError
+from ..song import Song
+
+ORDER = 30
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import a MIDI file into a new project",
+                       description="Read a Standard MIDI File (type 0 or 1) and save it as a .melodex project.")
+    p.add_argument("midi", type=Path, help="the .mid file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .melodex project to write")
+    p.add_argument("--title", help="song title (default: from the MIDI file)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("render", help="render a project to audio (SoundFont)",
+                       description="Render a project with the SoundFont renderer to a mix file and/or stems.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--wav", type=Path, help="the mix file to write")
+    p.add_argument("--stems", type=Path, metavar="DIR", help="folder for one file per audible track")
+    p.add_argument("--section", help="render only this section (label such as 'chorus 2', or 0-based index)")
+    p.add_argument("--track", action="append", dest="tracks", metavar="NAME", help="render only this track (repeatable)")
+    p.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file instead of the configured one")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("export", help="export MIDI, mix and stems",
+                       description="Export a project to MIDI, a mixed audio file and per-track stems.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--midi", type=Path, help="Standard MIDI File to write")
+    p.add_argument("--wav", type=Path, help="mixed audio file to write")
+    p.add_argument("--stems", type=Path, metavar="DIR", help="folder for one file per audible track")
+    p.add_argument("--rate", type=int, help="output sample rate in Hz: 44100, 48000 or 96000 (default: the project's)")
+    p.add_argument("--bits", type=int, default=24, help="16, 24 or 32 (float); default 24")
+    p.add_argument("--format", dest="fmt", default="wav", help="audio format: wav or flac (default wav)")
+    p.add_argument("--lufs", action="store_true", help="streaming loudness: -14 LUFS integrated, -1 dBTP")
+    p.add_argument("--no-dither", action="store_true", help="do not dither when reducing to 16/24 bits")
+    p.add_argument("--type0", action="store_true", help="write a type 0 (single track) MIDI file")
+    p.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file instead of the configured one")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="describe a project", description="Print what a .melodex project holds.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+def _load(path: Path) -> Song:
+    from ..io.project import load_project
+
+    if not path.exists():
+        raise ProjectError(f"the project {path} does not exist")
+    if path.is_dir():
+        raise ProjectError(f"{path} is a folder, not a .melodex project")
+    return load_project(path)
+
+
+def song_summary(song: Song) -> dict:
+    """The JSON summary of ``song`` printed by ``info --json`` (units in the key names)."""
+    first_meter = song.meter_map.changes[0]
+    return {
+        "title": song.title,
+        "bpm": song.tempo_map.changes[0].bpm,
+        "tempo_map": [{"tick": c.tick, "bpm": c.bpm} for c in song.tempo_map.changes],
+        "meter": f"{first_meter.numerator}/{first_meter.denominator}",
+        "meter_map": [{"bar": c.bar, "meter": f"{c.numerator}/{c.denominator}"} for c in song.meter_map.changes],
+        "key": song.key.name,
+        "sample_rate": song.sample_rate,
+        "bars": song.length_bars,
+        "duration_seconds": round(song.duration_seconds, 6),
+        "sections": [{"label": s.label, "start_bar": s.start_bar, "bars": s.length_bars} for s in song.sections],
+        "tracks": [
+            {"name": t.name, "role": t.role, "program": t.program, "drum": t.is_drum, "notes": len(t.notes),
+             "gain_db": t.gain_db, "pan": t.pan, "mute": t.mute, "solo": t.solo}
+            for t in song.tracks
+        ],
+        "takes": len(song.takes),
+    }
+
+
+def _finite(obj):
+    """Replace infinities and NaN (not valid JSON) by None, recursively."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _format_duration(seconds: float) -> str:
+    m, s = divmod(seconds, 60.0)
+    return f"{int(m)}:{s:04.1f}"
+
+
+def _print_written(report) -> None:
+    if report.midi:
+        print(f"MIDI   {report.midi}")
+    if report.wav:
+        print(f"mix    {report.wav}  ({report.sample_rate} Hz, {report.bits}-bit, {_format_duration(report.duration_seconds)},"
+              f" peak {report.peak_dbfs:.1f} dBFS)")
+    for p in report.stems:
+        print(f"stem   {p}")
+
+
+# --- commands -----------------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..io.midi import import_midi
+    from ..io.project import save_project
+
+    song = import_midi(args.midi)
+    if args.title:
+        song.title = args.title
+    if args.output.suffix.lower() != ".melodex":
+        raise ProjectError(f"the project name {args.output.name!r} should end in .melodex")
+    save_project(args.output, song)
+    notes = sum(len(t.notes) for t in song.tracks)
+    print(f"imported {args.midi.name}: {len(song.tracks)} tracks, {notes} notes, {song.length_bars} bars, "
+          f"{_format_duration(song.duration_seconds)} -> {args.output}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from ..engine.rendering import export_all
+
+    if args.wav is None and args.stems is None:
+        print("melodex render: error: say where to write: --wav FILE and/or --stems DIR", file=sys.stderr)
+        return 2
+    song = _load(args.project)
+    report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
+                        section=args.section, track_ids=args.tracks, soundfont=args.soundfont)
+    _print_written(report)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..engine.rendering import check_export_settings, export_all
+
+    if args.midi is None and args.wav is None and args.stems is None:
+        print("melodex export: error: nothing to export: give --midi FILE, --wav FILE and/or --stems DIR", file=sys.stderr)
+        return 2
+    check_export_settings(args.rate, args.bits, args.fmt)  # before the (slow) load and render
+    song = _load(args.project)
+    report = export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, rate=args.rate, bits=args.bits,
+                        lufs=args.lufs, fmt=args.fmt, dither=not args.no_dither, midi_type=0 if args.type0 else 1,
+                        project_name=args.project.stem, soundfont=args.soundfont)
+    if args.json:
+        print(json.dumps(_finite({
+            "midi": str(report.midi) if report.midi else None,
+            "wav": str(report.wav) if report.wav else None,
+            "stems": [str(p) for p in report.stems],
+            "sample_rate": report.sample_rate, "bits": report.bits, "duration_seconds": report.duration_seconds,
+            "peak_dbfs": report.peak_dbfs, "loudness_gain_db": report.loudness_gain_db,
+            "stems_residual_db": report.stems_residual_db,
+            "timings": {k: round(v, 4) for k, v in report.timings.items()},
+        }), indent=2))
+    else:
+        _print_written(report)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    song = _load(args.project)
+    info = song_summary(song)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    tempo = ", ".join(f"{c['bpm']:g} BPM at tick {c['tick']}" for c in info["tempo_map"][1:])
+    print(f"{info['title']}")
+    print(f"  {info['bpm']:g} BPM{' (then ' + tempo + ')' if tempo else ''}, {info['meter']}, {info['key']}, "
+          f"{info['bars']} bars, {_format_duration(info['duration_seconds'])}, {info['sample_rate']} Hz")
+    if info["sections"]:
+        print("  sections:")
+        for s in info["sections"]:
+            print(f"    {s['label']:<12} bar {s['start_bar'] + 1:>4}  {s['bars']:>3} bars")
+    print("  tracks:")
+    for t in info["tracks"]:
+        inst = "drum kit" if t["drum"] else f"program {t['program']}"
+        flags = " muted" if t["mute"] else (" solo" if t["solo"] else "")
+        print(f"    {t['name']:<16} {t['role']:<10} {inst:<12} {t['notes']:>6} notes{flags}")
+    return 0
