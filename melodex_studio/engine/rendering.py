@@ -66,8 +66,8 @@ def render_song(
         dry = soundfont_renderer(soundfont).render(song, track_ids, section, progress, cancel)
     elif renderer == "diffusion":
         raise ModelError(
-            "the diffusion renderer has no trained checkpoint in this build yet; use the SoundFont renderer "
-            "(--renderer soundfont)"
+            "whole-song rendering with the diffusion renderer is not available here yet; use the SoundFont "
+            "renderer (--renderer soundfont)"
         )
     else:
         raise AudioError(f"unknown renderer {renderer!r}; choose one of {', '.join(RENDERERS)}")
