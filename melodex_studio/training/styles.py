@@ -210,6 +210,9 @@ def arrange(rec: dict, genre: str, transpose: int, seed: int) -> tuple[Song, dic
     chords = head + chords if head else [[0, shift, tonic, "maj" if mode == "major" else "min"]] + chords
     end_src = shift + rec["length_bars"] * bar
     chords = [c for c in chords if c[0] < end_src]
+    chords[0][0] = 0
+    for c, nxt in zip(chords, chords[1:]):  # contiguous: a chord lasts until the next one (no gaps)
+        c[1] = nxt[0] - c[0]
     chords[-1][1] = end_src - chords[-1][0]
     chords.append([end_src, outro * bar, tonic, "maj" if mode == "major" else "min"])
     if use_ext:
