@@ -16,7 +16,6 @@ import soundfile as sf
 from melodex_studio.cli import main
 from melodex_studio.io.midi import export_midi
 from melodex_studio.io.project import load_project, save_project
-from melodex_studio.song import TempoChange, TempoMap
 from tests.songs import make_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -71,7 +71,7 @@ def render_song(
         )
     else:
         raise AudioError(f"unknown renderer {renderer!r}; choose one of {', '.join(RENDERERS)}")
-    stems, mix = mix_stems(song, dry.stems)
+    stems, mix = mix_stems(song, dry.stems, inplace=True)  # the dry stems are not kept
     return RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate)
 
 

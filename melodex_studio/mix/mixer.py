@@ -58,7 +58,7 @@ def _scale_stereo(audio: np.ndarray, gains: np.ndarray) -> np.ndarray:
 
 
 def mix_stems(
-    song: Song, stems: dict[str, np.ndarray], headroom_dbfs: float = HEADROOM_DBFS,
+    song: Song, stems: dict[str, np.ndarray], headroom_dbfs: float = HEADROOM_DBFS, inplace: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Apply gain, pan, mute and solo to dry stems and sum them.
 
@@ -67,6 +67,8 @@ def mix_stems(
         stems: track id -> dry (frames, 2) float audio, all of the same length. Stems of tracks that
             are not in the song raise AudioError; tracks of the song without a stem are silent.
         headroom_dbfs: peak of the mix after the anti-clip trim (only applied when the mix clips).
+        inplace: process float32 C-contiguous stems in their own arrays (saves memory on long songs;
+            the caller's dry stems are overwritten).
 
     Returns:
         (processed_stems, mix): processed stems only for audible tracks that have a stem, in song
@@ -89,7 +91,17 @@ def mix_stems(
     for track in song.tracks:
         if track.id not in stems or track.id not in audible:
             continue
-        out = _scale_stereo(np.asarray(stems[track.id], dtype=np.float32), track_gains(track))
+        dry = np.asarray(stems[track.id], dtype=np.float32)
+        gains = track_gains(track)
+        if inplace and dry.flags.c_contiguous and dry.flags.writeable:
+            out = dry
+            if gains[0] == gains[1]:
+                out *= gains[0]
+            else:
+                out[:, 0] *= gains[0]
+                out[:, 1] *= gains[1]
+        else:
+            out = _scale_stereo(dry, gains)
         processed[track.id] = out
         mix += out
     peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0

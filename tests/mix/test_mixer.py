@@ -131,3 +131,13 @@ def test_per_channel_gains_are_exact(frames):
     g = 10 ** (2 / 20)
     assert np.allclose(stems["b"][:, 0], b[:, 0] * g * gl, rtol=1e-6)
     assert np.allclose(stems["b"][:, 1], b[:, 1] * g * gr, rtol=1e-6)
+
+
+def test_inplace_mixing_gives_the_same_result():
+    song = two_track_song(pan=-0.7, gain_db=-2.0)
+    a, b = noise(seed=12), noise(seed=13)
+    want_stems, want_mix = mix_stems(song, {"a": a, "b": b})
+    dry = {"a": a.copy(), "b": b.copy()}
+    stems, mix = mix_stems(song, dry, inplace=True)
+    assert stems["b"] is dry["b"]
+    assert np.allclose(stems["b"], want_stems["b"], rtol=1e-6) and np.allclose(mix, want_mix, rtol=1e-6, atol=1e-7)
