@@ -32,6 +32,7 @@ MARK = "<!-- render -->"
 
 def measure() -> dict:
     song = make_demo_song(bars=96, bpm=120, tracks=6)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     t0 = time.perf_counter()
     renderer = SoundFontRenderer()
     load_s = time.perf_counter() - t0
@@ -46,7 +47,7 @@ def measure() -> dict:
         mix_s.append(t2 - t1)
     audio_s = song.duration_seconds
     return {
-        "soundfont": renderer.soundfont_path.name, "load_s": load_s, "audio_s": audio_s,
+        "soundfont": renderer.soundfont_path.name, "load_s": load_s, "load": load, "audio_s": audio_s,
         "frames_s": res.frames / res.sample_rate, "notes": sum(len(t.notes) for t in song.tracks),
         "render_median": statistics.median(render_s), "render_min": min(render_s),
         "mix_median": statistics.median(mix_s), "mix_min": min(mix_s),
@@ -79,7 +80,8 @@ def write_results(r: dict, body: str) -> None:
         "",
         f"{r['audio_s']:.0f} s song (`tests.songs.make_demo_song`, 96 bars, 120 BPM, 6 tracks, {r['notes']} notes), "
         f"{r['frames_s']:.1f} s rendered with tails, SoundFont {r['soundfont']} (loaded in {r['load_s']:.2f} s), "
-        f"44.1 kHz stereo float32; median and min of {RUNS}; {platform.machine()}, {os.cpu_count()} CPUs (shared)",
+        f"44.1 kHz stereo float32; median and min of {RUNS}; {platform.machine()}, {os.cpu_count()} CPUs (shared; "
+        f"load average {r['load']:.1f} when the runs started)",
         "",
         body,
         MARK,
