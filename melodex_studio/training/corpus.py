@@ -369,6 +369,13 @@ def load_corpus(sources: list[tuple[str, int | None]], cache_dir: str | os.PathL
             cache = {}
     missing = [(p, x) for p, x in sources if source_id(p, x) not in cache]
     t0 = time.perf_counter()
+
+    def save() -> None:  # atomic; also every 100 items so an interrupted build keeps its work
+        tmp = cfile.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "items": cache,
+                                   "last_parse_seconds": round(time.perf_counter() - t0, 1)}, separators=(",", ":")))
+        os.replace(tmp, cfile)
+
     for i, (p, x) in enumerate(missing):
         try:
             cache[source_id(p, x)] = extract(p, x)
@@ -376,9 +383,8 @@ def load_corpus(sources: list[tuple[str, int | None]], cache_dir: str | os.PathL
             cache[source_id(p, x)] = None
         if progress:
             progress("parse", i + 1, len(missing))
+        if (i + 1) % 100 == 0:
+            save()
     if missing:
-        tmp = cfile.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "items": cache,
-                                   "last_parse_seconds": round(time.perf_counter() - t0, 1)}, separators=(",", ":")))
-        os.replace(tmp, cfile)
+        save()
     return [cache[source_id(p, x)] for p, x in sources if cache.get(source_id(p, x))]
