@@ -109,7 +109,7 @@ def test_export_type0_midi_and_16_bit_flac(project, tmp_path):
 def test_export_streaming_loudness_keeps_stems_summing_to_the_mix(tmp_path):
     import pyloudnorm
 
-    song = make_demo_song(bars=4, bpm=120, tracks=6)
+    song = make_demo_song(bars=3, bpm=120, tracks=6)
     path = tmp_path / "short.melodex"
     save_project(path, song)
     wav, stems = tmp_path / "loud.wav", tmp_path / "stems"
