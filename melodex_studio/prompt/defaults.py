@@ -261,6 +261,10 @@ def _default_groove(genre: V.Genre, meter: tuple[int, int], drums: bool, st: Sta
 def build_plan(st: Statements) -> StylePlan:
     """Fill every field the user did not state; deterministic in ``st``."""
     stated: set[str] = set()
+    named = {n for _, n, _ in st.instruments}
+    extra = [n for s in (st.form or []) for n in (s.instruments or []) if n in V.INSTRUMENTS and n not in named]
+    if extra:  # instruments named only for one section are instruments of the song too
+        st = replace(st, instruments=st.instruments + [("instrument", n, 1) for n in dict.fromkeys(extra)])
     genre = V.GENRES[st.genre or infer_genre(st)]
     mood = V.MOODS.get(st.mood) if st.mood else None
     if st.genre:
@@ -280,7 +284,8 @@ def build_plan(st: Statements) -> StylePlan:
     key = st.key or default_key(genre, mood)
     if st.key:
         stated.add("key")
-    pitched = any(k != "instrument" or not V.INSTRUMENTS[n].is_drum for k, n, _ in st.instruments)
+    pitched = any(k != "instrument" or not V.INSTRUMENTS[n].is_drum for k, n, _ in st.instruments) or any(
+        s.instruments for s in (st.form or []))
     if st.drums is not None:
         drums = st.drums
         stated.add("drums")
@@ -298,7 +303,7 @@ def build_plan(st: Statements) -> StylePlan:
     else:
         target = length_bars
         if target is None and st.duration_s:
-            target = max(1, round(st.duration_s / seconds_per_bar(tempo, meter)))
+            target = max(1, int(st.duration_s / seconds_per_bar(tempo, meter) + 0.5))
         form = default_form(genre.form, target)
         if st.form_hint:
             form = _merge_hint(form, st.form_hint, target)

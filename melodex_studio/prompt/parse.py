@@ -38,7 +38,7 @@ def _num(s: str) -> float:
 
 _LABELS = "|".join(sorted((re.escape(k).replace(r"\ ", r"[\s-]?").replace(r"\-", r"[\s-]?")
                            for k in V.SECTION_LABELS), key=len, reverse=True))
-_KEYPAT = (r"(?P<letter>[a-g])(?P<acc>#|b(?![a-z])|[\s-](?:sharp|flat)\b)?"
+_KEYPAT = (r"(?P<letter>[a-g])(?P<acc>#|b(?![a-ln-z])|[\s-](?:sharp|flat)\b)?"
            r"(?P<mode>\s*-?\s*(?:major|minor|maj|min|m|dorian|mixolydian|lydian|phrygian|aeolian|ionian|locrian)"
            r"(?![a-z]))?(?![a-z0-9#])")
 _TEMPO_UNIT = r"(?:bpm|b\.p\.m\.?|beats per minute|beats a minute|beats/min)"
@@ -46,16 +46,17 @@ _MINOR_MODES = ("minor", "min", "m", "dorian", "phrygian", "aeolian", "locrian")
 _EACH = r"(?:each|apiece|per section|per part|a piece|per letter)"
 
 _SECTION_A = re.compile(
-    rf"\[?\s*(?:(?P<count>\d|{_NUMW})\s+)?(?P<label>{_LABELS})(?:e?s)?(?:\s+\d(?=\s*[:(\-]\s*\d))?\s*"
-    rf"(?:[:=\-]|of|for|\()?\s*(?P<bars>\d{{1,3}})(?!\s*(?:/\s*\d|bpm|%|\.\d|:\d|s\b|sec|min|beats))"
+    rf"(?:\[\s*)?\b(?P<count>)(?P<label>{_LABELS})(?:e?s)?(?:\s+\d(?=\s*[:\-]\s*\d))?\s*"
+    rf"(?:[:=\-]|of|for)?\s*(?P<bars>\d{{1,3}})(?!\s*(?:/\s*\d|bpm|%|\.\d|:\d|s\b|sec|min|beats))"
     rf"\s*(?:-?\s*(?:bars?|measures?|b)\b)?\s*\)?\s*\]?(?P<each>\s*{_EACH})?")
 _SECTION_B = re.compile(
-    rf"(?:(?P<count>\d|{_NUMW})\s+)?(?P<bars>\d{{1,3}}|{_NUMW})\s*-?\s*(?:bars?|measures?)\s+(?:of\s+)?"
+    rf"\b(?P<count>)(?P<bars>\d{{1,3}}|{_NUMW})\s*-?\s*(?:bars?|measures?)\s+(?:of\s+)?"
     rf"(?:an?\s+|the\s+)?(?P<label>{_LABELS})(?:e?s)?\b(?P<each>\s*{_EACH})?")
 _COUNTED = re.compile(
     rf"(?P<items>(?:(?:\d|{_NUMW})\s+(?:{_LABELS})(?:e?s)?\b(?:\s*(?:,|and|&|then|plus|followed\s+by)\s*)*){{2,}})"
     rf"(?:,?\s*(?:of|at|with|,)?\s*(?P<bars>\d{{1,3}}|{_NUMW})\s*-?\s*(?:bars?|measures?)(?:\s*{_EACH})?)?")
 _COUNTED_ITEM = re.compile(rf"(?P<count>\d|{_NUMW})\s+(?P<label>{_LABELS})(?:e?s)?\b")
+_FORM_INTRO = re.compile(r"\b(?:form|structure|sections)\s*[:=]\s*$")
 _OVERRIDE = re.compile(r"\s*\(([^()]*)\)")
 _ATTACHED = re.compile(rf"\s*(?:in\s+(?P<k>{_KEYPAT})|(?:at\s+)?(?P<t>\d{{2,3}}(?:\.\d+)?)\s*{_TEMPO_UNIT})")
 _LETTERS = re.compile(
@@ -139,7 +140,7 @@ def _key_from(m: re.Match, text: str, pre: str | None) -> Key | None:
     upper = text[m.start("letter")].isupper()
     mode_w = (mode or "").strip(" -")
     if mode_w:
-        if len(mode_w) <= 3 and not (upper or acc or pre):
+        if not (upper or acc or pre) and (len(mode_w) <= 3 or letter == "a"):
             return None
     elif acc:
         if acc[0] in " -" and not (pre or upper or acc[0] == "-"):
@@ -267,7 +268,8 @@ def _group_sections(sc: _Scan, items: list) -> None:
     for g in groups:
         each = next((it[2].bars for it in g if it[4]), None)
         secs = [(replace(it[2], bars=each if each and it[4] else it[2].bars), it[3]) for it in g]
-        sc.events.append((g[0][0], "form", _expand_counts(secs)))
+        full = _FORM_INTRO.search(sc.low, max(0, g[0][0] - 16), g[0][0]) is not None
+        sc.events.append((g[0][0], "form_full" if full else "form", _expand_counts(secs)))
 
 
 def _expand_counts(secs: list[tuple[SectionPlan, int]]) -> list[SectionPlan]:
@@ -475,6 +477,8 @@ def _apply(sc: _Scan, st: Statements, nested: bool) -> None:
                 st.form_hint = val[0]
             else:
                 st.form = val
+        elif kind == "form_full":
+            st.form, st.form_hint = val, None
         elif kind == "label":
             labels.append((pos, val[1], val[0]))
         elif kind == "bars":
