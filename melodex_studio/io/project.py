@@ -204,8 +204,13 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
     path = Path(path)
     tensors = dict(tensors or {})
     audio = dict(audio or {})
-    json_bytes = _dump_json(song_to_dict(song))
+    doc = song_to_dict(song)
     try:  # the checks a load makes, so that a saved file always loads
+        try:
+            json_bytes = _dump_json(doc)
+        except ValueError as e:  # NaN/Inf in a number field, or text that is not valid Unicode
+            song_from_dict(doc)  # names the field when it is a number
+            raise ProjectError(f"it holds a value a project file cannot store ({e})") from e
         checked = song_from_dict(json.loads(json_bytes))
     except ProjectError as e:
         raise ProjectError(f"Cannot save {path.name!r}: the song is not consistent: {e}") from e
@@ -321,10 +326,7 @@ def _decode_state(data: bytes, song: Song) -> dict[str, np.ndarray]:
         tensors = _st_load(data)
     except Exception as e:  # safetensors validates offsets, dtypes and shapes
         raise ProjectError(f"{STATE!r} is damaged: {e}") from e
-    try:
-        _check_tensors(tensors, STATE)
-    except ProjectError as e:
-        raise ProjectError(str(e)) from None
+    _check_tensors(tensors, STATE)
     _check_take_tensors(song, tensors, STATE)
     return tensors
 
@@ -392,8 +394,8 @@ def _read(f: BinaryIO) -> Project:
             with _pool(len(stems)) as pool:
                 jobs = {}
                 for m in stems:  # read sequentially (one file handle), decode in parallel
-                    jobs[m[len(AUDIO_DIR):-len(".flac")]] = pool.submit(
-                        _decode_flac, m[len(AUDIO_DIR):-len(".flac")], _read_member(zf, members[m]), song.sample_rate)
+                    name = m[len(AUDIO_DIR):-len(".flac")]
+                    jobs[name] = pool.submit(_decode_flac, name, _read_member(zf, members[m]), song.sample_rate)
                 audio = {name: job.result() for name, job in jobs.items()}
     return Project(song, tensors, audio)
 

@@ -222,6 +222,14 @@ def test_missing_folder_or_folder_in_the_way_gives_project_error(tmp_path):
 
 def test_inconsistent_song_is_refused_on_save(tmp_path):
     song = rich_song()
+    song.tracks[1].gain_db = float("nan")  # Track does not check its gain; the file must
+    with pytest.raises(ProjectError, match=r"Cannot save 'x\.melodex': .*tracks\[1\]: gain \(dB\) nan is out of range"):
+        save_project(tmp_path / "x.melodex", song)
+    song.tracks[1].gain_db = 0.0
+    song.title = "bad \ud800 text"
+    with pytest.raises(ProjectError, match=r"a value a project file cannot store"):
+        save_project(tmp_path / "x.melodex", song)
+    song = rich_song()
     song.tracks.remove(song.track("Lead"))  # its take still points at it
     with pytest.raises(ProjectError, match=r"Cannot save .* takes\[0\]: refers to track '\w+', which is not in the song"):
         save_project(tmp_path / "x.melodex", song)
