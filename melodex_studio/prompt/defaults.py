@@ -177,6 +177,17 @@ def resolve_instrument(kind: str, name: str, genre: V.Genre) -> list[str]:
     return [name]
 
 
+def section_instruments(names: list[str], genre_name: str | None) -> list[str]:
+    """Resolve the instrument words of a per-section override ("bass" -> the genre's bass)."""
+    genre = V.GENRES.get(genre_name or "") or V.GENRES[V.DEFAULT_GENRE]
+    out: list[str] = []
+    for n in names:
+        kind = "ensemble" if n in V.ENSEMBLES else "context" if n in ("bass", "guitar", "keys", "sax") else "instrument"
+        if kind != "instrument" or n in V.INSTRUMENTS:
+            out.extend(r for r in resolve_instrument(kind, n, genre) if r not in out)
+    return out
+
+
 def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool) -> list[InstrumentPlan]:
     out: list[InstrumentPlan] = []
     for kind, name, count in st.instruments:

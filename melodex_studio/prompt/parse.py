@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from ..song.model import Key
 from . import vocabulary as V
-from .defaults import Statements, build_plan, default_bars
+from .defaults import Statements, build_plan, default_bars, section_instruments
 from .plan import SectionPlan, StylePlan
 
 # --- number words ----------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class _Scan:
         return "".join(self.mask)
 
 
-def _overrides(content: str, sec: SectionPlan, text: str) -> None:
+def _overrides(content: str, sec: SectionPlan) -> None:
     """Per-section overrides from "(strings, energy high; in A minor; 90 bpm)"."""
     low = content.lower()
     st = _parse_statements(content, nested=True)
@@ -237,7 +237,7 @@ def _sections(sc: _Scan) -> None:
                 o = _OVERRIDE.match(sc.low, end)
                 a = _ATTACHED.match(sc.low, end)
                 if o:
-                    _overrides(sc.text[o.start(1):o.end(1)], sec, sc.text)
+                    _overrides(sc.text[o.start(1):o.end(1)], sec)
                     end = o.end()
                 elif a and a.group("t"):
                     sec.tempo_bpm = float(a.group("t"))
@@ -558,23 +558,8 @@ def _parse_statements(text: str, nested: bool = False) -> Statements:
     if st.form and not nested:
         for s in st.form:
             if s.instruments:
-                s.instruments = _section_instruments(s.instruments, st)
+                s.instruments = section_instruments(s.instruments, st.genre)
     return st
-
-
-def _section_instruments(names: list[str], st: Statements) -> list[str]:
-    out = []
-    genre = V.GENRES.get(st.genre or "", None) or V.GENRES[V.DEFAULT_GENRE]
-    from .defaults import resolve_instrument  # local: avoids a cycle at import time
-    for n in names:
-        for kind in ("instrument", "ensemble", "context"):
-            if (kind == "instrument" and n in V.INSTRUMENTS) or (kind == "ensemble" and n in V.ENSEMBLES) or (
-                    kind == "context" and n in ("bass", "guitar", "keys", "sax")):
-                for r in resolve_instrument(kind, n, genre):
-                    if r not in out:
-                        out.append(r)
-                break
-    return out
 
 
 def parse_statements(text: str) -> Statements:
