@@ -148,6 +148,8 @@ class Track:
             raise ValueError(f"GM program {self.program} out of range 0..127")
         if not (-1.0 <= self.pan <= 1.0):
             raise ValueError(f"pan {self.pan} out of range -1..1")
+        if not (-144.0 <= self.gain_db <= 48.0):  # also rejects NaN
+            raise ValueError(f"gain {self.gain_db} dB out of range -144..+48 dB")
 
     def sorted_notes(self) -> list[Note]:
         return sorted(self.notes)
@@ -289,6 +291,7 @@ class Song:
     def remove_section(self, section_id: str) -> Section:
         s = self.section(section_id)
         self.sections.remove(s)
+        self._drop_takes(lambda t: t.section_id == s.id)
         self.notify("sections", self.sections)
         return s
 
@@ -300,8 +303,17 @@ class Song:
     def remove_track(self, track_id: str) -> Track:
         t = self.track(track_id)
         self.tracks.remove(t)
+        self._drop_takes(lambda tk: tk.track_id == t.id)
+        for tk in self.takes:  # whole-section takes keep their other tracks
+            tk.notes.pop(t.id, None)
         self.notify("tracks", self.tracks)
         return t
+
+    def _drop_takes(self, predicate: Callable[[Take], bool]) -> None:
+        """Remove takes (and active-take entries) that refer to a deleted section or track."""
+        dropped = {tk.id for tk in self.takes if predicate(tk)}
+        self.takes = [tk for tk in self.takes if tk.id not in dropped]
+        self.active_takes = {k: v for k, v in self.active_takes.items() if v not in dropped}
 
     def update_track(self, track_id: str, **changes: Any) -> Track:
         """Change track properties (name, program, gain_db, pan, mute, solo, ...) and notify."""
@@ -373,14 +385,14 @@ class Song:
 
     def section(self, ref: str | int) -> Section:
         """Section by id, by label ('chorus' = first chorus, 'chorus 2' = second) or by 0-based index."""
+        for s in self.sections:
+            if s.id == ref:
+                return s
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             i = int(ref)
             if 0 <= i < len(self.sections):
                 return self.sections[i]
             raise KeyError(f"no section number {i}; the song has {len(self.sections)}")
-        for s in self.sections:
-            if s.id == ref:
-                return s
         label, _, nth = ref.strip().rpartition(" ")
         if not (label and nth.isdigit()):
             label, nth = ref.strip(), "1"

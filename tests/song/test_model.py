@@ -85,3 +85,29 @@ def test_key_parse_and_names(text, name, midi):
     k = Key.parse(text)
     assert k.name == name and k.midi_name == midi
     assert Key.parse("Gb major") == Key.parse("F# major")
+
+
+def test_all_digit_section_id_is_found_as_id_not_index():
+    s = Song()
+    a = s.add_section(Section("intro", 0, 4, id="000000000001"))
+    b = s.add_section(Section("verse", 4, 8, id="000000000000"))
+    assert s.section("000000000000") is b and s.section("000000000001") is a
+    assert s.section("1") is b  # short digits still mean the index
+
+
+def test_removing_a_section_or_track_drops_its_takes():
+    s, piano = make_song()
+    bass = s.add_track(Track("Bass", role="bass", program=33))
+    chorus = s.section("chorus")
+    whole = s.add_take(Take(chorus.id, None, {piano.id: [], bass.id: []}))
+    bass_only = s.add_take(Take(chorus.id, bass.id, {bass.id: []}))
+    s.remove_track(bass.id)
+    assert [t.id for t in s.takes] == [whole.id] and list(whole.notes) == [piano.id]
+    assert bass_only.id not in s.active_takes.values()
+    s.remove_section(chorus.id)
+    assert s.takes == [] and s.active_takes == {}
+
+
+def test_gain_must_be_a_finite_level():
+    with pytest.raises(ValueError):
+        Track("x", gain_db=float("nan"))
