@@ -178,13 +178,16 @@ def iter_songs(out_dir: str | os.PathLike, split: str) -> Iterator[tuple[Song, d
 
 
 def songs_from_midi_dir(midi_dir: str | os.PathLike) -> Iterator[tuple[Song, dict]]:
-    """A user's own MIDI files (``*.mid``, ``*.midi``, sorted) as ``(song, plan_dict)``; the plan holds
-    what the file states (tempo, meter, key, instruments) and genre ``None``. Needs
-    ``melodex_studio.io.midi.import_midi``; files it cannot read are skipped."""
+    """A user's own MIDI files (``*.mid``, ``*.midi`` under ``midi_dir``, sorted) as ``(song, plan_dict)``.
+    The plan (``StylePlan.to_dict()`` form) holds what the file states: tempo, meter, key, instruments,
+    sections (one 'A' section over the whole file when it has no markers); ``genre`` is ``None`` and
+    ``"_id"`` is the file path. Uses ``melodex_studio.io.midi.import_midi``; unreadable files are skipped."""
     try:
         from ..io.midi import import_midi
-    except ImportError as e:  # pragma: no cover - until io.midi lands
+    except ImportError as e:  # pragma: no cover - io.midi ships with the package
         raise RuntimeError("MIDI import is not available in this build (melodex_studio.io.midi)") from e
+    from ..prompt.plan import InstrumentPlan, SectionPlan, StylePlan
+
     for path in sorted(Path(midi_dir).rglob("*")):
         if path.suffix.lower() not in (".mid", ".midi"):
             continue
@@ -192,12 +195,17 @@ def songs_from_midi_dir(midi_dir: str | os.PathLike) -> Iterator[tuple[Song, dic
             song = import_midi(path)
         except Exception:  # noqa: BLE001 - skip unreadable user files
             continue
+        if not song.sections:
+            song.sections = [Section("A", 0, max(song.length_bars, 1))]
         m = song.meter_map.changes[0]
-        plan = {"tempo_bpm": song.tempo_map.changes[0].bpm, "meter": [m.numerator, m.denominator],
-                "key": song.key.name, "genre": None, "drums": any(t.is_drum for t in song.tracks),
-                "instruments": [{"name": t.name, "program": t.program, "role": t.role, "is_drum": t.is_drum,
-                                 "stated": True} for t in song.tracks],
-                "form": [{"label": s.label, "bars": s.length_bars} for s in song.sections], "_id": str(path)}
+        plan = StylePlan(
+            tempo_bpm=song.tempo_map.changes[0].bpm, meter=(m.numerator, m.denominator), key=song.key,
+            form=[SectionPlan(s.label, s.length_bars) for s in song.sections],
+            instruments=[InstrumentPlan(t.name, t.program, t.role, t.is_drum, stated=True) for t in song.tracks],
+            drums=any(t.is_drum for t in song.tracks), length_bars=song.length_bars,
+        ).to_dict()
+        plan.update(genre=None, drum_groove=None, _id=str(path))
+        song.plan = plan
         yield song, plan
 
 

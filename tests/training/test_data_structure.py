@@ -15,7 +15,7 @@ from melodex_studio.prompt.vocabulary import GENRES, GROOVE_FAMILIES, INSTRUMENT
 from melodex_studio.song.model import Song
 from melodex_studio.training import corpus, styles
 from melodex_studio.training.data_structure import (
-    SPLITS, build_dataset, iter_songs, song_from_dict, song_to_dict, split_of,
+    SPLITS, build_dataset, iter_songs, song_from_dict, song_to_dict, songs_from_midi_dir, split_of,
 )
 
 N_ITEMS = 12
@@ -203,3 +203,20 @@ def test_chorale_chords_from_chordify(cache):
     # every chord root is a pitch sounding in the bass or upper voices at its start
     assert all(c[3] in corpus.CHORD_QUALITIES for c in rec["chords"])
     assert rec["group"].startswith("chorale-melody:")
+
+
+def test_songs_from_midi_dir_reads_user_files(built, tmp_path):
+    from melodex_studio.io.midi import export_midi
+
+    out, _ = built
+    song, _ = next(iter_songs(out, "train"))
+    export_midi(song, tmp_path / "mine.mid")
+    (tmp_path / "notes.txt").write_text("not midi")
+    (tmp_path / "broken.mid").write_bytes(b"MThd garbage")
+    got = list(songs_from_midi_dir(tmp_path))
+    assert len(got) == 1
+    back, plan = got[0]
+    assert plan["_id"].endswith("mine.mid") and plan["genre"] is None
+    assert plan["tempo_bpm"] == song.tempo_map.changes[0].bpm and tuple(plan["meter"]) == tuple(song.meter_map.to_list()[0][1:])
+    assert sorted(len(t.notes) for t in back.tracks) == sorted(len(t.notes) for t in song.tracks)
+    assert sum(s["bars"] for s in plan["form"]) >= song.length_bars - 1
