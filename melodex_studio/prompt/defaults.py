@@ -206,7 +206,8 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
                 out.append(_ins(n, True))
     pitched = [i for i in out if not i.is_drum]
     if not st.instruments_only:
-        if genre_stated or not pitched:
+        ensemble = any(k == "ensemble" for k, _, _ in st.instruments)  # a named ensemble is the whole lineup
+        if (genre_stated and not ensemble) or not pitched:
             covered = {i.role for i in pitched}
             for n in genre.instruments:
                 role = V.INSTRUMENTS[n].role
