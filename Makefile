@@ -8,6 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 .PHONY: run test install install-dev lint bench clean
 
 run: install
+	@bash packaging/linux_system_deps.sh
 	$(VENV)/bin/melodex-studio
 
 test: install-dev
