@@ -206,8 +206,9 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
                 out.append(_ins(n, True))
     pitched = [i for i in out if not i.is_drum]
     if not st.instruments_only:
-        ensemble = any(k == "ensemble" for k, _, _ in st.instruments)  # a named ensemble is the whole lineup
-        if (genre_stated and not ensemble) or not pitched:
+        roles = [i.role for i in pitched]  # a stated lineup with melody, bass and a third part is complete
+        complete = len(roles) >= 3 and "melody" in roles and "bass" in roles
+        if (genre_stated and not complete) or not pitched:
             covered = {i.role for i in pitched}
             for n in genre.instruments:
                 role = V.INSTRUMENTS[n].role

@@ -141,3 +141,12 @@ def test_plan_dict_roundtrip_keeps_stated_flags():
     plan = parse_prompt("reggae one-drop in G major, 76 bpm, organ skank, bass and drums")
     again = StylePlan.from_dict(plan.to_dict())
     assert again == plan and set(plan.stated_flags()) == set(PLAN_FIELDS)
+
+
+@pytest.mark.parametrize("prompt", ["baroque chorale for string quartet in A minor, 72 bpm, 16 bars",
+                                    "jazz, piano trio, AABA", "rock, power trio, 2 minutes",
+                                    "piano solo in G minor", "voices only", "lofi, no piano, guitar",
+                                    "pop, verse 8, chorus 8 (strings, energy high), bridge 8 in A minor at 90 bpm"])
+def test_ensembles_and_exclusions_roundtrip(prompt):
+    plan = parse_prompt(prompt)
+    assert _comparable(parse_prompt(plan_to_text(plan))) == _comparable(plan)
