@@ -18,7 +18,7 @@ from melodex_studio.prompt.parse import parse_prompt
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "../shared/prompts/public.jsonl"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START, END = "<!-- prompt -->", "<!-- /prompt -->"
+START = END = "<!-- prompt -->"  # the same marker opens and closes the section, as in the other sections
 
 
 def prompts(n: int = 1000, seed: int = 0) -> list[str]:
@@ -57,7 +57,7 @@ def main() -> None:
                f"shared 2-core box (other jobs running).\n{END}")
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+        text = re.sub(r"<!-- prompt -->.*?<!-- /?prompt -->", lambda _: section, text, count=1, flags=re.S)
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     RESULTS.write_text(text)
