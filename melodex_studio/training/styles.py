@@ -34,7 +34,8 @@ SONG_LABELS = ["verse", "chorus", "bridge", "interlude", "solo", "breakdown"]
 TUNE_LABELS = ["A", "B", "bridge", "interlude", "theme", "break"]
 LABEL_ENERGY = {"intro": 0.3, "outro": 0.3, "verse": 0.5, "chorus": 0.75, "bridge": 0.6, "interlude": 0.45,
                 "solo": 0.7, "breakdown": 0.35, "A": 0.5, "B": 0.65, "theme": 0.55, "break": 0.4}
-BASS_RANGE = (33, 44)  # source-key register of the bass root (A1..G#2); transposition adds -5..+6
+BASS_RANGE = (33, 44)  # source-key register of the bass root (A1..G#2); every bass note is folded into
+# [30, 52] before the -5..+6 transposition, so the result stays in [25, 58]
 
 
 @functools.lru_cache(maxsize=1)
@@ -147,8 +148,8 @@ def _bass_pitch(ch: str, chord: list, nxt: list | None, prev_pitch: int | None, 
         return r + ivs[1]
     if ch == "7":
         return r + (ivs[3] if len(ivs) > 3 else 10)
-    if ch == "L":
-        return r - 5
+    if ch == "L":  # fifth below, unless that leaves the register (then the fifth above)
+        return r - 5 if r - 5 >= BASS_RANGE[0] - 2 else r + 7
     if ch in "AW" and nxt is not None:
         target = BASS_RANGE[0] + (nxt[2] - BASS_RANGE[0]) % 12
         if ch == "A":
@@ -275,7 +276,13 @@ def arrange(rec: dict, genre: str, transpose: int, seed: int) -> tuple[Song, dic
                     continue
                 nxt_tick = events[k + 1][0] if k + 1 < len(events) else b
                 nxt = _chord_at(chords, nxt_tick) if nxt_tick < b else c
+                if tick == c[0] and ch in "AW":
+                    ch = "R"  # a chord change lands on its root, not on a passing note
                 pitch = _bass_pitch(ch, c, nxt, prev_pitch, scale_pcs)
+                while pitch > BASS_RANGE[1] + 8:
+                    pitch -= 12
+                while pitch < BASS_RANGE[0] - 3:
+                    pitch += 12
                 dur = min(hold * pat["grid"], nxt_tick - tick, b - tick)
                 dur = max(dur - (0 if hold > 1 else pat["grid"] // 6), 1)
                 vel = round(78 + 22 * energies[i] + (8 if tick % bar == 0 else 0) + rng.uniform(-6, 6))

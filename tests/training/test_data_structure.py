@@ -111,7 +111,7 @@ def test_songs_are_valid(built):
                 assert t.is_drum == (t.role == "drums")
                 assert all(0 <= x.start_tick < end and 0 <= x.pitch <= 127 for x in t.notes)
                 if t.role == "bass":
-                    assert all(24 <= x.pitch <= 60 for x in t.notes), t.name
+                    assert all(25 <= x.pitch <= 58 for x in t.notes), t.name
                 if t.role == "drums":
                     assert all(35 <= x.pitch <= 81 for x in t.notes)
                 if t.role in ("melody", "chords", "pad", "counter"):
