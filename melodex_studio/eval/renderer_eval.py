@@ -1,0 +1,289 @@
+"""Evaluation of the codec and the diffusion renderer: a JSON report and a printed table.
+
+1. Codec reconstruction over held-out sections (validation items, with their production augmentations):
+   multi-resolution STFT distance and log-mel distance, against two band-limited baselines computed here
+   (the original resampled with soxr to 8 kHz and back, and to 16 kHz and back). Bar: beat the 8 kHz one.
+2. Score adherence over held-out sections of regenerated validation songs, for the diffusion render and for
+   the SoundFont render of the same score: chroma cosine similarity against the score's chroma (pitched
+   tracks) and onset F1 at +-50 ms against the score's onsets (librosa onset detection). Bar: the diffusion
+   render reaches >= 0.85 of the SoundFont's values.
+3. Seams at section joins of whole-track diffusion renders: the sample jump and the change of 10 ms RMS
+   energy (dB) at each join, against the 99th percentile of the same quantities inside sections.
+4. Sanity: no NaN, no clipping (|x| >= 0.999), integrated loudness (pyloudnorm) within 3 dB of the SoundFont.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+MEL_BANDS, MEL_FFT, MEL_HOP = 80, 1024, 256
+ONSET_TOL_S = 0.05
+
+
+@dataclass
+class EvalConfig:
+    data_dir: str = "runs/renderer-data"
+    codec: str = "runs/codec/codec-last.safetensors"
+    renderer: str = "runs/renderer/renderer-last.safetensors"  # '' = codec only
+    out: str = "runs/eval/renderer_eval.json"
+    sections: int = 60  # held-out sections per part (>= 50)
+    steps: int = 8
+    sampler: str = "dpmpp_2m"
+    guidance: float = 2.0
+    seed: int = 0
+    data_seed: int = 0  # the seed the data set was built with (regenerates the validation songs)
+    device: str = "auto"
+    threads: int = 0
+
+
+# --- metrics -------------------------------------------------------------------------------------------
+
+def mrstft_distance(pred: np.ndarray, ref: np.ndarray) -> float:
+    """Multi-resolution STFT distance (same definition as the codec's training loss)."""
+    import torch
+
+    from ..render.codec import mrstft_loss
+
+    n = min(pred.size, ref.size)
+    return float(mrstft_loss(torch.from_numpy(pred[None, :n].astype(np.float32)), torch.from_numpy(ref[None, :n].astype(np.float32))))
+
+
+def logmel_distance(pred: np.ndarray, ref: np.ndarray, sr: int) -> float:
+    """Mean absolute difference of log-mel spectrograms (80 bands, 1024-point FFT, hop 256)."""
+    import librosa
+
+    n = min(pred.size, ref.size)
+    mp = librosa.feature.melspectrogram(y=pred[:n], sr=sr, n_fft=MEL_FFT, hop_length=MEL_HOP, n_mels=MEL_BANDS)
+    mr = librosa.feature.melspectrogram(y=ref[:n], sr=sr, n_fft=MEL_FFT, hop_length=MEL_HOP, n_mels=MEL_BANDS)
+    return float(np.mean(np.abs(np.log(mp + 1e-5) - np.log(mr + 1e-5))))
+
+
+def band_limited(x: np.ndarray, sr: int, low_sr: int) -> np.ndarray:
+    """``x`` resampled to ``low_sr`` and back with soxr (the baseline codecs)."""
+    import soxr
+
+    y = soxr.resample(soxr.resample(x, sr, low_sr), low_sr, sr)
+    return np.pad(y, (0, max(0, x.size - y.size)))[: x.size].astype(np.float32)
+
+
+def score_chroma(notes_s: list[tuple[float, float, int, int]], n_frames: int, sr: int, hop: int) -> np.ndarray:
+    """(12, n_frames) chroma of the score: velocity-weighted pitch classes of sounding notes per frame.
+    notes_s: (start_s, end_s, pitch, velocity) relative to the excerpt start."""
+    c = np.zeros((12, n_frames), np.float32)
+    for s, e, p, v in notes_s:
+        a, b = int(s * sr / hop), max(int(s * sr / hop) + 1, int(np.ceil(e * sr / hop)))
+        c[p % 12, max(0, a): min(n_frames, b)] += v / 127
+    return c
+
+
+def chroma_similarity(audio: np.ndarray, sr: int, notes_s) -> float:
+    """Mean cosine similarity between audio chroma (librosa chroma_stft) and the score's chroma, over frames
+    where the score sounds."""
+    import librosa
+
+    ca = librosa.feature.chroma_stft(y=audio, sr=sr, n_fft=4096, hop_length=MEL_HOP * 2)
+    cs = score_chroma(notes_s, ca.shape[1], sr, MEL_HOP * 2)
+    act = cs.sum(0) > 0
+    if not act.any():
+        return float("nan")
+    a, s = ca[:, act], cs[:, act]
+    cos = (a * s).sum(0) / (np.linalg.norm(a, axis=0) * np.linalg.norm(s, axis=0) + 1e-9)
+    return float(np.mean(cos))
+
+
+def onset_f1(audio: np.ndarray, sr: int, ref_onsets_s: np.ndarray, tol: float = ONSET_TOL_S) -> float:
+    """F1 of librosa onsets against the score's onsets (greedy one-to-one matching within ``tol`` seconds)."""
+    import librosa
+
+    if ref_onsets_s.size == 0:
+        return float("nan")
+    est = librosa.onset.onset_detect(y=audio, sr=sr, units="time", hop_length=MEL_HOP, backtrack=False)
+    used = np.zeros(est.size, bool)
+    hits = 0
+    for r in ref_onsets_s:
+        if est.size == 0:
+            break
+        d = np.abs(est - r)
+        d[used] = np.inf
+        j = int(np.argmin(d))
+        if d[j] <= tol:
+            used[j], hits = True, hits + 1
+    if hits == 0:
+        return 0.0
+    p, rcl = hits / max(1, est.size), hits / ref_onsets_s.size
+    return float(2 * p * rcl / (p + rcl))
+
+
+def loudness_db(audio: np.ndarray, sr: int) -> float:
+    import pyloudnorm
+
+    if audio.size < int(0.5 * sr) or np.max(np.abs(audio)) < 1e-6:
+        return float("nan")
+    return float(pyloudnorm.Meter(sr).integrated_loudness(audio.astype(np.float64)))
+
+
+def seam_stats(audio: np.ndarray, joins: list[int], sr: int, rng: np.random.Generator) -> dict:
+    """Sample jump and 10 ms RMS change (dB) at ``joins`` vs the 99th percentile at random inner points."""
+    w = int(0.01 * sr)
+
+    def at(i: int) -> tuple[float, float]:
+        jump = abs(float(audio[i] - audio[i - 1]))
+        a = np.sqrt(np.mean(audio[i - w: i] ** 2) + 1e-10)
+        b = np.sqrt(np.mean(audio[i: i + w] ** 2) + 1e-10)
+        return jump, abs(20 * np.log10(b / a))
+
+    joins = [j for j in joins if w < j < audio.size - w]
+    inner = [int(i) for i in rng.integers(w + 1, audio.size - w - 1, 400) if all(abs(int(i) - j) > 2 * w for j in joins)]
+    J, I = np.array([at(j) for j in joins]).reshape(-1, 2), np.array([at(i) for i in inner]).reshape(-1, 2)
+    return {"join_jump": J[:, 0].tolist(), "join_energy_db": J[:, 1].tolist(),
+            "inner_jump_p99": float(np.percentile(I[:, 0], 99)) if len(I) else 0.0,
+            "inner_energy_db_p99": float(np.percentile(I[:, 1], 99)) if len(I) else 0.0}
+
+
+# --- the evaluation ----------------------------------------------------------------------------------------
+
+def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
+    """Codec vs 8 kHz / 16 kHz baselines over ``n_sections`` held-out sections."""
+    import torch
+
+    sr, hop = codec.cfg.sample_rate, codec.cfg.latent_hop
+    rows = {"codec": [], "8k": [], "16k": []}
+    count = 0
+    for it in items:
+        for f0, f1 in it.sections:
+            x = it.audio[f0 * hop: f1 * hop]
+            if x.size < sr or np.sqrt(np.mean(x ** 2)) < 1e-3:
+                continue
+            with torch.no_grad():
+                y = codec.decode(codec.encode(torch.from_numpy(x)[None].to(device)))[0].float().cpu().numpy()
+            for name, pred in (("codec", y), ("8k", band_limited(x, sr, 8000)), ("16k", band_limited(x, sr, 16000))):
+                rows[name].append((mrstft_distance(pred, x), logmel_distance(pred, x, sr)))
+            count += 1
+            if count >= n_sections:
+                break
+        if count >= n_sections:
+            break
+    out = {k: {"mrstft": float(np.mean([r[0] for r in v])), "logmel": float(np.mean([r[1] for r in v]))} for k, v in rows.items()}
+    out["sections"] = count
+    out["beats_8k"] = bool(out["codec"]["mrstft"] < out["8k"]["mrstft"] and out["codec"]["logmel"] < out["8k"]["logmel"])
+    return out
+
+
+def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
+    """Score adherence, seams, loudness and sanity of diffusion renders vs SoundFont renders."""
+    from ..render.diffusion import RenderSettings
+    from ..render.score_features import section_frames
+    from ..render.soundfont import SoundFontRenderer
+    from ..training.data_renderer import random_song
+
+    sr, hop = renderer.sample_rate, renderer.hop
+    sf = SoundFontRenderer(sample_rate=sr)
+    rng = np.random.default_rng(cfg.seed)
+    per = {"diffusion": {"chroma": [], "onset_f1": [], "loudness": []}, "soundfont": {"chroma": [], "onset_f1": [], "loudness": []}}
+    seams: list[dict] = []
+    nan = clipped = 0
+    count, song_i = 0, 0
+    t0 = time.time()
+    while count < cfg.sections and song_i < 200:
+        song = random_song((cfg.data_seed + 1) * 100003 + song_i)  # the validation songs (data_renderer seeds)
+        song_i += 1
+        song.plan = {**song.plan, "production": ["dry"]}
+        stems = sf.render(song).stems
+        for track in song.tracks:
+            ref = stems[track.id].mean(axis=1)
+            latent, _ = renderer.render_track(song, track, RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed))
+            audio = renderer.decode(latent)
+            nan += int(not np.isfinite(audio).all())
+            audio = np.nan_to_num(audio)
+            clipped += int(np.max(np.abs(audio)) >= 0.999)
+            joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
+            seams.append(seam_stats(audio, joins, sr, rng))
+            for sec in song.sections:
+                s0, s1 = (song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(sec))
+                st, et = song.section_ticks(sec)
+                t_s = song.tempo_map.tick_to_seconds(st)
+                notes = [(song.tempo_map.tick_to_seconds(n.start_tick) - t_s, song.tempo_map.tick_to_seconds(n.end_tick) - t_s,
+                          n.pitch, n.velocity) for n in track.notes if st <= n.start_tick < et]
+                if not notes:
+                    continue
+                onsets = np.unique(np.round([n[0] for n in notes], 3))
+                for name, y in (("diffusion", audio[s0:s1]), ("soundfont", ref[s0:s1])):
+                    y = np.pad(y, (0, max(0, (s1 - s0) - y.size))).astype(np.float32)
+                    per[name]["chroma"].append(float("nan") if track.is_drum else chroma_similarity(y, sr, notes))
+                    per[name]["onset_f1"].append(onset_f1(y, sr, onsets))
+                    per[name]["loudness"].append(loudness_db(y, sr))
+                count += 1
+        log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
+    summ = {name: {m: float(np.nanmean(np.array(vals, float))) for m, vals in d.items()} for name, d in per.items()}
+    ld = np.array(per["diffusion"]["loudness"], float) - np.array(per["soundfont"]["loudness"], float)
+    ld = ld[np.isfinite(ld)]
+    jj = [j for s in seams for j in s["join_jump"]]
+    je = [e for s in seams for e in s["join_energy_db"]]
+    inner_j = float(np.median([s["inner_jump_p99"] for s in seams])) if seams else 0.0
+    inner_e = float(np.median([s["inner_energy_db_p99"] for s in seams])) if seams else 0.0
+    ratio = {m: summ["diffusion"][m] / summ["soundfont"][m] if summ["soundfont"][m] > 0 else float("nan") for m in ("chroma", "onset_f1")}
+    return {
+        "sections": count,
+        "diffusion": summ["diffusion"], "soundfont": summ["soundfont"], "ratio_to_soundfont": ratio,
+        "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())),
+        "loudness_diff_db_median_abs": float(np.median(np.abs(ld))) if ld.size else float("nan"),
+        "loudness_within_3db_fraction": float(np.mean(np.abs(ld) <= 3.0)) if ld.size else float("nan"),
+        "seams": {"joins": len(jj), "join_jump_max": float(max(jj, default=0.0)), "inner_jump_p99": inner_j,
+                  "join_energy_db_max": float(max(je, default=0.0)), "inner_energy_db_p99": inner_e,
+                  "joins_within_inner_range": float(np.mean([(a <= inner_j) and (b <= max(inner_e, 1e-9))
+                                                             for a, b in zip(jj, je)])) if jj else float("nan")},
+        "nan_renders": nan, "clipped_renders": clipped,
+    }
+
+
+def print_table(report: dict, log=print) -> None:
+    c = report["codec"]
+    log(f"\nCodec reconstruction ({c['sections']} held-out sections)      MR-STFT    log-mel")
+    for k in ("codec", "16k", "8k"):
+        log(f"  {k:<10}{'':36}{c[k]['mrstft']:8.3f} {c[k]['logmel']:10.3f}")
+    log(f"  codec beats the 8 kHz baseline: {c['beats_8k']}")
+    r = report.get("renderer")
+    if r:
+        log(f"\nScore adherence ({r['sections']} sections)       chroma cos   onset F1@50ms   loudness LUFS")
+        for k in ("diffusion", "soundfont"):
+            log(f"  {k:<12}{'':22}{r[k]['chroma']:8.3f} {r[k]['onset_f1']:14.3f} {r[k]['loudness']:14.1f}")
+        log(f"  diffusion / soundfont: chroma {r['ratio_to_soundfont']['chroma']:.2f}, onset F1 "
+            f"{r['ratio_to_soundfont']['onset_f1']:.2f} (bar >= 0.85: {r['adherence_ok']})")
+        s = r["seams"]
+        log(f"  seams: {s['joins']} joins, max jump {s['join_jump_max']:.4f} (inner p99 {s['inner_jump_p99']:.4f}), "
+            f"max energy step {s['join_energy_db_max']:.1f} dB (inner p99 {s['inner_energy_db_p99']:.1f} dB), "
+            f"within range {s['joins_within_inner_range']:.2f}")
+        log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB, within 3 dB "
+            f"{r['loudness_within_3db_fraction']:.2f}; NaN renders {r['nan_renders']}, clipped {r['clipped_renders']}")
+
+
+def run_eval(cfg: EvalConfig, log=print) -> dict:
+    """Run the evaluation, write ``cfg.out`` (JSON) and print the table; returns the report."""
+    import torch
+
+    from ..engine.device import pick_device
+    from ..render.diffusion import DiffusionRenderer, file_hash, load_codec, load_dit
+    from ..training.data_renderer import load_items
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    codec = load_codec(cfg.codec, device)
+    t0 = time.time()
+    report: dict = {"config": asdict(cfg), "codec_sha256": file_hash(cfg.codec)}
+    report["codec"] = eval_codec(codec, load_items(cfg.data_dir, "val"), cfg.sections, device, log)
+    log(f"codec evaluated in {time.time() - t0:.0f}s")
+    if cfg.renderer and Path(cfg.renderer).is_file():
+        report["renderer_sha256"] = file_hash(cfg.renderer)
+        renderer = DiffusionRenderer(codec, load_dit(cfg.renderer, device), device)
+        report["renderer"] = eval_renderer(renderer, cfg, log)
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print_table(report, log)
+    log(f"\nreport: {out}")
+    return report
