@@ -3,7 +3,8 @@
 Rectified flow (Liu et al. 2022; Lipman et al. 2023): x_t = (1 - t) x0 + t eps with t in [0, 1]
 (t = 1 is pure noise), the network predicts the velocity v = dx_t/dt = eps - x0, and the clean latent is
 recovered as x0 = x_t - t v. Training times are drawn from a logit-normal density (Esser et al. 2024, SD3
-sec. 3.1). Guidance (Ho & Salimans 2022): v = v_uncond + w (v_cond - v_uncond), both halves in one batch.
+sec. 3.1). Guidance (Ho & Salimans 2022): v = v_uncond + w (v_cond - v_uncond), both halves in one batch,
+optionally limited to an interval of t (Kynkaanniemi et al. 2024, "Applying guidance in a limited interval").
 """
 from __future__ import annotations
 
@@ -38,13 +39,16 @@ class FlowDenoiser(nn.Module):
     # --- sampling-time call ---------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, t: torch.Tensor | float, cond: dict) -> torch.Tensor:
         """Guided velocity at (x, t). ``cond['guidance']`` (float, default 1 = no guidance) is the CFG
-        weight w; with w != 1 the conditional and null-conditional passes run as one batch of 2B.
+        weight w; with w != 1 the conditional and null-conditional passes run as one batch of 2B. Guidance applies
+        only for t in ``cond['guidance_interval']`` = (lo, hi] (default (0, 1]; Kynkaanniemi et al. 2024: guidance
+        at the highest and lowest noise levels costs compute and diversity for little adherence).
         x: (B, T, D); t: scalar or (B,)."""
         B = x.shape[0]
         t = torch.as_tensor(t, dtype=torch.float32, device=x.device).expand(B) if not torch.is_tensor(t) or t.dim() == 0 else t
         w = float(cond.get("guidance", 1.0))
-        net_cond = {k: v for k, v in cond.items() if k != "guidance"}
-        if w == 1.0:
+        lo, hi = cond.get("guidance_interval", (0.0, 1.0))
+        net_cond = {k: v for k, v in cond.items() if k not in ("guidance", "guidance_interval")}
+        if w == 1.0 or not bool(((t > lo) & (t <= hi)).all()):
             return self.net(x, t, net_cond)
         both = {k: torch.cat([v, v]) if torch.is_tensor(v) else v for k, v in net_cond.items()}
         both["uncond"] = torch.cat([torch.zeros(B, dtype=torch.bool), torch.ones(B, dtype=torch.bool)]).to(x.device)

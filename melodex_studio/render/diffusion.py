@@ -97,6 +97,7 @@ class RenderSettings:
     steps: int = DEFAULT_STEPS
     sampler: str = DEFAULT_SAMPLER
     guidance: float = 2.0
+    guidance_interval: tuple[float, float] = (0.3, 0.9)  # CFG only for t in (lo, hi]; (0, 1) = every step
     shift: float = 1.0
     seed: int = 0
     record_steps: tuple[int, ...] | None = None  # schedule indices to keep; None = every step
@@ -191,7 +192,7 @@ class DiffusionRenderer:
             if callback is not None:
                 callback(step, x_k)
 
-        cond = {**cond, "guidance": settings.guidance}
+        cond = {**cond, "guidance": settings.guidance, "guidance_interval": tuple(settings.guidance_interval)}
         out = SAMPLERS[settings.sampler](self.denoiser, x, schedule, cond, cb, start_step=start_step,
                                          old_denoised=old_denoised)
         return LatentRender(out[0].detach().cpu(), 0, schedule.cpu(), settings.seed, settings, checkpoints)
@@ -258,7 +259,7 @@ class DiffusionRenderer:
         return {**cond, "known": known[None].to(self.device).float(), "known_mask": m.view(1, T, 1).to(self.device)}
 
     # --- sections and tracks -------------------------------------------------------------------------
-    def _window(self, song, track, section, track_latent, track_known, tags=None):
+    def section_window(self, song, track, section, track_latent, track_known, tags=None):
         """Frames [a, b) rendered for ``section`` (the section plus up to CONTEXT_SECONDS of known neighbour
         frames on each side), its condition tensors, known latents (T, D) and mask (T,)."""
         f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
@@ -289,7 +290,7 @@ class DiffusionRenderer:
         Returns the render of the whole window (``frame_start`` = its first song-grid frame; checkpoints cover
         the window, so that ``resume_section`` can continue it); ``section_latent`` picks the section's frames.
         ``init_latent`` (section frames, D): the latent of existing audio to start from at ``strength``."""
-        (a, b, f0, f1), cond, known, mask = self._window(song, track, section, track_latent, track_known, tags)
+        (a, b, f0, f1), cond, known, mask = self.section_window(song, track, section, track_latent, track_known, tags)
         init = None
         if init_latent is not None:
             init = known.clone() if known is not None else torch.zeros(b - a, self.codec.cfg.latent_dim)
@@ -303,7 +304,7 @@ class DiffusionRenderer:
                        settings: RenderSettings | None = None, track_latent=None, track_known=None,
                        variation: float = 1.0, callback=None, tags: tuple[str, ...] | None = None) -> LatentRender:
         """``resume`` for a section render: rebuilds the window's conditions (new style ``tags`` allowed)."""
-        (a, b, _, _), cond, known, mask = self._window(song, track, section, track_latent, track_known, tags)
+        (a, b, _, _), cond, known, mask = self.section_window(song, track, section, track_latent, track_known, tags)
         if (a, b - a) != (render.frame_start, render.latent.shape[0]):
             raise ModelError("the section's neighbours changed since this take was rendered; render it again")
         return self.resume(render, step, cond, settings, variation, known, mask, callback)

@@ -35,6 +35,7 @@ class DiTConfig:
     depth: int = 6
     heads: int = 4
     mlp_ratio: float = 4.0
+    patch: int = 1  # latent frames per transformer token (DiT patchify, 1-D)
     n_instruments: int = N_INSTRUMENTS  # + 1 null entry
     n_tags: int = len(STYLE_TAGS)
     n_genres: int = len(GENRES) + 1  # 0 = unknown; + 1 null entry
@@ -52,9 +53,9 @@ class DiTConfig:
 
 
 DIT_PRESETS: dict[str, DiTConfig] = {
-    "tiny": DiTConfig(latent_dim=8, dim=64, depth=2, heads=2, time_freqs=64),
-    "small": DiTConfig(dim=256, depth=6, heads=4),
-    "base": DiTConfig(dim=512, depth=12, heads=8),
+    "tiny": DiTConfig(latent_dim=8, dim=64, depth=2, heads=2, time_freqs=64, patch=2),
+    "small": DiTConfig(dim=256, depth=6, heads=4, mlp_ratio=3.0, patch=2),
+    "base": DiTConfig(dim=512, depth=12, heads=8, patch=2),
 }
 
 
@@ -126,8 +127,9 @@ class DiT(nn.Module):
         super().__init__()
         self.cfg = cfg
         D = cfg.dim
-        self.x_in = nn.Linear(2 * cfg.latent_dim + 1, D)  # noisy latent, known latent * mask, mask
-        self.score_in = nn.Linear(cfg.feature_dim, D)
+        P = cfg.patch
+        self.x_in = nn.Linear(P * (2 * cfg.latent_dim + 1), D)  # noisy latent, known latent * mask, mask
+        self.score_in = nn.Linear(P * cfg.feature_dim, D)
         self.null_score = nn.Parameter(torch.zeros(D))
         self.time_mlp = nn.Sequential(nn.Linear(cfg.time_freqs, D), nn.SiLU(), nn.Linear(D, D))
         self.instrument = nn.Embedding(cfg.n_instruments + 1, D)  # last = null
@@ -137,7 +139,7 @@ class DiT(nn.Module):
         self.blocks = nn.ModuleList([DiTBlock(D, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth)])
         self.norm_out = nn.LayerNorm(D, elementwise_affine=False, eps=1e-6)
         self.ada_out = nn.Linear(D, 2 * D)
-        self.out = nn.Linear(D, cfg.latent_dim)
+        self.out = nn.Linear(D, P * cfg.latent_dim)
         for m in (self.ada_out, self.out):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
@@ -160,8 +162,8 @@ class DiT(nn.Module):
 
         score = cond["score"].to(x.dtype)  # (B, T, F)
         notes, position = score[..., :NOTE_CHANNELS] * keep, score[..., NOTE_CHANNELS:]
-        h = self.x_in(torch.cat([x, known.to(x.dtype) * mask, mask.to(x.dtype)], dim=-1))  # (B, T, D)
-        h = h + self.score_in(torch.cat([notes, position], dim=-1)) + (1 - keep) * self.null_score
+        h = self.x_in(self._patchify(torch.cat([x, known.to(x.dtype) * mask, mask.to(x.dtype)], dim=-1)))  # (B, N, D)
+        h = h + self.score_in(self._patchify(torch.cat([notes, position], dim=-1))) + (1 - keep) * self.null_score
 
         null_inst = torch.full_like(cond["instrument"], self.cfg.n_instruments)
         null_genre = torch.full_like(cond["genre"], self.cfg.n_genres)
@@ -171,11 +173,20 @@ class DiT(nn.Module):
         c = self.time_mlp(timestep_embedding(t, self.cfg.time_freqs).to(x.dtype))
         c = F.silu(c + self.instrument(inst) + tags + self.genre(genre))  # (B, D)
 
-        cos, sin = rope_tables(T, self.cfg.dim // self.cfg.heads, self.cfg.rope_base, x.device)
+        cos, sin = rope_tables(h.shape[1], self.cfg.dim // self.cfg.heads, self.cfg.rope_base, x.device)
         for block in self.blocks:
             h = block(h, c, cos, sin)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)
-        return self.out(modulate(self.norm_out(h), shift, scale))  # (B, T, latent_dim)
+        out = self.out(modulate(self.norm_out(h), shift, scale))  # (B, N, P * latent_dim)
+        return out.reshape(B, -1, self.cfg.latent_dim)[:, :T]  # (B, T, latent_dim)
+
+    def _patchify(self, a: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, ceil(T / P), P * C), zero-padding the last patch."""
+        P = self.cfg.patch
+        B, T, C = a.shape
+        if T % P:
+            a = F.pad(a, (0, 0, 0, P - T % P))
+        return a.reshape(B, -1, P * C)
 
 
 def build_dit(cfg: DiTConfig | str, latent_dim: int | None = None) -> DiT:

@@ -78,4 +78,4 @@ def test_a_short_training_run_reduces_the_reconstruction_loss():
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    assert np.mean(losses[-5:]) < 0.75 * np.mean(losses[:5])

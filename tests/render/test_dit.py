@@ -95,7 +95,7 @@ def test_flow_matching_loss_falls_with_training():
     proj = torch.randn(FEATURE_DIM, 8) * 0.3
     g = torch.Generator().manual_seed(1)
     losses = []
-    for step in range(80):
+    for step in range(150):
         c = _cond(B=2, T=24, seed=step)
         x0 = torch.tanh(c["score"] @ proj)  # data determined by the score
         mask = torch.ones(2, 24, 1)
