@@ -1,9 +1,14 @@
 """`melodex train-codec`, `melodex train-renderer`, `melodex eval-renderer`: training and evaluation of the
-audio codec and the diffusion renderer (top-level for now; to be folded under `train` / `eval`)."""
+audio codec and the diffusion renderer (top-level for now; also registered as `melodex train codec`,
+`melodex train renderer` and `melodex eval renderer`). Options mirror the fields of the run configurations;
+torch is imported only when a command runs."""
 from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+
+from ..eval.renderer_eval import EvalConfig
+from ..training.data_renderer import CodecTrainConfig, RendererTrainConfig
 
 ORDER = 80
 
@@ -23,7 +28,7 @@ def _config_from(args, cls):
 
 
 def _train_codec(args) -> int:
-    from ..training.train_codec import CodecTrainConfig, train_codec
+    from ..training.train_codec import train_codec
 
     path = train_codec(_config_from(args, CodecTrainConfig), log=lambda s: print(s, flush=True))
     print(f"codec checkpoint: {path}")
@@ -31,7 +36,7 @@ def _train_codec(args) -> int:
 
 
 def _train_renderer(args) -> int:
-    from ..training.train_renderer import RendererTrainConfig, train_renderer
+    from ..training.train_renderer import train_renderer
 
     path = train_renderer(_config_from(args, RendererTrainConfig), log=lambda s: print(s, flush=True))
     print(f"renderer checkpoint: {path}")
@@ -39,31 +44,48 @@ def _train_renderer(args) -> int:
 
 
 def _eval_renderer(args) -> int:
-    from ..eval.renderer_eval import EvalConfig, run_eval
+    from ..eval.renderer_eval import run_eval
 
     run_eval(_config_from(args, EvalConfig), log=lambda s: print(s, flush=True))
     return 0
 
 
-def register(sub) -> None:
-    from ..training.train_codec import CodecTrainConfig
-
-    p = sub.add_parser("train-codec", help="train the audio codec (VAE) on SoundFont renders")
+def _codec_args(p):
     _add_config_args(p, CodecTrainConfig)
-    p.set_defaults(func=_train_codec)
-    try:
-        from ..training.train_renderer import RendererTrainConfig
 
-        p = sub.add_parser("train-renderer", help="train the diffusion renderer on codec latents")
-        _add_config_args(p, RendererTrainConfig)
-        p.set_defaults(func=_train_renderer)
-    except ImportError:
-        pass
-    try:
-        from ..eval.renderer_eval import EvalConfig
 
-        p = sub.add_parser("eval-renderer", help="evaluate codec reconstruction and renderer score adherence")
-        _add_config_args(p, EvalConfig)
-        p.set_defaults(func=_eval_renderer)
-    except ImportError:
-        pass
+def _renderer_args(p):
+    _add_config_args(p, RendererTrainConfig)
+
+
+def _eval_args(p):
+    _add_config_args(p, EvalConfig)
+
+
+COMMANDS = (
+    ("train-codec", "codec", "train the audio codec (VAE) on SoundFont renders", _codec_args, _train_codec),
+    ("train-renderer", "renderer", "train the diffusion renderer on codec latents", _renderer_args, _train_renderer),
+    ("eval-renderer", "renderer", "evaluate codec reconstruction and renderer score adherence", _eval_args, _eval_renderer),
+)
+
+# Also available as `melodex train codec|renderer` and `melodex eval renderer` (registries of train.py/eval.py).
+try:
+    from .train import register_trainer
+
+    for _, name, text, add, run in COMMANDS[:2]:
+        register_trainer(name, text, add, run)
+except ImportError:  # pragma: no cover - the train command is optional
+    pass
+try:
+    from .eval import register_evaluator
+
+    register_evaluator(COMMANDS[2][1], COMMANDS[2][2], COMMANDS[2][3], COMMANDS[2][4])
+except ImportError:  # pragma: no cover
+    pass
+
+
+def register(sub) -> None:
+    for cmd, _, text, add, run in COMMANDS:
+        p = sub.add_parser(cmd, help=text)
+        add(p)
+        p.set_defaults(func=run)

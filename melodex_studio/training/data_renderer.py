@@ -305,3 +305,47 @@ def audio_crops(items: list[Item], rng: np.random.Generator, batch: int, samples
                 break
         out[b] = crop
     return out
+
+
+# --- run configurations (torch-free, so that the CLI parser starts without torch) -------------------------
+
+@dataclass
+class CodecTrainConfig:
+    data_dir: str = "runs/renderer-data"
+    out_dir: str = "runs/codec"
+    preset: str = "small"
+    steps: int = 20000
+    batch: int = 8
+    crop_seconds: float = 1.0
+    lr: float = 1e-3
+    warmup: int = 200
+    kl_weight: float = 2e-4
+    log_every: int = 20
+    ckpt_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+    train_songs: int = 150
+    val_songs: int = 25
+    threads: int = 0  # torch CPU threads (0 = leave the default)
+
+
+@dataclass
+class RendererTrainConfig:
+    data_dir: str = "runs/renderer-data"
+    codec: str = "runs/codec/codec-last.safetensors"
+    out_dir: str = "runs/renderer"
+    preset: str = "small"
+    steps: int = 50000
+    batch: int = 16
+    frames: int = 128  # window length in latent frames (25 Hz: 5.1 s)
+    max_context: int = 25  # known neighbour frames at most, per side
+    p_left_context: float = 0.5
+    p_right_context: float = 0.3
+    lr: float = 3e-4
+    warmup: int = 500
+    ema: float = 0.999
+    log_every: int = 20
+    ckpt_every: int = 500
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0

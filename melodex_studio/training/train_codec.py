@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 
 from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
-from .data_renderer import audio_crops, build_dataset, load_items
+from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, load_items
 
 
 # --- shared helpers ----------------------------------------------------------------------------------
@@ -109,26 +109,6 @@ def lr_at(step: int, base: float, warmup: int, total: int) -> float:
 
 
 # --- codec training --------------------------------------------------------------------------------
-
-@dataclass
-class CodecTrainConfig:
-    data_dir: str = "runs/renderer-data"
-    out_dir: str = "runs/codec"
-    preset: str = "small"
-    steps: int = 20000
-    batch: int = 8
-    crop_seconds: float = 1.0
-    lr: float = 1e-3
-    warmup: int = 200
-    kl_weight: float = 2e-4
-    log_every: int = 20
-    ckpt_every: int = 200
-    seed: int = 0
-    device: str = "auto"
-    train_songs: int = 150
-    val_songs: int = 25
-    threads: int = 0  # torch CPU threads (0 = leave the default)
-
 
 @torch.no_grad()
 def latent_stats(codec: AudioCodec, items, device, n: int = 32, seconds: float = 2.0) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,30 +24,8 @@ import torch
 from ..render.denoiser import FlowDenoiser
 from ..render.diffusion import file_hash, load_codec, load_dit, save_model
 from ..render.dit import DiT, build_dit
-from .data_renderer import Item, load_items
+from .data_renderer import Item, RendererTrainConfig, load_items
 from .train_codec import load_optimizer, lr_at, plot_losses, save_optimizer, setup_distributed
-
-
-@dataclass
-class RendererTrainConfig:
-    data_dir: str = "runs/renderer-data"
-    codec: str = "runs/codec/codec-last.safetensors"
-    out_dir: str = "runs/renderer"
-    preset: str = "small"
-    steps: int = 50000
-    batch: int = 16
-    frames: int = 128  # window length in latent frames (25 Hz: 5.1 s)
-    max_context: int = 25  # known neighbour frames at most, per side
-    p_left_context: float = 0.5
-    p_right_context: float = 0.3
-    lr: float = 3e-4
-    warmup: int = 500
-    ema: float = 0.999
-    log_every: int = 20
-    ckpt_every: int = 500
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0
 
 
 @torch.no_grad()
