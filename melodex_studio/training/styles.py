@@ -12,6 +12,7 @@ interval (drums are untouched). Randomness comes only from ``random.Random(seed)
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import random
@@ -69,6 +70,7 @@ def compatible(patterns: list[dict], meter: tuple[int, int]) -> list[dict]:
     return [p for p in patterns if _fits(p, mc, bar)]
 
 
+@functools.lru_cache(maxsize=None)
 def eligible(genre: str, meter: tuple[int, int]) -> dict[str, list[str]]:
     """Groove families, bass styles and comp styles of ``genre`` usable in ``meter`` ({} if none)."""
     t = templates()
@@ -85,10 +87,9 @@ def _pick_by_energy(rng: random.Random, patterns: list[dict], energy: float) -> 
 
 
 def _chord_at(chords: list[list], tick: int) -> list | None:
-    for c in chords:
-        if c[0] <= tick < c[0] + c[1]:
-            return c
-    return None
+    """The chord sounding at ``tick`` (chords sorted and contiguous), or None past the end."""
+    i = bisect.bisect_right(chords, tick, key=lambda c: c[0]) - 1
+    return chords[i] if i >= 0 and chords[i][0] <= tick < chords[i][0] + chords[i][1] else None
 
 
 def _voicing(root: int, quality: str, kind: str, center: int, prev: list[int] | None, rng: random.Random) -> list[int]:
@@ -171,7 +172,7 @@ def arrange(rec: dict, genre: str, transpose: int, seed: int) -> tuple[Song, dic
     gt, vg = t["genres"][genre], GENRES[genre]
     meter = (int(rec["meter"][0]), int(rec["meter"][1]))
     bar = ticks_per_bar(*meter)
-    el = eligible(genre, meter)
+    el = {k: list(v) for k, v in eligible(genre, meter).items()}
     if not el:
         raise ValueError(f"genre {genre!r} has no template for {meter[0]}/{meter[1]}")
     beat = 720 if meter[1] == 8 and meter[0] % 3 == 0 else 1920 // meter[1]
