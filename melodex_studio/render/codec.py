@@ -228,3 +228,28 @@ def mrstft_loss(pred: torch.Tensor, target: torch.Tensor, resolutions=MRSTFT_RES
 def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(q(z|x) || N(0, I)) per latent element (Kingma & Welling 2014, appendix B)."""
     return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, device=None) -> torch.Tensor:
+    """(n_mels, n_fft//2+1) triangular filters on the HTK mel scale, area-normalised (Slaney 1998)."""
+    def hz_to_mel(f):
+        return 2595.0 * torch.log10(1.0 + f / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, device=device)
+    pts = mel_to_hz(torch.linspace(0.0, float(hz_to_mel(torch.tensor(sample_rate / 2))), n_mels + 2, device=device))
+    lo, ce, hi = pts[:-2, None], pts[1:-1, None], pts[2:, None]
+    fb = torch.clamp(torch.minimum((freqs - lo) / (ce - lo), (hi - freqs) / (hi - ce)), min=0.0)
+    return fb * (2.0 / (hi - lo))
+
+
+def mel_loss(pred: torch.Tensor, target: torch.Tensor, sample_rate: int, n_fft: int = 1024, hop: int = 256,
+             n_mels: int = 80) -> torch.Tensor:
+    """L1 distance of log power mel spectrograms (the reconstruction term of Vocos / DAC). pred, target: (B, N)."""
+    w = torch.hann_window(n_fft, device=pred.device)
+    fb = mel_filterbank(sample_rate, n_fft, n_mels, pred.device)
+    P = fb @ torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs().square()  # (B, M, F)
+    T = fb @ torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs().square()
+    return (torch.log(P + 1e-5) - torch.log(T + 1e-5)).abs().mean()

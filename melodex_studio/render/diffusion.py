@@ -119,6 +119,32 @@ class LatentRender:
     checkpoints: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
 
+def render_to_state(render: LatentRender, prefix: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors (for the project's state.safetensors, names under ``prefix``) and JSON metadata of a render."""
+    tensors = {f"{prefix}/latent": render.latent.contiguous(), f"{prefix}/schedule": render.schedule.contiguous()}
+    for k, (x, d) in render.checkpoints.items():
+        tensors[f"{prefix}/x/{k}"] = x.contiguous()
+        tensors[f"{prefix}/denoised/{k}"] = d.contiguous()
+    s = render.settings
+    meta = {"frame_start": render.frame_start, "seed": render.seed, "steps_recorded": sorted(render.checkpoints),
+            "settings": {**s.__dict__, "record_steps": None if s.record_steps is None else list(s.record_steps),
+                         "guidance_interval": list(s.guidance_interval)}}
+    return tensors, meta
+
+
+def render_from_state(tensors: dict[str, torch.Tensor], meta: dict, prefix: str) -> LatentRender:
+    """Inverse of ``render_to_state``; raises ModelError when tensors are missing."""
+    try:
+        sd = dict(meta["settings"])
+        sd["guidance_interval"] = tuple(sd["guidance_interval"])
+        sd["record_steps"] = None if sd["record_steps"] is None else tuple(sd["record_steps"])
+        ck = {int(k): (tensors[f"{prefix}/x/{k}"], tensors[f"{prefix}/denoised/{k}"]) for k in meta["steps_recorded"]}
+        return LatentRender(tensors[f"{prefix}/latent"], int(meta["frame_start"]), tensors[f"{prefix}/schedule"],
+                            int(meta["seed"]), RenderSettings(**sd), ck)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelError(f"the saved diffusion state {prefix!r} is incomplete ({e}); render the take again") from e
+
+
 def _noise(shape, seed: int, device) -> torch.Tensor:
     """Gaussian noise from a seeded CPU generator (identical on every device), moved to ``device``."""
     g = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -222,7 +248,7 @@ class DiffusionRenderer:
             callback(0, x)
         cond = self._with_known(cond, num_frames, known, known_mask)
         out = self._run(x, schedule, 0, cond, settings, callback=callback)
-        if 0 in (settings.record_steps or (0,)):
+        if settings.record_steps is None or 0 in settings.record_steps:
             out.checkpoints[0] = (x[0].detach().cpu().clone(), x[0].detach().cpu().clone())
         return out
 
@@ -337,3 +363,14 @@ class DiffusionRenderer:
             known[f0:f1] = True
             renders.append(r)
         return latent, renders
+
+    @torch.no_grad()
+    def render_stems(self, song, track_ids=None, settings: RenderSettings | None = None, callback=None):
+        """Render the tracks (ids or names; None = all) of ``song``: returns ({track id: mono float32 audio at
+        ``sample_rate``, sample 0 = song start}, {track id: per-section renders}). The engine resamples."""
+        tracks = song.tracks if track_ids is None else [song.track(t) for t in track_ids]
+        stems, renders = {}, {}
+        for track in tracks:
+            latent, rs = self.render_track(song, track, settings, callback)
+            stems[track.id], renders[track.id] = self.decode(latent), rs
+        return stems, renders

@@ -320,6 +320,7 @@ class CodecTrainConfig:
     lr: float = 1e-3
     warmup: int = 200
     kl_weight: float = 2e-4
+    mel_weight: float = 1.0  # log-mel L1 term (Vocos); 0 = MR-STFT only
     log_every: int = 20
     ckpt_every: int = 200
     seed: int = 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mrstft_loss
+from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mel_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
 from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, load_items
 
@@ -161,7 +161,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     rng = np.random.default_rng(cfg.seed * 1000 + rank + 17 * step)
     samples = int(cfg.crop_seconds * codec_cfg.sample_rate) // codec_cfg.latent_hop * codec_cfg.latent_hop
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-    t0, acc = time.time(), [0.0, 0.0, 0]
+    t0, acc = time.time(), [0.0, 0.0, 0, 0.0]
     while step < cfg.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps)
@@ -170,7 +170,8 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         with amp:
             recon, mean, logvar = net(x)
         rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
-        loss = rec + cfg.kl_weight * kl
+        mel = mel_loss(recon.float(), x, codec_cfg.sample_rate)
+        loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -179,12 +180,14 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         acc[0] += rec.item()
         acc[1] += kl.item()
         acc[2] += 1
+        acc[3] += mel.item()
         if rank == 0 and step % cfg.log_every == 0:
             history["train_mrstft"].append([step, acc[0] / acc[2]])
             history["train_kl"].append([step, acc[1] / acc[2]])
-            log(f"codec step {step} mrstft {acc[0] / acc[2]:.4f} kl {acc[1] / acc[2]:.3f} "
+            history.setdefault("train_mel", []).append([step, acc[3] / acc[2]])
+            log(f"codec step {step} mrstft {acc[0] / acc[2]:.4f} mel {acc[3] / acc[2]:.4f} kl {acc[1] / acc[2]:.3f} "
                 f"lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / acc[2]:.2f}s/step")
-            t0, acc = time.time(), [0.0, 0.0, 0]
+            t0, acc = time.time(), [0.0, 0.0, 0, 0.0]
         if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
             model.eval()
             val = codec_val_loss(model, val_items, device)

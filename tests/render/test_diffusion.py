@@ -127,3 +127,18 @@ def test_render_track_covers_the_song_and_decodes(renderer, song, tmp_path):
     cond, T = _cond(renderer, song)
     s = RenderSettings(steps=3, seed=5)
     assert torch.equal(again.sample(cond, T, s).latent, renderer.sample(cond, T, s).latent)
+
+
+def test_render_state_round_trip_resumes_exactly(renderer, song):
+    from melodex_studio.render.diffusion import render_from_state, render_to_state
+
+    cond, T = _cond(renderer, song)
+    orig = renderer.sample(cond, T, RenderSettings(steps=5, seed=8, record_steps=(2, 4)))
+    assert sorted(orig.checkpoints) == [2, 4]
+    tensors, meta = render_to_state(orig, "take1/lead")
+    back = render_from_state(tensors, meta, "take1/lead")
+    assert torch.equal(renderer.resume(back, 2, cond).latent, orig.latent)
+    with pytest.raises(ModelError):
+        render_from_state({}, meta, "take1/lead")
+    stems, renders = renderer.render_stems(song, [song.tracks[0].name], RenderSettings(steps=2))
+    assert list(stems) == [song.tracks[0].id] and stems[song.tracks[0].id].shape == (renderer.song_frames(song) * renderer.hop,)
