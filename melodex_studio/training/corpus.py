@@ -58,6 +58,9 @@ MODE_SCALES = {
     "lydian": (0, 2, 4, 6, 7, 9, 11), "phrygian": (0, 1, 3, 5, 7, 8, 10), "locrian": (0, 1, 3, 5, 6, 8, 10),
 }
 SUPPORTED_METERS = {(2, 4), (3, 4), (4, 4), (2, 2), (6, 8), (9, 8), (12, 8), (3, 8)}
+# Longest source kept, in bars after repeat expansion: music21's expandRepeats occasionally misreads an ABC
+# repeat structure and loops (a 32-bar tune became 9,286 bars), so longer items are dropped (13 of 961).
+MAX_BARS = 96
 
 
 # --- source enumeration (no parsing) ------------------------------------------------------------------
@@ -311,6 +314,8 @@ def extract(path: str, number: int | None) -> dict | None:
         return None
     end = max(s + du for s, _, du in melody)
     length_bars = -(-end // bar)
+    if length_bars > MAX_BARS:
+        return None
     rec = {
         "id": source_id(path, number), "path": path, "number": number, "collection": coll,
         "title": str(score.metadata.title or "") if score.metadata else "", "licence": LICENCES[coll],
@@ -387,4 +392,5 @@ def load_corpus(sources: list[tuple[str, int | None]], cache_dir: str | os.PathL
             save()
     if missing:
         save()
-    return [cache[source_id(p, x)] for p, x in sources if cache.get(source_id(p, x))]
+    recs = [cache[source_id(p, x)] for p, x in sources if cache.get(source_id(p, x))]
+    return [r for r in recs if r["length_bars"] <= MAX_BARS]

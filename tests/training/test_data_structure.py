@@ -103,6 +103,7 @@ def test_songs_are_valid(built):
                 assert s.start_bar == bar
                 bar = s.end_bar
             end = song.bar_to_tick(bar)
+            assert bar <= corpus.MAX_BARS + 8
             roles = {t.role for t in song.tracks}
             assert {"melody", "bass", "chords"} <= roles or {"melody", "bass", "pad"} <= roles
             assert sp.drums == ("drums" in roles)
