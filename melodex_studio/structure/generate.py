@@ -9,8 +9,11 @@ call together with the next sampled step (KV cache), so structure costs almost n
 
 Context: the KV cache holds at most ``block_size`` tokens; when it fills up, it is rebuilt from the
 header, the current section header and the most recent whole bars (the same windows training uses).
-Reproducibility: one ``torch.Generator`` on the model's device seeded with ``seed``; the same seed, model,
-plan and device give the same tokens.
+Reproducibility: one ``torch.Generator`` on the model's device seeded with ``seed`` (uniforms drawn from it
+in blocks); the same seed, model, plan and device give the same tokens.
+
+Speed: a sampled token costs one ``model.decode`` step (lean single-token path, KV cache written in place),
+one cached lookup of the allowed ids (``Grammar.allowed``) and a top-p draw over those ids only, in numpy.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 
 from . import tokens as T
@@ -81,7 +85,12 @@ def join_song(header: list[int], sections) -> list[int]:
 
 
 class Sampler:
-    """One sampling session over one song: token log, KV cache, grammar, random generator."""
+    """One sampling session over one song: token log, KV cache, grammar, random generator.
+
+    Run it under ``torch.inference_mode()`` (``generate_tokens`` / ``regenerate_tokens`` do): the model's
+    ``decode`` step assumes it."""
+
+    _U_BLOCK = 512  # uniforms drawn per generator call
 
     def __init__(self, model, header: T.Header, seed: int, opts: SampleOptions | None = None,
                  progress: Progress | None = None, cancel: Callable[[], bool] | None = None):
@@ -103,6 +112,7 @@ class Sampler:
         self.rebuilds = 0
         self.progress, self.cancel = progress, cancel
         self.pre_fed: int | None = None
+        self._u, self._u_next = np.zeros(0), 0
         self.feed(self.header_toks)
 
     # --- token log and model context -------------------------------------------------------------------
@@ -131,30 +141,45 @@ class Sampler:
         self.pending = prefix + self.tokens[j:]
         self.rebuilds += 1
 
-    @torch.inference_mode()
-    def logits(self) -> torch.Tensor:
-        """Feed pending tokens; return the next-token logits (vocab,) as float32."""
+    def logits(self) -> np.ndarray:
+        """Feed pending tokens; return the next-token logits (vocab,) as a float32 numpy array."""
         if self.cache.pos + len(self.pending) > self.block:
             self._rebuild()
-        x = torch.tensor([self.pending], dtype=torch.long, device=self.device)  # (1, T)
-        out = self.model(x, self.cache, last_only=True)[0, -1].float()  # (vocab,)
+        out = self.model.decode(self.pending, self.cache)  # (vocab,)
         self.ctx += self.pending
         self.pending = []
-        return out
+        return out.float().cpu().numpy()
 
-    def choose(self, mask: torch.Tensor) -> int:
-        """Sample one token among ``mask`` (temperature, nucleus/top-p) and feed it."""
+    def uniform(self) -> float:
+        """Next U[0, 1) number of the session's generator (drawn in blocks: one device call per block)."""
+        if self._u_next >= len(self._u):
+            self._u = torch.rand(self._U_BLOCK, generator=self.gen, dtype=torch.float64, device=self.device).cpu().numpy()
+            self._u_next = 0
+        self._u_next += 1
+        return float(self._u[self._u_next - 1])
+
+    def choose(self, ids: np.ndarray) -> int:
+        """Sample one token among ``ids`` (sorted allowed ids; temperature, then nucleus/top-p over the
+        allowed tokens only) and feed it. A single allowed token is forced without running the model."""
         if self.cancel is not None and self.cancel():
             raise Cancelled()
-        logits = self.logits().masked_fill(~mask, float("-inf"))  # (vocab,)
+        if len(ids) == 1:
+            tok = int(ids[0])
+            self.feed([tok])
+            return tok
+        z = self.logits()[ids].astype(np.float64)  # (n,)
         if self.opts.temperature <= 0:
-            tok = int(torch.argmax(logits))
+            tok = int(ids[int(np.argmax(z))])
         else:
-            probs = torch.softmax(logits / self.opts.temperature, dim=-1)  # (vocab,)
-            sp, si = torch.sort(probs, descending=True)
-            cut = (torch.cumsum(sp, 0) - sp) > self.opts.top_p
-            sp = sp.masked_fill(cut, 0.0)
-            tok = int(si[torch.multinomial(sp, 1, generator=self.gen)])
+            z = (z - z.max()) / self.opts.temperature
+            p = np.exp(z)
+            p /= p.sum()
+            order = np.argsort(-p, kind="stable")  # most likely first
+            sp = p[order]
+            cum = np.cumsum(sp)
+            keep = max(1, int(np.searchsorted(cum - sp, self.opts.top_p, side="right")))  # mass before <= top_p
+            k = int(np.searchsorted(cum[:keep], self.uniform() * cum[keep - 1], side="right"))
+            tok = int(ids[order[min(k, keep - 1)]])
         self.sampled += 1
         self.feed([tok])
         return tok
@@ -167,7 +192,7 @@ class Sampler:
         out: list[int] = []
         while True:
             left = steps_left_bar0 - max(st.last_pos, 0)
-            tok = self.choose(self.grammar.mask(st, end_token, left))
+            tok = self.choose(self.grammar.allowed(st, end_token, left))
             if tok == end_token:
                 return out
             out.append(tok)
@@ -229,6 +254,7 @@ class Sampler:
         return T.tid("EOS")
 
 
+@torch.inference_mode()
 def generate_tokens(model, header: T.Header, seed: int, opts: SampleOptions | None = None,
                     progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                     vary_repeats: bool = True) -> GenResult:
@@ -278,6 +304,7 @@ def fit_bar(bar: list[list[int]], steps_left: int, header: T.Header) -> list[lis
     return out
 
 
+@torch.inference_mode()
 def regenerate_tokens(model, header: T.Header, song_tokens: list[int], section: int, seed: int,
                       track: int | None = None, from_bar: int = 0, opts: SampleOptions | None = None,
                       cancel: Callable[[], bool] | None = None) -> GenResult:

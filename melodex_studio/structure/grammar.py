@@ -11,12 +11,13 @@ in one bar). A segment is a small state machine:
     drums:   (POS_p DRUM_c_v+)*                  hit class strictly increasing at a position
 
 and the segment ends when the sampler picks the ``end`` token (the next segment's opener). Masks are
-built once per state and cached, so a step costs one dict lookup.
+composed once per state from rows precomputed per header and cached, so a step costs one dict lookup.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import tokens as T
@@ -53,63 +54,91 @@ class SegState:
 
 
 class Grammar:
-    """Masks for one header (meter, key, tracks); ``mask(state, end_token, steps_left)`` -> bool (vocab,)."""
+    """Allowed next tokens for one header (meter, key, tracks), per segment state.
+
+    ``allowed(state, end_token, steps_left)`` -> sorted int64 token ids (numpy) and ``mask(...)`` -> bool
+    (vocab,) tensor. Both are cached per state key; a state seen for the first time is composed from bool
+    rows precomputed once per header (positions after p, pitches above x per track, drum classes above c,
+    durations within n steps), so no mask is built token by token.
+    """
 
     def __init__(self, header: T.Header, device: torch.device | str = "cpu"):
         self.header = header
         self.device = torch.device(device)
-        self.P = header.positions
-        self._cache: dict[tuple, torch.Tensor] = {}
-        pcs = set(allowed_pitch_classes(header.key.mode, header.genre))
+        self.P = P = header.positions
+        V = T.VOCAB_SIZE
+        self._ids: dict[tuple, np.ndarray] = {}
+        self._masks: dict[tuple, torch.Tensor] = {}
+        pcs = np.zeros(12, dtype=bool)
+        pcs[list(allowed_pitch_classes(header.key.mode, header.genre))] = True
         tonic = header.key.tonic
-        self.track_pitch_ok: list[list[bool]] = []
+        x = np.arange(128)
+        self.track_pitch_ok: list[np.ndarray] = []  # (128,) bool per track: relative pitch x allowed
         for t in header.tracks:
             lo, hi = ROLE_RANGES.get(t.role, (0, 127))
-            ok = [(x % 12) in pcs and lo <= x + tonic <= hi and x + tonic <= 127 for x in range(128)]
-            if t.role == "fx":
-                ok = [lo <= x + tonic <= min(hi, 127) for x in range(128)]
-            self.track_pitch_ok.append(ok)
+            inside = (lo <= x + tonic) & (x + tonic <= min(hi, 127))
+            self.track_pitch_ok.append(inside if t.role == "fx" else inside & pcs[x % 12])
+        above = x[None, :] >= np.arange(129)[:, None]  # (129, 128): pitch x >= j
+        self._pitch_from = np.zeros((len(header.tracks), 129, V), dtype=bool)  # [track, j]: allowed pitches >= j
+        for i, ok in enumerate(self.track_pitch_ok):
+            self._pitch_from[i, :, T.PITCH0:T.PITCH0 + 128] = above & ok
+        self._pos_from = np.zeros((P + 1, V), dtype=bool)  # [j]: POS_j .. POS_{P-1}
+        self._pos_from[:, T.POS0:T.POS0 + P] = np.arange(P)[None, :] >= np.arange(P + 1)[:, None]
+        nd, nv = len(T.DRUM_CLASSES), len(T.DRUM_VELOCITIES)
+        self._drum_from = np.zeros((nd + 1, V), dtype=bool)  # [c]: drum hits of class >= c
+        self._drum_from[:, T.DRUM0:T.DRUM0 + T.NDRUM] = np.repeat(np.arange(nd), nv)[None, :] >= np.arange(nd + 1)[:, None]
+        self._chords = np.zeros(V, dtype=bool)
+        self._chords[T.CHORD0:T.CHORD0 + 12 * len(T.QUALITIES)] = True
+        steps = np.repeat(np.asarray(T.DURATIONS), T.NV)  # (NDV,) duration of each DV token
+        self._dv_within = np.zeros((T.DURATIONS[-1] + 1, V), dtype=bool)  # [n]: DV tokens lasting <= max(1, n)
+        self._dv_within[:, T.DV0:T.DV0 + T.NDV] = steps[None, :] <= np.maximum(1, np.arange(T.DURATIONS[-1] + 1))[:, None]
 
-    def _vec(self, ids: list[int]) -> torch.Tensor:
-        m = torch.zeros(T.VOCAB_SIZE, dtype=torch.bool)
-        if ids:
-            m[torch.tensor(ids)] = True
-        return m.to(self.device)
-
-    def allowed_ids(self, st: SegState, end_token: int, steps_left: int) -> list[int]:
-        """Token ids allowed next (``steps_left`` = 16th steps from the current position to the section end)."""
-        P = self.P
-        ids: list[int] = []
+    def allowed_bool(self, st: SegState, end_token: int, steps_left: int) -> np.ndarray:
+        """(vocab,) bool of the tokens allowed next (``steps_left`` = 16th steps from the current position to the
+        section end)."""
         if st.phase in ("open", "item"):
-            ids += [T.POS0 + p for p in range(st.last_pos + 1, P)]
-            ids.append(end_token)
+            m = self._pos_from[min(st.last_pos + 1, self.P)].copy()
+            if end_token >= 0:
+                m[end_token] = True
             if st.phase == "item" and st.count < T.MAX_NOTES_PER_POS:
                 if st.kind == "pitched":
-                    ok = self.track_pitch_ok[st.track]
-                    ids += [T.PITCH0 + x for x in range(st.last_item + 1, 128) if ok[x]]
+                    m |= self._pitch_from[st.track, st.last_item + 1]
                 elif st.kind == "drums":
-                    ids += [T.DRUM0 + c * len(T.DRUM_VELOCITIES) + v for c in range(st.last_item + 1, len(T.DRUM_CLASSES))
-                            for v in range(len(T.DRUM_VELOCITIES))]
-        elif st.phase == "pos":
+                    m |= self._drum_from[st.last_item + 1]
+            return m
+        if st.phase == "pos":
             if st.kind == "chords":
-                ids += list(range(T.CHORD0, T.CHORD0 + 12 * len(T.QUALITIES)))
-            elif st.kind == "pitched":
-                ok = self.track_pitch_ok[st.track]
-                ids += [T.PITCH0 + x for x in range(128) if ok[x]]
-            else:
-                ids += list(range(T.DRUM0, T.DRUM0 + T.NDRUM))
-        elif st.phase == "pitch":
-            ids += [T.DV0 + d * T.NV + v for d, steps in enumerate(T.DURATIONS) if steps <= max(1, steps_left)
-                    for v in range(T.NV)]
+                return self._chords
+            if st.kind == "pitched":
+                return self._pitch_from[st.track, 0]
+            return self._drum_from[0]
+        if st.phase == "pitch":
+            return self._dv_within[min(max(steps_left, 0), T.DURATIONS[-1])]
+        return np.zeros(T.VOCAB_SIZE, dtype=bool)
+
+    def allowed_ids(self, st: SegState, end_token: int, steps_left: int) -> list[int]:
+        """Token ids allowed next, as a list (see ``allowed_bool``)."""
+        return np.flatnonzero(self.allowed_bool(st, end_token, steps_left)).tolist()
+
+    @staticmethod
+    def _key(st: SegState, end_token: int, steps_left: int) -> tuple:
+        left = min(steps_left, T.DURATIONS[-1]) if st.phase == "pitch" else 0
+        return (st.kind, st.track, st.phase, st.last_pos, st.last_item, st.count >= T.MAX_NOTES_PER_POS, end_token, left)
+
+    def allowed(self, st: SegState, end_token: int, steps_left: int) -> np.ndarray:
+        """Sorted int64 ids allowed next; cached per state."""
+        key = self._key(st, end_token, steps_left)
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self._ids[key] = np.flatnonzero(self.allowed_bool(st, end_token, key[-1]))
         return ids
 
     def mask(self, st: SegState, end_token: int, steps_left: int) -> torch.Tensor:
-        left = min(steps_left, T.DURATIONS[-1]) if st.phase == "pitch" else 0
-        key = (st.kind, st.track, st.phase, st.last_pos, st.last_item, st.count >= T.MAX_NOTES_PER_POS, end_token, left)
-        m = self._cache.get(key)
+        """(vocab,) bool tensor on the grammar's device; cached per state."""
+        key = self._key(st, end_token, steps_left)
+        m = self._masks.get(key)
         if m is None:
-            m = self._vec(self.allowed_ids(st, end_token, left))
-            self._cache[key] = m
+            m = self._masks[key] = torch.from_numpy(self.allowed_bool(st, end_token, key[-1]).copy()).to(self.device)
         return m
 
     @staticmethod
@@ -134,8 +163,7 @@ def segment_kind(header: T.Header, track: int) -> str:
 
 def check_segment(header: T.Header, track: int, toks: list[int], steps_left_at_bar: int) -> bool:
     """True when ``toks`` (segment content, without opener) is accepted by the grammar."""
-    g = Grammar.__new__(Grammar)  # pitch tables only
-    Grammar.__init__(g, header, "cpu")
+    g = Grammar(header, "cpu")
     st = SegState(segment_kind(header, track), track)
     for tok in toks:
         left = steps_left_at_bar - max(st.last_pos, 0)

@@ -56,12 +56,17 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
 
 class KVCache:
-    """Preallocated keys/values for incremental decoding; ``pos`` = tokens already in the cache."""
+    """Preallocated keys/values for incremental decoding, written in place; ``pos`` = tokens already in the cache.
+
+    ``kv`` is (n_layer, 2, batch, n_head, length, head_dim) (keys then values); ``k``/``v`` are its
+    (n_layer, batch, n_head, length, head_dim) views and ``layers[i]`` the (2, n_head, length, head_dim) view
+    of layer i for batch row 0 (the lean single-sequence path of ``StructureTransformer.decode``).
+    """
 
     def __init__(self, n_layer: int, batch: int, n_head: int, length: int, head_dim: int, device, dtype):
-        shape = (n_layer, batch, n_head, length, head_dim)
-        self.k = torch.zeros(shape, device=device, dtype=dtype)
-        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.kv = torch.zeros((n_layer, 2, batch, n_head, length, head_dim), device=device, dtype=dtype)
+        self.k, self.v = self.kv[:, 0], self.kv[:, 1]
+        self.layers = [self.kv[i, :, 0] for i in range(n_layer)]
         self.pos = 0
         self.length = length
 
@@ -159,9 +164,51 @@ class StructureTransformer(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def new_cache(self, batch: int = 1, length: int | None = None) -> KVCache:
+        """An empty KV cache; also (re)packs the weights ``decode`` reads, so call it after moving the model."""
         p = next(self.parameters())
+        self._pack = _DecodePack(self)
         return KVCache(self.cfg.n_layer, batch, self.cfg.n_head, length or self.cfg.block_size,
                        self.cfg.n_embd // self.cfg.n_head, p.device, p.dtype)
+
+    def decode(self, tokens: list[int], cache: KVCache) -> torch.Tensor:
+        """Append ``tokens`` (one sequence, batch row 0 of ``cache``) and return the next-token logits (vocab,).
+
+        The same function as ``forward(idx, cache, last_only=True)[0, -1]`` (a test checks it), written for
+        token-by-token sampling on a CPU: plain tensor ops on the packed weights (no module dispatch), rotary
+        rows precomputed per position, keys/values written in place into the preallocated cache, the residual
+        adds fused into ``addmm``. Run it under ``torch.inference_mode()``; the cache must come from
+        ``new_cache`` (which packs the weights).
+        """
+        pk: _DecodePack = self._pack
+        T, p = len(tokens), cache.pos
+        if p + T > cache.length:
+            raise ValueError(f"context of {p + T} tokens exceeds the cache length {cache.length}")
+        C, H, hd = pk.C, pk.H, pk.hd
+        if T == 1:
+            x = pk.wte.narrow(0, tokens[0], 1)  # (1, C)
+            cos, sin = pk.cos_at[p], pk.sin_at[p]  # each (3, 1, 1, hd)
+            mask = None
+        else:
+            x = F.embedding(torch.tensor(tokens, device=pk.wte.device), pk.wte)  # (T, C)
+            cos, sin = pk.cos3[:, :, p:p + T], pk.sin3[:, :, p:p + T]  # each (3, 1, T, hd)
+            mask = torch.ones(T, p + T, dtype=torch.bool, device=x.device).tril(diagonal=p)  # (T, p+T)
+        for (ln1w, ln1b, wqkv, wo, ln2w, ln2b, wfc, wpr), kv in zip(pk.layers, cache.layers):
+            h = F.layer_norm(x, (C,), ln1w, ln1b)  # (T, C)
+            qkv = F.linear(h, wqkv).view(T, 3, H, hd).permute(1, 2, 0, 3)  # (3, H, T, hd)
+            qkv = torch.addcmul(qkv * cos, qkv.roll(hd // 2, -1), sin)  # RoPE on q and k; v has cos 1, sin 0
+            kv.narrow(2, p, T).copy_(qkv[1:])  # cache (2, H, L, hd) <- k, v
+            k, v = kv.narrow(2, 0, p + T).unbind(0)  # each (H, p+T, hd)
+            if mask is None:
+                att = torch.baddbmm(pk.zero, qkv[0], k.transpose(1, 2), beta=0.0, alpha=pk.scale)  # (H, 1, p+1)
+                y = torch.bmm(torch.softmax(att, -1), v)  # (H, 1, hd)
+            else:
+                y = F.scaled_dot_product_attention(qkv[0], k, v, attn_mask=mask)  # (H, T, hd)
+            x = torch.addmm(x, y.transpose(0, 1).reshape(T, C), wo.t())  # (T, C)
+            h = F.layer_norm(x, (C,), ln2w, ln2b)  # (T, C)
+            x = torch.addmm(x, F.gelu(F.linear(h, wfc)), wpr.t())  # (T, C)
+        cache.pos += T
+        x = F.layer_norm(x[-1], (C,), pk.lnfw, pk.lnfb)  # (C,)
+        return F.linear(x, pk.wte)  # (vocab,)
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None, last_only: bool = False) -> torch.Tensor:
         B, T = idx.shape
@@ -177,6 +224,31 @@ class StructureTransformer(nn.Module):
         if last_only:
             x = x[:, -1:]  # (B, 1, C)
         return self.head(self.ln_f(x))  # (B, T or 1, vocab)
+
+
+class _DecodePack:
+    """The weights and rotary rows ``StructureTransformer.decode`` reads, gathered once per cache (plain
+    attributes instead of module lookups). Rotary rows are stacked for (q, k, v) with v's rows the identity
+    (cos 1, sin 0) and rotate_half folded into a signed sin: rotate_half(x) = roll(x, hd/2) * [-1.., +1..]."""
+
+    def __init__(self, m: StructureTransformer):
+        cfg = m.cfg
+        self.C, self.H = cfg.n_embd, cfg.n_head
+        self.hd = cfg.n_embd // cfg.n_head
+        self.scale = 1.0 / math.sqrt(self.hd)
+        self.wte = m.wte.weight.detach()  # (vocab, C), tied with the head
+        self.lnfw, self.lnfb = m.ln_f.weight.detach(), m.ln_f.bias.detach()
+        self.layers = [tuple(t.detach() for t in (b.ln1.weight, b.ln1.bias, b.attn.qkv.weight, b.attn.proj.weight,
+                                                  b.ln2.weight, b.ln2.bias, b.mlp.fc.weight, b.mlp.proj.weight))
+                       for b in m.blocks]
+        cos, sin = m.rope_cos, m.rope_sin  # (L, hd)
+        sign = torch.ones(self.hd, device=cos.device, dtype=cos.dtype)
+        sign[: self.hd // 2] = -1.0
+        self.cos3 = torch.stack((cos, cos, torch.ones_like(cos))).unsqueeze(1)  # (3, 1, L, hd)
+        self.sin3 = torch.stack((sin * sign, sin * sign, torch.zeros_like(sin))).unsqueeze(1)  # (3, 1, L, hd)
+        self.cos_at = self.cos3.split(1, dim=2)  # L views of (3, 1, 1, hd)
+        self.sin_at = self.sin3.split(1, dim=2)
+        self.zero = torch.zeros(1, 1, 1, device=cos.device, dtype=cos.dtype)  # baddbmm input (ignored, beta=0)
 
 
 def build_model(cfg: StructureConfig | str) -> StructureTransformer:

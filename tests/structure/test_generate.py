@@ -120,3 +120,34 @@ def test_checkpoint_rebuilds_model_and_rejects_bad_files(model, tmp_path):
         load_checkpoint(bad)
     with pytest.raises(ModelError):
         load_checkpoint(tmp_path / "missing.safetensors")
+
+
+def test_lean_decode_step_matches_the_training_forward(model):
+    """decode() (token-by-token and in chunks, cache written in place) gives the logits of forward()."""
+    torch.manual_seed(1)
+    seq = torch.randint(0, T.VOCAB_SIZE, (90,)).tolist()
+    with torch.inference_mode():
+        ref = model(torch.tensor([seq]))[0]  # (90, vocab)
+        cache = model.new_cache()
+        got = [model.decode(seq[:10], cache)] + [model.decode([t], cache) for t in seq[10:50]]
+        got += [model.decode(seq[50:70], cache)] + [model.decode([t], cache) for t in seq[70:]]
+    rows = [9] + list(range(10, 50)) + [69] + list(range(70, 90))
+    assert cache.pos == 90
+    torch.testing.assert_close(torch.stack(got), ref[rows], atol=1e-5, rtol=1e-4)
+
+
+def test_grammar_ids_agree_with_masks_and_segment_rules():
+    from melodex_studio.structure.grammar import Grammar, SegState
+
+    h = T.header_from_plan(make_plan(key="A minor", genre="pop"))
+    g = Grammar(h)
+    st = SegState("pitched", 1, phase="item", last_pos=3, last_item=12, count=1)
+    ids = g.allowed(st, T.TRK0, 40)
+    assert ids.tolist() == g.mask(st, T.TRK0, 40).nonzero().flatten().tolist()
+    names = {T.VOCAB[i] for i in ids}
+    assert T.VOCAB[T.TRK0] in names and "POS_3" not in names and "POS_4" in names and "POS_15" in names
+    assert "POS_16" not in names  # 4/4: 16 steps per bar
+    pitches = [int(n.split("_")[1]) for n in names if n.startswith("PITCH_")]
+    assert pitches and min(pitches) > 12 and all(p % 12 in (0, 2, 3, 5, 7, 8, 10, 11) for p in pitches)
+    dv = {T.VOCAB[i] for i in g.allowed(SegState("pitched", 1, phase="pitch", last_pos=14), -1, 2)}
+    assert dv == {f"DV_{d}_{v}" for d in (1, 2) for v in range(T.NV)}  # 2 steps left in the section
