@@ -16,10 +16,17 @@ gives the same bytes: save -> load -> save is byte-identical.
 
 Saving writes a temporary file in the target folder, flushes and fsyncs it, keeps the previous file
 as ``<name>.melodex.bak`` and renames the new file over the old one (``os.replace``); a failure at any
-point leaves the previous file untouched. Loading never writes to the file, and every problem (not a
-zip, truncated, missing or unexpected members, unsafe names, oversized or over-compressed members,
-bad JSON, out-of-range values, NaN/Inf or badly shaped tensors and audio, newer schema) raises
-``ProjectError`` with a message a musician can read.
+point leaves the previous file untouched. Stems that come from a loaded project (an ``AudioCache``
+or its ``CachedStem`` entries) are written by copying their FLAC bytes, not re-encoded.
+
+Loading never writes to the file. It reads and checks the table of contents, the document, the
+tensors and the header of every stem (format, channels, sample rate, length), but does not decode
+the stems: ``Project.audio`` is an ``AudioCache`` whose stems decode on first access, re-reading
+their member from the file (which must not have changed since the load). Every problem (not a zip,
+truncated, missing or unexpected members, unsafe names, oversized or over-compressed members, bad
+JSON, out-of-range values, NaN/Inf or badly shaped tensors, bad stem headers, newer schema) raises
+``ProjectError`` with a message a musician can read; damage inside a stem's audio data (bad CRC,
+undecodable FLAC frames, wrong length) raises ``ProjectError`` when that stem is first used.
 """
 from __future__ import annotations
 
@@ -30,12 +37,14 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 import zipfile
 import zlib
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Union
 
 import numpy as np
 import soundfile as sf
@@ -47,7 +56,7 @@ from ..song.model import Song
 from .validate import SCHEMA_VERSION, song_from_dict, song_to_dict
 
 __all__ = [
-    "Project", "SCHEMA_VERSION", "save_project", "read_project", "load_project", "song_to_dict",
+    "Project", "AudioCache", "CachedStem", "SCHEMA_VERSION", "save_project", "read_project", "load_project", "song_to_dict",
     "song_from_dict",
 ]
 
@@ -64,6 +73,7 @@ MAX_MEMBERS = 4096
 MAX_RATIO = 200  # uncompressed / compressed size, checked for members over RATIO_MIN_BYTES
 RATIO_MIN_BYTES = 2**20
 MAX_AUDIO_SECONDS = 3600  # longest stem accepted, in seconds at the song's sample rate
+FLAC_HEAD_BYTES = 8 * 2**10  # bytes of a stem read at load to check its header (ours: 86 bytes of metadata)
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _JSON_LEVEL = 6  # zlib level for project.json
@@ -76,11 +86,150 @@ _TENSOR_KINDS = "biuf"  # bool, signed, unsigned, float (safetensors.numpy dtype
 @dataclass
 class Project:
     """A loaded project. ``tensors``: name -> array (the safetensors content); ``audio``: stem name ->
-    float32 array of shape (frames, channels) at ``song.sample_rate`` Hz, channels 1 or 2."""
+    float32 array of shape (frames, channels) at ``song.sample_rate`` Hz, channels 1 or 2. After
+    ``read_project`` it is an ``AudioCache`` (stems decode on first access); pass it back to
+    ``save_project`` as is, so that unchanged stems are copied instead of re-encoded."""
 
     song: Song
     tensors: dict[str, np.ndarray] = field(default_factory=dict)
-    audio: dict[str, np.ndarray] = field(default_factory=dict)
+    audio: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a stem's FLAC bytes are: a member of a project file as it was when it was opened."""
+
+    path: Path  # absolute
+    stat: tuple[int, int, int, int]  # (device, inode, size, mtime in ns) of the file when opened
+    member: str
+    fingerprint: tuple[int, int, int, int]  # (header offset, CRC-32, compressed size, size) of the member
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _fingerprint(zi: zipfile.ZipInfo) -> tuple[int, int, int, int]:
+    return (zi.header_offset, zi.CRC, zi.compress_size, zi.file_size)
+
+
+class CachedStem:
+    """One stem of a loaded project, still encoded: its header was checked at load; ``array()``
+    decodes it on first use (then keeps the array). ``flac_bytes()`` gives the stored FLAC bytes,
+    read again from the project file, which must not have changed since it was opened."""
+
+    __slots__ = ("name", "sample_rate", "frames", "channels", "_source", "_array", "_lock")
+
+    def __init__(self, name: str, source: _Source, sample_rate: int, frames: int, channels: int):
+        self.name, self.sample_rate, self.frames, self.channels = name, sample_rate, frames, channels
+        self._source = source
+        self._array: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def decoded(self) -> bool:
+        """Whether ``array()`` has decoded the stem already."""
+        return self._array is not None
+
+    def _fail(self, problem: str) -> ProjectError:
+        return ProjectError(f"Cannot read the audio stem {self.name!r} of {self._source.path.name!r}: {problem}")
+
+    def flac_bytes(self) -> bytes:
+        """The stem's FLAC bytes as stored (CRC-checked). Raises ``ProjectError`` when the project file
+        has changed or gone since it was opened, or when the member is damaged."""
+        src = self._source
+        try:
+            f = open(src.path, "rb")
+        except OSError as e:
+            raise self._fail(f"the project file cannot be opened any more ({e.strerror or e})") from e
+        with f:
+            try:
+                if _stat_key(os.fstat(f.fileno())) != src.stat:
+                    raise self._fail("the project file has changed on disk since it was opened; open it again")
+                with zipfile.ZipFile(f) as zf:
+                    try:
+                        zi = zf.getinfo(src.member)
+                    except KeyError:
+                        zi = None
+                    if zi is None or _fingerprint(zi) != src.fingerprint:
+                        raise self._fail("the project file has changed on disk since it was opened; open it again")
+                    return _read_member(zf, zi)
+            except ProjectError as e:
+                if str(e).startswith("Cannot read"):
+                    raise
+                raise self._fail(str(e)) from e
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error, struct.error, NotImplementedError,
+                    RuntimeError, ValueError) as e:  # a bad CRC-32 is a BadZipFile
+                raise self._fail(f"{src.member!r} is damaged ({e}); the stems are a cache: render them again") from e
+
+    def array(self) -> np.ndarray:
+        """float32 (frames, channels), read-only; decoded on the first call. Raises ``ProjectError``
+        (naming the stem and the file) when the stem's audio data is damaged."""
+        a = self._array
+        if a is not None:
+            return a
+        with self._lock:
+            if self._array is None:
+                data = self.flac_bytes()
+                try:
+                    a = _decode_flac(self.name, data, self.sample_rate, (self.frames, self.channels))
+                except ProjectError as e:
+                    raise self._fail(f"{e}; the stems are a cache: render them again") from e
+                a.flags.writeable = False  # changing a stem means replacing it (see AudioCache)
+                self._array = a
+            return self._array
+
+    def _rebind(self, source: _Source) -> None:
+        self._source = source
+
+    def __repr__(self) -> str:
+        return (f"CachedStem({self.name!r}, {self.channels} ch, {self.frames / self.sample_rate:.1f} s at "
+                f"{self.sample_rate} Hz{', decoded' if self.decoded else ''})")
+
+
+class AudioCache(Mapping):
+    """The stems of a loaded project: stem name -> float32 (frames, channels) array, decoded on first
+    access (``proj.audio["lead"]``); names, ``len`` and ``in`` decode nothing. The arrays are
+    read-only. To change stems, save a dict that keeps the others as they are::
+
+        save_project(path, proj.song, proj.tensors, {**proj.audio.stems(), "lead": new_lead})
+
+    Passed to ``save_project`` (itself or its ``stems()``), unchanged stems are copied, not re-encoded.
+    """
+
+    def __init__(self, stems: Mapping[str, CachedStem] | None = None):
+        self._stems = dict(sorted((stems or {}).items()))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._stems[name].array()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stems)
+
+    def __len__(self) -> int:
+        return len(self._stems)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stems
+
+    def stems(self) -> dict[str, CachedStem]:
+        """name -> ``CachedStem`` (still encoded; a new dict each call)."""
+        return dict(self._stems)
+
+    def decode_all(self) -> AudioCache:
+        """Decode every stem now (a few threads); returns ``self``. Raises ``ProjectError`` for a damaged stem."""
+        todo = [s for s in self._stems.values() if not s.decoded]
+        if todo:
+            with _pool(len(todo)) as pool:
+                for job in [pool.submit(s.array) for s in todo]:
+                    job.result()
+        return self
+
+    def __repr__(self) -> str:
+        return f"AudioCache({list(self._stems.values())!r})"
+
+
+StemValue = Union[np.ndarray, CachedStem]
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -145,14 +294,21 @@ def _pool(n_jobs: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(n_jobs, os.cpu_count() or 1, 4)))
 
 
-def _write_zip(f, json_bytes: bytes, state_bytes: bytes, audio: dict[str, np.ndarray], sample_rate: int) -> None:
+def _stem_bytes(name: str, value: StemValue, sample_rate: int) -> bytes:
+    """FLAC bytes of a stem: copied for a ``CachedStem``, encoded for an array."""
+    if isinstance(value, CachedStem):
+        return value.flac_bytes()
+    return _encode_flac(name, value, sample_rate)
+
+
+def _write_zip(f, json_bytes: bytes, state_bytes: bytes, audio: dict[str, StemValue], sample_rate: int) -> None:
     names = sorted(audio)
     with zipfile.ZipFile(f, "w") as zf:
         zf.writestr(_zip_info(PROJECT_JSON, zipfile.ZIP_DEFLATED), json_bytes, compresslevel=_JSON_LEVEL)
         zf.writestr(_zip_info(STATE, zipfile.ZIP_STORED), state_bytes)
         if names:
             with _pool(len(names)) as pool:
-                jobs = [pool.submit(_encode_flac, n, audio[n], sample_rate) for n in names]
+                jobs = [pool.submit(_stem_bytes, n, audio[n], sample_rate) for n in names]
                 try:
                     for n, job in zip(names, jobs):
                         zf.writestr(_zip_info(f"{AUDIO_DIR}{n}.flac", zipfile.ZIP_STORED), job.result())
@@ -187,8 +343,37 @@ def _keep_backup(path: Path) -> None:
     os.replace(tmp, bak)
 
 
+def _stems_to_save(audio: Mapping | None, sample_rate: int) -> dict[str, StemValue]:
+    """name -> array or ``CachedStem``, checked. An ``AudioCache`` gives its still-encoded stems."""
+    stems: dict[str, StemValue] = audio.stems() if isinstance(audio, AudioCache) else dict(audio or {})
+    for name, a in stems.items():
+        if isinstance(a, CachedStem):
+            if not isinstance(name, str) or not AUDIO_NAME.fullmatch(name):
+                raise ProjectError(f"Cannot save: stem name {name!r} is not valid (letters, digits, '_', '-', '.')")
+            if a.sample_rate != sample_rate:
+                raise ProjectError(f"Cannot save: stem {name!r} is at {a.sample_rate} Hz but the song is at "
+                                   f"{sample_rate} Hz (render the stems again, or leave them out)")
+        else:
+            _check_audio(name, a, sample_rate)
+    return stems
+
+
+def _rebind_stems(path: Path, stems: list[CachedStem]) -> None:
+    """After a save, point the copied stems at the new file (same bytes), so that they stay readable
+    once the file they came from has been replaced. Best effort: a stem not rebound reports the change."""
+    try:
+        with open(path, "rb") as f:
+            key = _stat_key(os.fstat(f.fileno()))
+            with zipfile.ZipFile(f) as zf:
+                for stem in stems:
+                    member = f"{AUDIO_DIR}{stem.name}.flac"
+                    stem._rebind(_Source(path.resolve(), key, member, _fingerprint(zf.getinfo(member))))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        pass
+
+
 def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndarray] | None = None,
-                 audio: dict[str, np.ndarray] | None = None) -> None:
+                 audio: Mapping[str, np.ndarray | CachedStem] | None = None) -> None:
     """Save ``song`` with its ``tensors`` and ``audio`` stems to ``path`` (a ``.melodex`` file), atomically.
 
     Args:
@@ -196,14 +381,16 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
         song: the document. It is validated as a load would validate it, so a saved file always loads.
         tensors: name -> numeric or bool array (finite), stored in ``state.safetensors``.
         audio: stem name (see ``AUDIO_NAME``) -> float32 (frames, channels) at ``song.sample_rate`` Hz,
-            1 or 2 channels; stored as 24-bit FLAC (values outside [-1, 1) are clipped).
+            1 or 2 channels; stored as 24-bit FLAC (values outside [-1, 1) are clipped). Or the
+            ``AudioCache`` of a loaded project, or a dict mixing arrays and its ``CachedStem`` entries:
+            cached stems are copied as stored (no re-encoding), and must be at ``song.sample_rate``.
 
-    Raises ``ProjectError`` (nothing on disk changes) for values a project cannot hold and for
-    file-system errors (missing folder, no permission, disk full).
+    Raises ``ProjectError`` (nothing on disk changes) for values a project cannot hold, for
+    file-system errors (missing folder, no permission, disk full) and for cached stems whose file
+    has changed since it was opened or whose data is damaged.
     """
     path = Path(path)
     tensors = dict(tensors or {})
-    audio = dict(audio or {})
     doc = song_to_dict(song)
     try:  # the checks a load makes, so that a saved file always loads
         try:
@@ -215,8 +402,7 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
     except ProjectError as e:
         raise ProjectError(f"Cannot save {path.name!r}: the song is not consistent: {e}") from e
     _check_take_tensors(checked, tensors, "Cannot save")
-    for name, a in audio.items():
-        _check_audio(name, a, song.sample_rate)
+    audio = _stems_to_save(audio, song.sample_rate)
     state_bytes = _encode_state(tensors)
 
     folder = path.parent if str(path.parent) else Path(".")
@@ -248,9 +434,11 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
         if isinstance(e, OSError):
             raise ProjectError(f"Cannot save {path.name!r}: {e.strerror or e}") from e
         if isinstance(e, ProjectError) and not str(e).startswith("Cannot save"):
-            raise ProjectError(f"Cannot save {path.name!r}: {e}") from e
+            sep = ". " if str(e)[:1].isupper() else ": "
+            raise ProjectError(f"Cannot save {path.name!r}{sep}{e}") from e
         raise
     _fsync_dir(folder)
+    _rebind_stems(path, [a for a in audio.values() if isinstance(a, CachedStem)])
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -338,8 +526,31 @@ def _check_take_tensors(song: Song, tensors: dict[str, np.ndarray], where: str) 
                 raise ProjectError(f"{where}: takes[{i}] lists tensor {name!r}, which is not in the project tensors")
 
 
-def _decode_flac(name: str, data: bytes, sample_rate: int) -> np.ndarray:
-    """float32 (frames, channels) of a stem; checks format, rate, channels and length."""
+def _flac_header(name: str, head: bytes, sample_rate: int) -> tuple[int, int]:
+    """(frames, channels) from the first bytes of a stem (its FLAC metadata), after checking format,
+    rate, channels and length against the song; nothing is decoded."""
+    where = f"{AUDIO_DIR}{name}.flac"
+    try:
+        with sf.SoundFile(io.BytesIO(head)) as f:  # libsndfile reads the metadata blocks only
+            fmt, rate, channels, frames = f.format, f.samplerate, f.channels, f.frames
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        raise ProjectError(f"{where!r} is not readable audio ({e})") from e
+    if fmt != "FLAC":
+        raise ProjectError(f"{where!r} is {fmt}, not FLAC")
+    if rate != sample_rate:
+        raise ProjectError(f"{where!r} is at {rate} Hz but the song is at {sample_rate} Hz")
+    if channels not in (1, 2):
+        raise ProjectError(f"{where!r} has {channels} channels; stems have 1 or 2")
+    if frames > int(MAX_AUDIO_SECONDS * sample_rate):
+        raise ProjectError(f"{where!r} is longer than {MAX_AUDIO_SECONDS / 60:g} minutes")
+    if frames < 1:
+        raise ProjectError(f"{where!r} does not declare its length (or is empty)")
+    return frames, channels
+
+
+def _decode_flac(name: str, data: bytes, sample_rate: int, expect: tuple[int, int] | None = None) -> np.ndarray:
+    """float32 (frames, channels) of a stem; checks format, rate, channels and length (and, with
+    ``expect``, that it decodes to exactly (frames, channels) as its header declared)."""
     where = f"{AUDIO_DIR}{name}.flac"
     max_frames = int(MAX_AUDIO_SECONDS * sample_rate)
     try:
@@ -355,12 +566,18 @@ def _decode_flac(name: str, data: bytes, sample_rate: int) -> np.ndarray:
             pcm = f.read(min(f.frames, max_frames) + 1, dtype="int32", always_2d=True)  # (frames, ch)
     except (sf.LibsndfileError, RuntimeError, ValueError) as e:
         raise ProjectError(f"{where!r} is not readable audio ({e})") from e
-    if pcm.shape[0] > max_frames or pcm.shape[0] == 0:
+    if pcm.shape[0] > max_frames or pcm.shape[0] == 0 or (expect is not None and pcm.shape != expect):
         raise ProjectError(f"{where!r} has a wrong length")
     pcm >>= 8
-    out = pcm.astype(np.float32)
+    out = pcm.astype(np.float32)  # from integers: always finite, within [-1, 1)
     out *= np.float32(1.0 / _PCM24)
     return out
+
+
+def _read_head(zf: zipfile.ZipFile, zi: zipfile.ZipInfo) -> bytes:
+    """The first ``FLAC_HEAD_BYTES`` of a member (not CRC-checked: the whole member is checked on use)."""
+    with zf.open(zi) as f:
+        return f.read(min(zi.file_size, FLAC_HEAD_BYTES))
 
 
 def _open_zip(path: Path) -> BinaryIO:
@@ -374,7 +591,7 @@ def _open_zip(path: Path) -> BinaryIO:
         raise ProjectError(f"Cannot open {path.name!r}: {e.strerror or e}") from e
 
 
-def _read(f: BinaryIO) -> Project:
+def _read(f: BinaryIO, path: Path) -> Project:
     try:
         zf = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
@@ -388,27 +605,27 @@ def _read(f: BinaryIO) -> Project:
             raise ProjectError(f"{PROJECT_JSON!r} is not valid JSON ({e})") from None
         song = song_from_dict(doc)
         tensors = _decode_state(_read_member(zf, members[STATE]), song)
-        stems = sorted(n for n in members if n.startswith(AUDIO_DIR))
-        audio: dict[str, np.ndarray] = {}
-        if stems:
-            with _pool(len(stems)) as pool:
-                jobs = {}
-                for m in stems:  # read sequentially (one file handle), decode in parallel
-                    name = m[len(AUDIO_DIR):-len(".flac")]
-                    jobs[name] = pool.submit(_decode_flac, name, _read_member(zf, members[m]), song.sample_rate)
-                audio = {name: job.result() for name, job in jobs.items()}
-    return Project(song, tensors, audio)
+        stems: dict[str, CachedStem] = {}
+        key = _stat_key(os.fstat(f.fileno()))
+        for m in sorted(n for n in members if n.startswith(AUDIO_DIR)):
+            name, zi = m[len(AUDIO_DIR):-len(".flac")], members[m]
+            frames, channels = _flac_header(name, _read_head(zf, zi), song.sample_rate)
+            stems[name] = CachedStem(name, _Source(path, key, m, _fingerprint(zi)), song.sample_rate, frames, channels)
+    return Project(song, tensors, AudioCache(stems))
 
 
 def read_project(path: str | os.PathLike) -> Project:
-    """Load and validate a whole project (document, tensors, audio stems). The file is only read.
+    """Load and validate a project (document, tensors, stem headers). The file is only read.
 
-    Raises ``ProjectError`` naming the file and the problem; see the module docstring.
+    The stems are not decoded here: ``Project.audio`` is an ``AudioCache`` that decodes each stem on
+    first access, reading it from ``path`` again (a ``ProjectError`` then if the file has changed or
+    the stem's data is damaged). Raises ``ProjectError`` naming the file and the problem; see the
+    module docstring.
     """
     path = Path(path)
     with _open_zip(path) as f:
         try:
-            return _read(f)
+            return _read(f, path.resolve())
         except ProjectError as e:
             sep = ". " if str(e)[:1].isupper() else ": "
             raise ProjectError(f"Cannot open {path.name!r}{sep}{e}") from e.__cause__

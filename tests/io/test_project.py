@@ -17,7 +17,8 @@ from safetensors.numpy import save as st_save
 from melodex_studio.errors import ProjectError
 from melodex_studio.io import project as projmod
 from melodex_studio.io.project import (
-    SCHEMA_VERSION, Project, load_project, read_project, save_project, song_from_dict, song_to_dict,
+    SCHEMA_VERSION, AudioCache, CachedStem, Project, load_project, read_project, save_project, song_from_dict,
+    song_to_dict,
 )
 from melodex_studio.prompt.plan import InstrumentPlan, SectionPlan, StylePlan
 from melodex_studio.song import (
@@ -117,10 +118,10 @@ def test_round_trip_keeps_every_field(saved):
     for k, v in tensors.items():
         assert proj.tensors[k].dtype == v.dtype and proj.tensors[k].shape == v.shape
         np.testing.assert_array_equal(proj.tensors[k], v)
-    assert sorted(proj.audio) == sorted(audio)
+    assert isinstance(proj.audio, AudioCache) and sorted(proj.audio) == sorted(audio)
     for k, v in audio.items():
         got = proj.audio[k]
-        assert got.dtype == np.float32 and got.shape == v.shape
+        assert got.dtype == np.float32 and got.shape == v.shape and not got.flags.writeable
         assert np.max(np.abs(got - v)) <= 2.0**-24  # 24-bit PCM cache: half a step of rounding
     assert load_project(path).tracks[1].notes == song.tracks[1].notes
 
@@ -129,8 +130,11 @@ def test_save_load_save_is_byte_identical(saved, tmp_path):
     path, *_ = saved
     proj = read_project(path)
     again = tmp_path / "again.melodex"
-    save_project(again, proj.song, proj.tensors, proj.audio)
+    save_project(again, proj.song, proj.tensors, proj.audio)  # stems copied as stored
     assert again.read_bytes() == path.read_bytes()
+    decoded = tmp_path / "decoded.melodex"
+    save_project(decoded, proj.song, proj.tensors, {k: np.array(v) for k, v in proj.audio.items()})  # re-encoded
+    assert decoded.read_bytes() == path.read_bytes()
     with zipfile.ZipFile(again) as zf:
         names = zf.namelist()
         assert names[:2] == ["project.json", "state.safetensors"]
@@ -249,6 +253,23 @@ def repack(src: Path, dst: Path, replace: dict | None = None, add: list | None =
             zout.writestr(name, data)
 
 
+def member_span(path: Path, member: str) -> tuple[int, int]:
+    """(offset, size) of ``member``'s stored bytes in the zip ``path``."""
+    with zipfile.ZipFile(path) as zf:
+        zi = zf.getinfo(member)
+    data = path.read_bytes()
+    name_len, extra_len = (int.from_bytes(data[zi.header_offset + i:zi.header_offset + i + 2], "little") for i in (26, 28))
+    return zi.header_offset + 30 + name_len + extra_len, zi.compress_size
+
+
+def flip_member_byte(src: Path, dst: Path, member: str, where: float = 0.5) -> None:
+    """Copy ``src`` to ``dst`` with one byte of ``member``'s data flipped (its CRC-32 no longer matches)."""
+    data = bytearray(src.read_bytes())
+    start, size = member_span(src, member)
+    data[start + int(size * where)] ^= 0x5A
+    dst.write_bytes(bytes(data))
+
+
 def edit_json(src: Path, dst: Path, edit) -> None:
     with zipfile.ZipFile(src) as zf:
         doc = json.loads(zf.read("project.json"))
@@ -362,7 +383,10 @@ def _archive_corruptions(path: Path, dst: Path) -> dict:
                        r"is at 48000 Hz but the song is at 44100 Hz"),
         "audio channels": (lambda: repack(path, dst, {stem: _stem_flac(np.zeros((100, 3)), SR)}), r"has 3 channels; stems have 1 or 2"),
         "audio garbage": (lambda: repack(path, dst, {stem: b"fLaC" + bytes(100)}), r"is not readable audio"),
-        "crc": (lambda: dst.write_bytes(path.read_bytes().replace(b"fLaC", b"fLaD", 1)), r"the file is damaged \(Bad CRC-32"),
+        "crc": (lambda: flip_member_byte(path, dst, "state.safetensors"), r"the file is damaged \(Bad CRC-32"),
+        "audio header crc": (lambda: dst.write_bytes(path.read_bytes().replace(b"fLaC", b"fLaD", 1)),
+                             r"'audio/\w+\.flac' is not readable audio"),  # header read at load, before the CRC
+        "audio too short": (lambda: repack(path, dst, {stem: b"fLaC" + bytes(20)}), r"'audio/\w+\.flac' is not readable audio"),
     }
 
 
@@ -434,8 +458,186 @@ def test_random_damage_gives_project_error_or_a_valid_project(saved, tmp_path):
                 d[len(d) - 1 - int(j)] ^= 0x5A
         bad.write_bytes(bytes(d))
         try:
-            assert read_project(bad).song.title == song.title
+            proj = read_project(bad)
         except ProjectError as e:
             refused += 1
             assert str(e).startswith("Cannot open 'bad.melodex'")
+            continue
+        assert proj.song.title == song.title
+        try:  # damage in a stem's audio data shows on first use
+            proj.audio.decode_all()
+        except ProjectError as e:
+            refused += 1
+            assert str(e).startswith("Cannot read the audio stem") and "'bad.melodex'" in str(e)
     assert refused >= 100
+
+
+# --- lazy stems --------------------------------------------------------------------------------------
+@pytest.fixture()
+def coder_calls(monkeypatch) -> dict:
+    """Counts the FLAC decodes and encodes that the project module makes (the real functions run)."""
+    calls = {"decode": [], "encode": []}
+    decode, encode = projmod._decode_flac, projmod._encode_flac
+
+    def counting_decode(name, *a, **k):
+        calls["decode"].append(name)
+        return decode(name, *a, **k)
+
+    def counting_encode(name, *a, **k):
+        calls["encode"].append(name)
+        return encode(name, *a, **k)
+
+    monkeypatch.setattr(projmod, "_decode_flac", counting_decode)
+    monkeypatch.setattr(projmod, "_encode_flac", counting_encode)
+    return calls
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_load_decodes_no_stem_until_one_is_used(saved, coder_calls):
+    path, song, tensors, audio = saved
+    proj = read_project(path)
+    lead, bass = song.track("Lead").id, song.track("Bass").id
+    assert len(proj.audio) == 2 and lead in proj.audio and "nope" not in proj.audio and sorted(proj.audio) == sorted(audio)
+    stems = proj.audio.stems()
+    assert all(isinstance(s, CachedStem) and not s.decoded for s in stems.values())
+    assert (stems[lead].frames, stems[lead].channels, stems[bass].channels) == (SR // 2, 2, 1)  # from the headers
+    assert coder_calls["decode"] == []
+    a = proj.audio[lead]
+    assert proj.audio[lead] is a and coder_calls["decode"] == [lead]  # decoded once, then kept
+    assert stems[lead].decoded and not stems[bass].decoded
+    with pytest.raises(ValueError, match="read-only"):
+        a[0, 0] = 1.0  # a cached stem is replaced, not edited in place
+    proj.audio.decode_all()
+    assert sorted(coder_calls["decode"]) == sorted([lead, bass])
+
+
+def test_unchanged_stems_are_copied_byte_for_byte(saved, tmp_path, coder_calls):
+    path, song, tensors, audio = saved
+    proj = read_project(path)
+    proj.audio[song.track("Lead").id]  # decoded or not, an unchanged stem is copied
+    proj.song.title = "Night Drive (v2)"
+    out = tmp_path / "v2.melodex"
+    save_project(out, proj.song, proj.tensors, proj.audio)
+    assert coder_calls["encode"] == []
+    old, new = members(path), members(out)
+    assert [n for n in new if n.startswith("audio/")] == [n for n in old if n.startswith("audio/")]
+    assert all(new[n] == old[n] for n in old if n.startswith("audio/"))
+    with zipfile.ZipFile(out) as zf:
+        assert {zi.compress_type for zi in zf.infolist() if zi.filename.startswith("audio/")} == {zipfile.ZIP_STORED}
+    assert read_project(out).song.title == "Night Drive (v2)"
+
+
+def test_saving_over_the_loaded_file_keeps_its_stems_usable(saved, coder_calls):
+    """As ``melodex regenerate`` does: load, change, save to the same path, save again, use the stems."""
+    path, song, tensors, audio = saved
+    first = path.read_bytes()
+    proj = read_project(path)
+    proj.song.title = "v2"
+    save_project(path, proj.song, proj.tensors, proj.audio)
+    assert path.with_name(path.name + ".bak").read_bytes() == first
+    proj.song.title = "v3"
+    save_project(path, proj.song, proj.tensors, proj.audio)  # the stems now point at the file saved as v2
+    assert coder_calls["encode"] == []
+    assert all(members(path)[n] == members(path.with_name(path.name + ".bak"))[n] for n in members(path) if n.startswith("audio/"))
+    lead = song.track("Lead").id
+    assert np.max(np.abs(proj.audio[lead] - audio[lead])) <= 2.0**-24
+    assert read_project(path).song.title == "v3"
+
+
+def test_a_modified_stem_is_reencoded_and_the_others_copied(saved, tmp_path, coder_calls):
+    path, song, tensors, audio = saved
+    proj = read_project(path)
+    lead, bass = song.track("Lead").id, song.track("Bass").id
+    louder = np.clip(proj.audio[lead] * 1.5, -1, 1)
+    out = tmp_path / "louder.melodex"
+    save_project(out, proj.song, proj.tensors, {**proj.audio.stems(), lead: louder})
+    assert coder_calls["encode"] == [lead]
+    old, new = members(path), members(out)
+    assert new[f"audio/{bass}.flac"] == old[f"audio/{bass}.flac"] and new[f"audio/{lead}.flac"] != old[f"audio/{lead}.flac"]
+    again = read_project(out)
+    assert np.max(np.abs(again.audio[lead] - louder)) <= 2.0**-24
+    assert np.array_equal(again.audio[bass], proj.audio[bass])
+    dropped = tmp_path / "dropped.melodex"  # leaving a stem out removes it
+    save_project(dropped, proj.song, proj.tensors, {bass: proj.audio.stems()[bass]})
+    assert sorted(read_project(dropped).audio) == [bass] and coder_calls["encode"] == [lead]
+
+
+def test_cached_stem_at_another_rate_is_refused_on_save(saved, tmp_path):
+    path, *_ = saved
+    proj = read_project(path)
+    proj.song.sample_rate = 48000
+    with pytest.raises(ProjectError, match=r"Cannot save: stem '\w+' is at 44100 Hz but the song is at 48000 Hz"):
+        save_project(tmp_path / "x.melodex", proj.song, proj.tensors, proj.audio)
+    with pytest.raises(ProjectError, match=r"stem name 'a/b' is not valid"):
+        save_project(tmp_path / "x.melodex", read_project(path).song, proj.tensors, {"a/b": next(iter(proj.audio.stems().values()))})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def stem_damage(path: Path, dst: Path, stem: str) -> dict:
+    """name -> (function making ``dst`` from ``path`` with ``stem``'s audio data damaged but its header
+    intact, expected message regex on first use)."""
+    member = f"audio/{stem}.flac"
+    flac = members(path)[member]
+    noise = np.random.default_rng(3).integers(0, 256, len(flac) // 2, dtype=np.uint8).tobytes()
+    return {
+        "bad CRC-32": (lambda: flip_member_byte(path, dst, member, 0.7), rf"'{member}' is damaged \(Bad CRC-32"),
+        "garbage frames": (lambda: repack(path, dst, {member: flac[:200] + noise + flac[200 + len(noise):]}),
+                           rf"'{member}' is not readable audio \(.*lost sync"),
+        "truncated": (lambda: repack(path, dst, {member: flac[: len(flac) // 2]}), rf"'{member}' is not readable audio"),
+    }
+
+
+def test_damaged_stem_data_is_refused_on_first_use(saved, tmp_path):
+    path, song, *_ = saved
+    lead, bass = song.track("Lead").id, song.track("Bass").id
+    dst = tmp_path / "bad.melodex"
+    for case, (make, message) in stem_damage(path, dst, lead).items():
+        make()
+        before = sha(dst)
+        proj = read_project(dst)  # the header is fine: the load does not read the audio data
+        assert proj.song.title == song.title and sorted(proj.audio) == sorted([lead, bass])
+        for _ in range(2):  # the error repeats; nothing broken is kept
+            with pytest.raises(ProjectError, match=message) as err:
+                proj.audio[lead]
+            assert str(err.value).startswith(f"Cannot read the audio stem '{lead}' of 'bad.melodex': "), case
+            assert str(err.value).endswith("the stems are a cache: render them again"), case
+        with pytest.raises(ProjectError, match=message):
+            proj.audio.decode_all()
+        assert proj.audio[bass].shape == (SR // 2, 1), case  # the other stems still work
+        assert sha(dst) == before, case
+        dst.unlink()
+
+
+def test_damaged_stem_is_not_copied_into_a_new_save(saved, tmp_path):
+    path, song, *_ = saved
+    lead = song.track("Lead").id
+    dst, out = tmp_path / "bad.melodex", tmp_path / "out.melodex"
+    flip_member_byte(path, dst, f"audio/{lead}.flac", 0.7)
+    proj = read_project(dst)
+    with pytest.raises(ProjectError, match=rf"^Cannot save 'out\.melodex'\. Cannot read the audio stem '{lead}' of "
+                                           rf"'bad\.melodex': 'audio/{lead}\.flac' is damaged \(Bad CRC-32"):
+        save_project(out, proj.song, proj.tensors, proj.audio)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, dst.name])
+
+
+def test_stems_of_a_file_changed_or_removed_since_load_are_refused(saved, tmp_path):
+    path, song, tensors, audio = saved
+    proj = read_project(path)
+    lead = song.track("Lead").id
+    song.title = "edited elsewhere"
+    save_project(path, song, tensors, {k: v * 0.5 for k, v in audio.items()})  # another program's save
+    with pytest.raises(ProjectError, match=rf"Cannot read the audio stem '{lead}' of 'night drive\.melodex': the project "
+                                           r"file has changed on disk since it was opened; open it again"):
+        proj.audio[lead]
+    out = tmp_path / "out.melodex"
+    with pytest.raises(ProjectError, match=r"Cannot save 'out\.melodex'\. Cannot read .* has changed on disk"):
+        save_project(out, proj.song, proj.tensors, proj.audio)
+    assert not out.exists()
+    fresh = read_project(path)
+    os.remove(path)
+    with pytest.raises(ProjectError, match=r"the project file cannot be opened any more"):
+        fresh.audio[lead]
