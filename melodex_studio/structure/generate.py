@@ -17,6 +17,7 @@ one cached lookup of the allowed ids (``Grammar.allowed``) and a top-p draw over
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -25,7 +26,8 @@ import numpy as np
 import torch
 
 from . import tokens as T
-from .grammar import Grammar, SegState, segment_kind
+from .cpu_decode import CpuDecoder, blas_threads
+from .grammar import Allowed, Grammar, SegState, segment_kind
 
 Progress = Callable[[float, str], None]
 
@@ -46,6 +48,17 @@ class GenResult:
     sampled: int = 0  # tokens chosen by the model (the rest were forced)
     seconds: float = 0.0
     stats: dict = field(default_factory=dict)
+
+
+def _session(fn):
+    """Run a sampling entry point under ``torch.inference_mode()`` with numpy's BLAS on one thread."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with torch.inference_mode(), blas_threads(1):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 class Cancelled(Exception):
@@ -101,6 +114,7 @@ class Sampler:
         self.grammar = Grammar(header, self.device)
         self.block = model.cfg.block_size
         self.cache = model.new_cache()
+        self.cpu = CpuDecoder(model, self.cache) if self.device.type == "cpu" else None  # numpy single steps
         self.header_toks = T.header_tokens(header)
         self.tokens: list[int] = []  # the song so far
         self.ctx: list[int] = []  # what the cache holds (a window of the song)
@@ -141,14 +155,23 @@ class Sampler:
         self.pending = prefix + self.tokens[j:]
         self.rebuilds += 1
 
-    def logits(self) -> np.ndarray:
-        """Feed pending tokens; return the next-token logits (vocab,) as a float32 numpy array."""
+    def logits(self, allowed: Allowed | None = None) -> np.ndarray:
+        """Feed pending tokens; return the next-token logits as float32 numpy: (vocab,), or with ``allowed``
+        those of ``allowed.ids`` only (on the CPU path only their head rows are computed)."""
         if self.cache.pos + len(self.pending) > self.block:
             self._rebuild()
-        out = self.model.decode(self.pending, self.cache)  # (vocab,)
+        if self.cpu is not None and len(self.pending) == 1:
+            if allowed is None:
+                out = self.cpu.step(self.pending[0])  # (vocab,)
+            else:
+                out = self.cpu.step(self.pending[0], allowed.spans)[allowed.take]  # (n,)
+        else:
+            out = self.model.decode(self.pending, self.cache).float().cpu().numpy()  # (vocab,)
+            if allowed is not None:
+                out = out[allowed.ids]  # (n,)
         self.ctx += self.pending
         self.pending = []
-        return out.float().cpu().numpy()
+        return out
 
     def uniform(self) -> float:
         """Next U[0, 1) number of the session's generator (drawn in blocks: one device call per block)."""
@@ -158,16 +181,17 @@ class Sampler:
         self._u_next += 1
         return float(self._u[self._u_next - 1])
 
-    def choose(self, ids: np.ndarray) -> int:
-        """Sample one token among ``ids`` (sorted allowed ids; temperature, then nucleus/top-p over the
-        allowed tokens only) and feed it. A single allowed token is forced without running the model."""
+    def choose(self, allowed: Allowed) -> int:
+        """Sample one token among ``allowed.ids`` (temperature, then nucleus/top-p over the allowed tokens
+        only) and feed it. A single allowed token is forced without running the model."""
         if self.cancel is not None and self.cancel():
             raise Cancelled()
+        ids = allowed.ids
         if len(ids) == 1:
             tok = int(ids[0])
             self.feed([tok])
             return tok
-        z = self.logits()[ids].astype(np.float64)  # (n,)
+        z = self.logits(allowed).astype(np.float64)  # (n,)
         if self.opts.temperature <= 0:
             tok = int(ids[int(np.argmax(z))])
         else:
@@ -254,7 +278,7 @@ class Sampler:
         return T.tid("EOS")
 
 
-@torch.inference_mode()
+@_session
 def generate_tokens(model, header: T.Header, seed: int, opts: SampleOptions | None = None,
                     progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                     vary_repeats: bool = True) -> GenResult:
@@ -304,7 +328,7 @@ def fit_bar(bar: list[list[int]], steps_left: int, header: T.Header) -> list[lis
     return out
 
 
-@torch.inference_mode()
+@_session
 def regenerate_tokens(model, header: T.Header, song_tokens: list[int], section: int, seed: int,
                       track: int | None = None, from_bar: int = 0, opts: SampleOptions | None = None,
                       cancel: Callable[[], bool] | None = None) -> GenResult:

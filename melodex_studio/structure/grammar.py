@@ -41,6 +41,32 @@ def allowed_pitch_classes(mode: str, genre: str | None) -> tuple[int, ...]:
     return MAJOR if mode == "major" else MINOR
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """Tokens allowed in one state: ``ids`` (sorted), and for computing only the logits it needs, ``spans``
+    (contiguous vocabulary row ranges covering ``ids``) and ``take`` (where each id falls in the spans' rows
+    laid end to end)."""
+
+    ids: np.ndarray  # (n,) int64
+    spans: tuple[tuple[int, int], ...]
+    take: np.ndarray  # (n,) int64
+
+
+SPAN_GAP = 16  # allowed ids closer than this share one span of head rows
+
+
+def _allowed_record(ids: np.ndarray) -> Allowed:
+    cuts = np.flatnonzero(np.diff(ids) >= SPAN_GAP) + 1
+    groups = np.split(ids, cuts) if len(ids) else []
+    spans = tuple((int(g[0]), int(g[-1]) + 1) for g in groups)
+    offsets, acc = [], 0
+    for (a, b), g in zip(spans, groups):
+        offsets.append(g - a + acc)
+        acc += b - a
+    take = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
+    return Allowed(ids, spans, take)
+
+
 @dataclass
 class SegState:
     """Where the sampler is inside one segment."""
@@ -56,7 +82,7 @@ class SegState:
 class Grammar:
     """Allowed next tokens for one header (meter, key, tracks), per segment state.
 
-    ``allowed(state, end_token, steps_left)`` -> sorted int64 token ids (numpy) and ``mask(...)`` -> bool
+    ``allowed(state, end_token, steps_left)`` -> ``Allowed`` (sorted int64 ids, head-row spans) and ``mask(...)`` -> bool
     (vocab,) tensor. Both are cached per state key; a state seen for the first time is composed from bool
     rows precomputed once per header (positions after p, pitches above x per track, drum classes above c,
     durations within n steps), so no mask is built token by token.
@@ -67,7 +93,7 @@ class Grammar:
         self.device = torch.device(device)
         self.P = P = header.positions
         V = T.VOCAB_SIZE
-        self._ids: dict[tuple, np.ndarray] = {}
+        self._ids: dict[tuple, Allowed] = {}
         self._masks: dict[tuple, torch.Tensor] = {}
         pcs = np.zeros(12, dtype=bool)
         pcs[list(allowed_pitch_classes(header.key.mode, header.genre))] = True
@@ -125,13 +151,13 @@ class Grammar:
         left = min(steps_left, T.DURATIONS[-1]) if st.phase == "pitch" else 0
         return (st.kind, st.track, st.phase, st.last_pos, st.last_item, st.count >= T.MAX_NOTES_PER_POS, end_token, left)
 
-    def allowed(self, st: SegState, end_token: int, steps_left: int) -> np.ndarray:
-        """Sorted int64 ids allowed next; cached per state."""
+    def allowed(self, st: SegState, end_token: int, steps_left: int) -> Allowed:
+        """The tokens allowed next (ids, head-row spans); cached per state."""
         key = self._key(st, end_token, steps_left)
-        ids = self._ids.get(key)
-        if ids is None:
-            ids = self._ids[key] = np.flatnonzero(self.allowed_bool(st, end_token, key[-1]))
-        return ids
+        a = self._ids.get(key)
+        if a is None:
+            a = self._ids[key] = _allowed_record(np.flatnonzero(self.allowed_bool(st, end_token, key[-1])))
+        return a
 
     def mask(self, st: SegState, end_token: int, steps_left: int) -> torch.Tensor:
         """(vocab,) bool tensor on the grammar's device; cached per state."""

@@ -2,6 +2,7 @@
 reproduce; regeneration keeps everything it should keep; checkpoints rebuild their model."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -142,12 +143,36 @@ def test_grammar_ids_agree_with_masks_and_segment_rules():
     h = T.header_from_plan(make_plan(key="A minor", genre="pop"))
     g = Grammar(h)
     st = SegState("pitched", 1, phase="item", last_pos=3, last_item=12, count=1)
-    ids = g.allowed(st, T.TRK0, 40)
+    a = g.allowed(st, T.TRK0, 40)
+    ids = a.ids
     assert ids.tolist() == g.mask(st, T.TRK0, 40).nonzero().flatten().tolist()
+    rows = np.concatenate([np.arange(lo, hi) for lo, hi in a.spans])  # the head rows the sampler computes
+    assert rows[a.take].tolist() == ids.tolist() and len(a.spans) <= 3
     names = {T.VOCAB[i] for i in ids}
     assert T.VOCAB[T.TRK0] in names and "POS_3" not in names and "POS_4" in names and "POS_15" in names
     assert "POS_16" not in names  # 4/4: 16 steps per bar
     pitches = [int(n.split("_")[1]) for n in names if n.startswith("PITCH_")]
     assert pitches and min(pitches) > 12 and all(p % 12 in (0, 2, 3, 5, 7, 8, 10, 11) for p in pitches)
-    dv = {T.VOCAB[i] for i in g.allowed(SegState("pitched", 1, phase="pitch", last_pos=14), -1, 2)}
+    dv = {T.VOCAB[i] for i in g.allowed(SegState("pitched", 1, phase="pitch", last_pos=14), -1, 2).ids}
     assert dv == {f"DV_{d}_{v}" for d in (1, 2) for v in range(T.NV)}  # 2 steps left in the section
+
+
+def test_numpy_cpu_step_matches_the_training_forward(model):
+    """CpuDecoder.step (folded weights, numpy) gives forward()'s logits, full or over head-row spans, and
+    shares its KV cache with the torch decode path (prefill in torch, steps in numpy)."""
+    from melodex_studio.structure.cpu_decode import CpuDecoder
+
+    torch.manual_seed(2)
+    seq = torch.randint(0, T.VOCAB_SIZE, (80,)).tolist()
+    spans = ((T.POS0, T.POS0 + 16), (T.PITCH0 + 40, T.PITCH0 + 90))
+    with torch.inference_mode():
+        ref = model(torch.tensor([seq]))[0].numpy()  # (80, vocab)
+        cache = model.new_cache()
+        dec = CpuDecoder(model, cache)
+        model.decode(seq[:30], cache)
+        full = np.stack([dec.step(t) for t in seq[30:60]])
+        model.decode(seq[60:70], cache)
+        part = np.stack([dec.step(t, spans) for t in seq[70:]])
+    np.testing.assert_allclose(full, ref[30:60], atol=2e-5, rtol=1e-4)
+    cols = np.r_[T.POS0:T.POS0 + 16, T.PITCH0 + 40:T.PITCH0 + 90]
+    np.testing.assert_allclose(part, ref[70:, cols], atol=2e-5, rtol=1e-4)
