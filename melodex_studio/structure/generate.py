@@ -111,7 +111,7 @@ class Sampler:
         self.device = next(model.parameters()).device
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(int(seed))
-        self.grammar = Grammar(header, self.device)
+        self.grammar = Grammar.for_header(header, self.device)
         self.block = model.cfg.block_size
         self.cache = model.new_cache()
         self.cpu = CpuDecoder(model, self.cache) if self.device.type == "cpu" else None  # numpy single steps

@@ -56,15 +56,15 @@ SPAN_GAP = 16  # allowed ids closer than this share one span of head rows
 
 
 def _allowed_record(ids: np.ndarray) -> Allowed:
-    cuts = np.flatnonzero(np.diff(ids) >= SPAN_GAP) + 1
-    groups = np.split(ids, cuts) if len(ids) else []
-    spans = tuple((int(g[0]), int(g[-1]) + 1) for g in groups)
-    offsets, acc = [], 0
-    for (a, b), g in zip(spans, groups):
-        offsets.append(g - a + acc)
-        acc += b - a
-    take = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
-    return Allowed(ids, spans, take)
+    n = len(ids)
+    if n == 0:
+        return Allowed(ids, (), ids)
+    brk = np.flatnonzero(np.diff(ids) >= SPAN_GAP) + 1
+    starts, ends = np.r_[0, brk], np.r_[brk, n]
+    lo, hi = ids[starts], ids[ends - 1] + 1
+    offset = np.r_[0, np.cumsum(hi - lo)[:-1]]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    return Allowed(ids, tuple(zip(lo.tolist(), hi.tolist())), ids - lo[group] + offset[group])
 
 
 @dataclass
@@ -118,6 +118,23 @@ class Grammar:
         steps = np.repeat(np.asarray(T.DURATIONS), T.NV)  # (NDV,) duration of each DV token
         self._dv_within = np.zeros((T.DURATIONS[-1] + 1, V), dtype=bool)  # [n]: DV tokens lasting <= max(1, n)
         self._dv_within[:, T.DV0:T.DV0 + T.NDV] = steps[None, :] <= np.maximum(1, np.arange(T.DURATIONS[-1] + 1))[:, None]
+
+    _shared: dict[tuple, "Grammar"] = {}
+    _SHARED_MAX = 16
+
+    @classmethod
+    def for_header(cls, header: T.Header, device: torch.device | str = "cpu") -> "Grammar":
+        """A Grammar for ``header``, shared with earlier sessions whose header has the same meter, key, genre
+        class and track roles (so its per-state cache is already warm)."""
+        chromatic = (header.genre or "").lower() in CHROMATIC_GENRES
+        sig = (header.positions, header.key.tonic, header.key.mode, chromatic,
+               tuple((t.role, t.is_drum) for t in header.tracks), str(torch.device(device)))
+        g = cls._shared.get(sig)
+        if g is None:
+            if len(cls._shared) >= cls._SHARED_MAX:
+                cls._shared.pop(next(iter(cls._shared)))
+            g = cls._shared[sig] = cls(header, device)
+        return g
 
     def allowed_bool(self, st: SegState, end_token: int, steps_left: int) -> np.ndarray:
         """(vocab,) bool of the tokens allowed next (``steps_left`` = 16th steps from the current position to the
