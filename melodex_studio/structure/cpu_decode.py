@@ -84,7 +84,7 @@ class CpuWeights:
 
 def cpu_weights(model: StructureTransformer) -> CpuWeights:
     """``CpuWeights`` of ``model``, cached on it until a parameter changes (storage or in-place version)."""
-    key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+    key = tuple((p.data_ptr(), 0 if p.is_inference() else p._version) for p in model.parameters())
     hit = getattr(model, "_cpu_weights", None)
     if hit is None or hit[0] != key:
         hit = (key, CpuWeights(model))

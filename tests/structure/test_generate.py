@@ -176,3 +176,16 @@ def test_numpy_cpu_step_matches_the_training_forward(model):
     np.testing.assert_allclose(full, ref[30:60], atol=2e-5, rtol=1e-4)
     cols = np.r_[T.POS0:T.POS0 + 16, T.PITCH0 + 40:T.PITCH0 + 90]
     np.testing.assert_allclose(part, ref[70:, cols], atol=2e-5, rtol=1e-4)
+
+
+def test_cpu_weights_are_cached_until_a_parameter_changes():
+    from melodex_studio.structure.cpu_decode import cpu_weights
+
+    torch.manual_seed(3)
+    m = build_model("tiny").eval()
+    w = cpu_weights(m)
+    assert cpu_weights(m) is w
+    with torch.no_grad():
+        m.blocks[0].mlp.fc.weight.mul_(2.0)  # e.g. a training step between two generations
+    w2 = cpu_weights(m)
+    assert w2 is not w and not np.allclose(w2.layers[0][3], w.layers[0][3])
