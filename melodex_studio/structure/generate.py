@@ -12,8 +12,10 @@ header, the current section header and the most recent whole bars (the same wind
 Reproducibility: one ``torch.Generator`` on the model's device seeded with ``seed`` (uniforms drawn from it
 in blocks); the same seed, model, plan and device give the same tokens.
 
-Speed: a sampled token costs one ``model.decode`` step (lean single-token path, KV cache written in place),
-one cached lookup of the allowed ids (``Grammar.allowed``) and a top-p draw over those ids only, in numpy.
+Speed: a sampled token costs one decode step (on a CPU ``cpu_decode.CpuDecoder.step`` in numpy, computing
+only the head rows the grammar allows; elsewhere ``model.decode``; forced runs of tokens go through
+``model.decode`` in one call), one cached lookup of the allowed ids (``Grammar.allowed``, shared across
+sessions with the same header signature) and a top-p draw over those ids only, in numpy.
 """
 from __future__ import annotations
 
@@ -176,7 +178,8 @@ class Sampler:
     def uniform(self) -> float:
         """Next U[0, 1) number of the session's generator (drawn in blocks: one device call per block)."""
         if self._u_next >= len(self._u):
-            self._u = torch.rand(self._U_BLOCK, generator=self.gen, dtype=torch.float64, device=self.device).cpu().numpy()
+            u = torch.rand(self._U_BLOCK, generator=self.gen, dtype=torch.float64, device=self.device)  # (block,)
+            self._u = u.cpu().numpy()
             self._u_next = 0
         self._u_next += 1
         return float(self._u[self._u_next - 1])

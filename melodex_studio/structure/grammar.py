@@ -82,8 +82,8 @@ class SegState:
 class Grammar:
     """Allowed next tokens for one header (meter, key, tracks), per segment state.
 
-    ``allowed(state, end_token, steps_left)`` -> ``Allowed`` (sorted int64 ids, head-row spans) and ``mask(...)`` -> bool
-    (vocab,) tensor. Both are cached per state key; a state seen for the first time is composed from bool
+    ``allowed(state, end_token, steps_left)`` -> ``Allowed`` (sorted int64 ids, head-row spans) and
+    ``mask(...)`` -> bool (vocab,) tensor. Both are cached per state key; a state seen for the first time is composed from bool
     rows precomputed once per header (positions after p, pitches above x per track, drum classes above c,
     durations within n steps), so no mask is built token by token.
     """
@@ -112,12 +112,14 @@ class Grammar:
         self._pos_from[:, T.POS0:T.POS0 + P] = np.arange(P)[None, :] >= np.arange(P + 1)[:, None]
         nd, nv = len(T.DRUM_CLASSES), len(T.DRUM_VELOCITIES)
         self._drum_from = np.zeros((nd + 1, V), dtype=bool)  # [c]: drum hits of class >= c
-        self._drum_from[:, T.DRUM0:T.DRUM0 + T.NDRUM] = np.repeat(np.arange(nd), nv)[None, :] >= np.arange(nd + 1)[:, None]
+        hit_class = np.repeat(np.arange(nd), nv)  # (NDRUM,) class of each DRUM token
+        self._drum_from[:, T.DRUM0:T.DRUM0 + T.NDRUM] = hit_class[None, :] >= np.arange(nd + 1)[:, None]
         self._chords = np.zeros(V, dtype=bool)
         self._chords[T.CHORD0:T.CHORD0 + 12 * len(T.QUALITIES)] = True
         steps = np.repeat(np.asarray(T.DURATIONS), T.NV)  # (NDV,) duration of each DV token
         self._dv_within = np.zeros((T.DURATIONS[-1] + 1, V), dtype=bool)  # [n]: DV tokens lasting <= max(1, n)
-        self._dv_within[:, T.DV0:T.DV0 + T.NDV] = steps[None, :] <= np.maximum(1, np.arange(T.DURATIONS[-1] + 1))[:, None]
+        limit = np.maximum(1, np.arange(T.DURATIONS[-1] + 1))  # a note may always last one step
+        self._dv_within[:, T.DV0:T.DV0 + T.NDV] = steps[None, :] <= limit[:, None]
 
     _shared: dict[tuple, "Grammar"] = {}
     _SHARED_MAX = 16
@@ -166,7 +168,8 @@ class Grammar:
     @staticmethod
     def _key(st: SegState, end_token: int, steps_left: int) -> tuple:
         left = min(steps_left, T.DURATIONS[-1]) if st.phase == "pitch" else 0
-        return (st.kind, st.track, st.phase, st.last_pos, st.last_item, st.count >= T.MAX_NOTES_PER_POS, end_token, left)
+        full = st.count >= T.MAX_NOTES_PER_POS
+        return (st.kind, st.track, st.phase, st.last_pos, st.last_item, full, end_token, left)
 
     def allowed(self, st: SegState, end_token: int, steps_left: int) -> Allowed:
         """The tokens allowed next (ids, head-row spans); cached per state."""
