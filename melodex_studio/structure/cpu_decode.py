@@ -114,7 +114,7 @@ class CpuDecoder:
 
     def step(self, token: int, spans: tuple[tuple[int, int], ...] | None = None) -> np.ndarray:
         """Append one token at ``cache.pos``; return the next-token logits: (V,) float32, or with ``spans``
-        only the rows ``a:b`` of each span, laid end to end."""
+        only the rows ``a:b`` of each span, laid end to end (``spans=()``: no logits, an empty array)."""
         c, w = self.cache, self.w
         p = c.pos
         if p + 1 > c.length:
@@ -145,6 +145,8 @@ class CpuDecoder:
         h = self._norm(x)
         if spans is None:
             return w.head @ h + w.head_b  # (V,)
+        if not spans:
+            return np.zeros(0, dtype=np.float32)
         if len(spans) == 1:
             a, b = spans[0]
             return w.head[a:b] @ h + w.head_b[a:b]

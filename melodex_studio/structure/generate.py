@@ -106,6 +106,7 @@ class Sampler:
     ``decode`` step assumes it."""
 
     _U_BLOCK = 512  # uniforms drawn per generator call
+    _CPU_STEPS_MAX = 4  # pending runs up to this long go through numpy steps; longer ones through model.decode
 
     def __init__(self, model, header: T.Header, seed: int, opts: SampleOptions | None = None,
                  progress: Progress | None = None, cancel: Callable[[], bool] | None = None):
@@ -162,11 +163,13 @@ class Sampler:
         those of ``allowed.ids`` only (on the CPU path only their head rows are computed)."""
         if self.cache.pos + len(self.pending) > self.block:
             self._rebuild()
-        if self.cpu is not None and len(self.pending) == 1:
+        if self.cpu is not None and 0 < len(self.pending) <= self._CPU_STEPS_MAX:  # short runs: numpy steps
+            for tok in self.pending[:-1]:
+                self.cpu.step(tok, ())  # keys/values only
             if allowed is None:
-                out = self.cpu.step(self.pending[0])  # (vocab,)
+                out = self.cpu.step(self.pending[-1])  # (vocab,)
             else:
-                out = self.cpu.step(self.pending[0], allowed.spans)[allowed.take]  # (n,)
+                out = self.cpu.step(self.pending[-1], allowed.spans)[allowed.take]  # (n,)
         else:
             out = self.model.decode(self.pending, self.cache).float().cpu().numpy()  # (vocab,)
             if allowed is not None:
