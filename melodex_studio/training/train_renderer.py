@@ -129,8 +129,9 @@ def train_renderer(cfg: RendererTrainConfig, log=print) -> Path:
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
+            decay = min(cfg.ema, (1 + step) / (10 + step))  # EMA warm-up: short runs are not stuck at init
             for pe, p in zip(ema.parameters(), net.parameters()):
-                pe.lerp_(p, 1 - cfg.ema)
+                pe.lerp_(p, 1 - decay)
         step += 1
         acc, n = acc + loss.item(), n + 1
         if rank == 0 and step % cfg.log_every == 0:
