@@ -314,6 +314,8 @@ class CodecTrainConfig:
     data_dir: str = "runs/renderer-data"
     out_dir: str = "runs/codec"
     preset: str = "small"
+    latent_dim: int = 0  # 0 = the preset's latent size
+    init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     steps: int = 20000
     batch: int = 8
     crop_seconds: float = 1.0

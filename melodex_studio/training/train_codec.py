@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +133,33 @@ def ensure_data(cfg, log=print) -> None:
             build_dataset(cfg.data_dir, split, n, seed=cfg.seed, log=log)
 
 
+@torch.no_grad()
+def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
+    """Copy ``state`` (a codec's weights) into ``model``, which may have a larger latent: the two layers that
+    touch the latent get the old weights on their overlap (encoder mean and log-variance rows, decoder input
+    channels); the decoder's weights for the new latent channels are zero, so the widened codec starts out
+    reconstructing exactly like the old one and learns to use the new channels. Returns the skipped names."""
+    D, own = model.cfg.latent_dim, model.state_dict()
+    skipped = []
+    for name, src in state.items():
+        dst = own.get(name)
+        if dst is None:
+            skipped.append(name)
+        elif dst.shape == src.shape:
+            dst.copy_(src)
+        elif name.startswith("encoder.out."):  # rows: D mean rows, then D log-variance rows
+            d = src.shape[0] // 2
+            dst[:d], dst[D: D + d] = src[:d], src[d:]
+            if name.endswith("bias"):
+                dst[D + d:] = -4.0  # new channels start near-deterministic (small posterior variance)
+        elif name == "decoder.inp.weight":  # (dec_dim, latent, kernel)
+            dst.zero_()
+            dst[:, : src.shape[1]] = src
+        else:
+            skipped.append(name)
+    return skipped
+
+
 def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     """Train (or resume) the codec; returns the path of the latest checkpoint."""
     if cfg.threads:
@@ -147,7 +174,14 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     train_items, val_items = load_items(cfg.data_dir, "train"), load_items(cfg.data_dir, "val")
     last, opt_path, state_path = out / "codec-last.safetensors", out / "codec-opt.safetensors", out / "codec-state.json"
     torch.manual_seed(cfg.seed)
-    model = load_codec(last, device).train() if last.is_file() else AudioCodec(CODEC_PRESETS[cfg.preset]).to(device)
+    if last.is_file():
+        model = load_codec(last, device).train()
+    else:
+        preset = CODEC_PRESETS[cfg.preset]
+        model = AudioCodec(replace(preset, latent_dim=cfg.latent_dim or preset.latent_dim)).to(device)
+        if cfg.init_from:
+            skipped = warm_start(model, load_codec(cfg.init_from, "cpu").state_dict())
+            log(f"warm start from {cfg.init_from}" + (f" (not copied: {', '.join(skipped)})" if skipped else ""))
     codec_cfg: CodecConfig = model.cfg
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=1e-4)
     step, history = 0, {"train_mrstft": [], "train_kl": [], "val_mrstft": []}

@@ -81,3 +81,27 @@ def test_a_short_training_run_reduces_the_reconstruction_loss():
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-5:]) < 0.75 * np.mean(losses[:5])
+
+
+def test_warm_start_into_a_wider_latent_reconstructs_like_the_source():
+    from dataclasses import replace
+
+    from melodex_studio.training.train_codec import warm_start
+
+    src = build_codec("tiny").eval()
+    with torch.no_grad():  # non-trivial decoder input weights, so that the copy is checked for real
+        src.decoder.inp.weight.normal_()
+    wide = build_codec(replace(CODEC_PRESETS["tiny"], latent_dim=2 * src.cfg.latent_dim)).eval()
+    assert warm_start(wide, src.state_dict()) == []
+    x = torch.randn(2, 9600) * 0.3
+    with torch.no_grad():
+        m_src, lv_src = src.encode_dist(x)
+        m_wide, lv_wide = wide.encode_dist(x)
+        d = src.cfg.latent_dim
+        assert torch.equal(m_wide[..., :d], m_src) and torch.equal(lv_wide[..., :d], lv_src)
+        assert float(lv_wide[..., d:].mean()) < -3.0  # new channels start with a small posterior variance
+        torch.testing.assert_close(wide.decode(m_wide), src.decode(m_src), rtol=1e-5, atol=1e-6)
+        # the new channels are unused at first: changing them does not change the audio
+        shifted = m_wide.clone()
+        shifted[..., d:] += 5.0
+        torch.testing.assert_close(wide.decode(shifted), wide.decode(m_wide), rtol=1e-5, atol=1e-6)
