@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     mods = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
     for mod in sorted(mods, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
-        mod.register(sub)
+        if hasattr(mod, "register"):  # helper modules (shared options) register nothing
+            mod.register(sub)
     return parser
 
 

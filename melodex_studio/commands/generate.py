@@ -9,6 +9,9 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
+
+from .renderer_options import add_renderer_args, diffusion_options
 
 ORDER = 10
 
@@ -21,8 +24,7 @@ def register(sub) -> None:
     p.add_argument("--midi", default=None, help="also export a MIDI file")
     p.add_argument("--wav", default=None, help="also render and export the mix")
     p.add_argument("--stems", default=None, help="also render one file per track into this folder")
-    p.add_argument("--renderer", default="soundfont", choices=("soundfont", "diffusion"))
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    add_renderer_args(p)
     p.add_argument("--model", default=None, help="structure model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(func=_generate)
@@ -80,6 +82,10 @@ def _generate(args: argparse.Namespace) -> int:
     from ..io.project import save_project
     from ..prompt.parse import parse_prompt
 
+    if args.renderer == "diffusion" and (args.wav or args.stems):
+        from ..engine.models import diffusion_model_paths
+
+        diffusion_model_paths()  # a missing model is reported before the song is written, not after
     timings: dict[str, float] = {}
     t = time.perf_counter()
     plan = parse_prompt(args.prompt)
@@ -92,7 +98,9 @@ def _generate(args: argparse.Namespace) -> int:
         from ..engine.rendering import export_all
 
         t = time.perf_counter()
-        export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, renderer=args.renderer)
+        export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, renderer=args.renderer,
+                   project_name=Path(args.output).stem,
+                   diffusion=diffusion_options(args))
         timings["export"] = time.perf_counter() - t
     t = time.perf_counter()
     song.generation.setdefault("timings", {}).update({f"{k}_s": round(v, 4) for k, v in timings.items()})

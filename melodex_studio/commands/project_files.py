@@ -1,8 +1,8 @@
 """`melodex import | render | export | info`: file work on .melodex projects.
 
 * ``melodex import SONG.mid -o X.melodex``: a Standard MIDI File to a new project.
-* ``melodex render X.melodex --wav F [--stems DIR] [--section S] [--track T ...]``: render with the
-  SoundFont renderer and write the mix and/or the processed stems (at the project's rate, 24-bit).
+* ``melodex render X.melodex --wav F [--stems DIR] [--section S] [--track T ...] [--renderer diffusion
+  --steps N --strength S]``: render and write the mix and/or the processed stems (project rate, 24-bit).
 * ``melodex export X.melodex [--midi F] [--wav F] [--stems DIR] [--rate 44100|48000|96000]
   [--bits 16|24|32] [--format wav|flac] [--lufs] [--no-dither] [--type0]``.
 * ``melodex info X.melodex [--json]``: title, tempo, meter, key, sections, tracks, duration.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ..song import Song
+from .renderer_options import add_renderer_args, diffusion_options
 
 ORDER = 30
 
@@ -32,14 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", help="song title (default: from the MIDI file)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("render", help="render a project to audio (SoundFont)",
-                       description="Render a project with the SoundFont renderer to a mix file and/or stems.")
+    p = sub.add_parser("render", help="render a project to audio",
+                       description="Render a project (SoundFont or diffusion renderer) to a mix file and/or stems.")
     p.add_argument("project", type=Path)
     p.add_argument("--wav", type=Path, help="the mix file to write")
     p.add_argument("--stems", type=Path, metavar="DIR", help="folder for one file per audible track")
     p.add_argument("--section", help="render only this section (label such as 'chorus 2', or 0-based index)")
     p.add_argument("--track", action="append", dest="tracks", metavar="NAME", help="render only this track (repeatable)")
     p.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file instead of the configured one")
+    add_renderer_args(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("export", help="export MIDI, mix and stems",
@@ -56,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--type0", action="store_true", help="write a type 0 (single track) MIDI file")
     p.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file instead of the configured one")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    add_renderer_args(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="describe a project", description="Print what a .melodex project holds.")
@@ -149,7 +152,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 2
     song = _load(args.project)
     report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
-                        section=args.section, track_ids=args.tracks, soundfont=args.soundfont)
+                        section=args.section, track_ids=args.tracks, soundfont=args.soundfont,
+                        renderer=args.renderer, diffusion=diffusion_options(args))
     _print_written(report)
     return 0
 
@@ -164,7 +168,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     song = _load(args.project)
     report = export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, rate=args.rate, bits=args.bits,
                         lufs=args.lufs, fmt=args.fmt, dither=not args.no_dither, midi_type=0 if args.type0 else 1,
-                        project_name=args.project.stem, soundfont=args.soundfont)
+                        project_name=args.project.stem, soundfont=args.soundfont,
+                        renderer=args.renderer, diffusion=diffusion_options(args))
     if args.json:
         print(json.dumps(_finite({
             "midi": str(report.midi) if report.midi else None,

@@ -23,24 +23,31 @@ _cache: dict[tuple, tuple] = {}
 _lock = threading.Lock()
 
 
-def structure_model_path(override: str | os.PathLike | None = None) -> Path:
-    """Path of the structure checkpoint to use (see module docstring); ModelError when there is none."""
+CODEC_FILE, RENDERER_FILE = "codec-small.safetensors", "renderer-small.safetensors"
+CODEC_ENV, RENDERER_ENV = "MELODEX_CODEC_MODEL", "MELODEX_RENDERER_MODEL"
+
+
+def _model_path(file: str, env: str, what: str, override, how: str) -> Path:
     if override:
         p = Path(override).expanduser()
         if not p.is_file():
-            raise ModelError(f"structure model not found: {p}")
+            raise ModelError(f"{what} not found: {p}")
         return p
-    env = os.environ.get(STRUCTURE_ENV)
-    if env:
-        p = Path(env).expanduser()
+    if os.environ.get(env):
+        p = Path(os.environ[env]).expanduser()
         if not p.is_file():
-            raise ModelError(f"{STRUCTURE_ENV} points to {p}, which does not exist")
+            raise ModelError(f"{env} points to {p}, which does not exist")
         return p
     for d in SEARCH_DIRS:
-        if (d / STRUCTURE_FILE).is_file():
-            return d / STRUCTURE_FILE
-    raise ModelError(f"no structure model found (looked for {STRUCTURE_FILE} in "
-                     f"{', '.join(str(d) for d in SEARCH_DIRS)}); train one with `melodex train structure`")
+        if (d / file).is_file():
+            return d / file
+    raise ModelError(f"no {what} found (looked for {file} in {', '.join(str(d) for d in SEARCH_DIRS)}); {how}")
+
+
+def structure_model_path(override: str | os.PathLike | None = None) -> Path:
+    """Path of the structure checkpoint to use (see module docstring); ModelError when there is none."""
+    return _model_path(STRUCTURE_FILE, STRUCTURE_ENV, "structure model", override,
+                       "train one with `melodex train structure`")
 
 
 def load_structure_model(path: str | os.PathLike | None = None, device: str = "auto"):
@@ -57,6 +64,30 @@ def load_structure_model(path: str | os.PathLike | None = None, device: str = "a
     with _lock:
         if key not in _cache:
             _cache[key] = load_checkpoint(p, dev)
+        return _cache[key]
+
+
+def diffusion_model_paths(codec: str | os.PathLike | None = None,
+                          renderer: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Paths of the codec and the diffusion renderer checkpoints: explicit paths, else the
+    ``MELODEX_CODEC_MODEL`` / ``MELODEX_RENDERER_MODEL`` variables, else the shipped ``models/`` files."""
+    how = "train them with `melodex train codec` and `melodex train renderer`, or use --renderer soundfont"
+    return (_model_path(CODEC_FILE, CODEC_ENV, "codec model", codec, how),
+            _model_path(RENDERER_FILE, RENDERER_ENV, "diffusion renderer model", renderer, how))
+
+
+def load_diffusion_renderer(codec: str | os.PathLike | None = None, renderer: str | os.PathLike | None = None,
+                            device: str = "auto"):
+    """The (cached) ``render.diffusion.DiffusionRenderer`` for the codec and renderer checkpoints on ``device``."""
+    from ..render.diffusion import DiffusionRenderer, load_codec, load_dit
+    from .device import pick_device
+
+    cp, rp = (p.resolve() for p in diffusion_model_paths(codec, renderer))
+    dev = pick_device(device)
+    key = ("diffusion", str(cp), cp.stat().st_mtime_ns, str(rp), rp.stat().st_mtime_ns, str(dev))
+    with _lock:
+        if key not in _cache:
+            _cache[key] = DiffusionRenderer(load_codec(cp), load_dit(rp), dev)
         return _cache[key]
 
 

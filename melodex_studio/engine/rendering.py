@@ -20,9 +20,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import AudioError, ModelError
+from ..errors import AudioError
 from ..mix.mixer import mix_stems
 from ..render.soundfont import RenderResult, SoundFontRenderer
+from .diffusion_render import DiffusionOptions, render_diffusion
 from ..song import Section, Song
 
 RENDERERS = ("soundfont", "diffusion")
@@ -47,7 +48,7 @@ def soundfont_renderer(soundfont: str | os.PathLike | None = None) -> SoundFontR
 def render_song(
     song: Song, renderer: str = "soundfont", progress: Progress | None = None, cancel: Cancel | None = None,
     track_ids: Sequence[str] | None = None, section: Section | str | int | None = None,
-    soundfont: str | os.PathLike | None = None,
+    soundfont: str | os.PathLike | None = None, diffusion: DiffusionOptions | None = None,
 ) -> RenderResult:
     """Render ``song`` and mix it.
 
@@ -57,6 +58,7 @@ def render_song(
         track_ids: tracks (ids or names) to render; None -> all (mute/solo still apply in the mix).
         section: render one section only (Section, id, label or index); sample 0 = its start.
         soundfont: a .sf2/.sf3 file for the SoundFont renderer (None -> the configured one).
+        diffusion: steps, strength, seed, device and checkpoints of the diffusion renderer.
 
     Returns:
         RenderResult at ``song.sample_rate`` whose ``stems`` are the processed stems of the audible
@@ -65,10 +67,7 @@ def render_song(
     if renderer == "soundfont":
         dry = soundfont_renderer(soundfont).render(song, track_ids, section, progress, cancel)
     elif renderer == "diffusion":
-        raise ModelError(
-            "whole-song rendering with the diffusion renderer is not available here yet; use the SoundFont "
-            "renderer (--renderer soundfont)"
-        )
+        dry = render_diffusion(song, track_ids, section, progress, cancel, soundfont, diffusion)
     else:
         raise AudioError(f"unknown renderer {renderer!r}; choose one of {', '.join(RENDERERS)}")
     stems, mix = mix_stems(song, dry.stems, inplace=True)  # the dry stems are not kept
@@ -165,6 +164,7 @@ def export_all(
     project_name: str | None = None, progress: Progress | None = None, cancel: Cancel | None = None,
     rendered: RenderResult | None = None, section: Section | str | int | None = None,
     track_ids: Sequence[str] | None = None, soundfont: str | os.PathLike | None = None,
+    diffusion: DiffusionOptions | None = None,
 ) -> ExportReport:
     """Export ``song`` to any of MIDI, a mix file and stem files.
 
@@ -178,7 +178,7 @@ def export_all(
         lufs: apply the streaming preset (-14 LUFS integrated, -1 dBTP) to the mix and the same gain
             to the stems.
         rendered: a result of ``render_song`` to write instead of rendering again.
-        section, track_ids, soundfont: passed to ``render_song``.
+        section, track_ids, soundfont, diffusion: passed to ``render_song``.
     Raises AudioError / MidiError / ModelError with a readable message; CancelledError on cancel.
     """
     if midi is None and wav is None and stems_dir is None:
@@ -197,7 +197,7 @@ def export_all(
     if wav is None and stems_dir is None:
         return report
     t0 = time.perf_counter()
-    res = rendered or render_song(song, renderer, progress, cancel, track_ids, section, soundfont)
+    res = rendered or render_song(song, renderer, progress, cancel, track_ids, section, soundfont, diffusion)
     report.timings["render"] = time.perf_counter() - t0
     mix, stems, sr = res.mix, res.stems, res.sample_rate
     if lufs:

@@ -309,17 +309,27 @@ class DiffusionRenderer:
     def render_section(self, song, track, section, settings: RenderSettings | None = None,
                        track_latent: torch.Tensor | None = None, track_known: torch.Tensor | None = None,
                        init_latent: torch.Tensor | None = None, strength: float = 1.0, callback=None,
-                       tags: tuple[str, ...] | None = None) -> LatentRender:
+                       tags: tuple[str, ...] | None = None, init_track_latent: torch.Tensor | None = None,
+                       ) -> LatentRender:
         """Render ``track`` in ``section`` with up to ``CONTEXT_SECONDS`` of known neighbour latents on each
         side taken from ``track_latent`` (T_song, D) where ``track_known`` (T_song,) bool is True.
 
         Returns the render of the whole window (``frame_start`` = its first song-grid frame; checkpoints cover
         the window, so that ``resume_section`` can continue it); ``section_latent`` picks the section's frames.
-        ``init_latent`` (section frames, D): the latent of existing audio to start from at ``strength``."""
+        ``init_latent`` (section frames, D): the latent of existing audio to start from at ``strength``;
+        ``init_track_latent`` (T_song, D): the same for the whole track (the window's frames are taken from it,
+        known neighbour frames win)."""
         (a, b, f0, f1), cond, known, mask = self.section_window(song, track, section, track_latent, track_known, tags)
         init = None
+        if init_track_latent is not None:
+            init = torch.zeros(b - a, self.codec.cfg.latent_dim)
+            hi = min(b, init_track_latent.shape[0])
+            init[: max(0, hi - a)] = init_track_latent[a:hi].cpu()
+            if known is not None:
+                init = torch.where(mask[:, None] > 0, known, init)
         if init_latent is not None:
-            init = known.clone() if known is not None else torch.zeros(b - a, self.codec.cfg.latent_dim)
+            if init is None:
+                init = known.clone() if known is not None else torch.zeros(b - a, self.codec.cfg.latent_dim)
             init[f0 - a: f1 - a] = init_latent.cpu()
         out = self.sample(cond, b - a, settings, init, strength, known, mask, callback)
         out.frame_start = a
@@ -345,17 +355,25 @@ class DiffusionRenderer:
         return max([1] + [section_frames(song, s, self.sample_rate, self.hop)[1] for s in song.sections])
 
     @torch.no_grad()
-    def render_track(self, song, track, settings: RenderSettings | None = None, callback=None) -> tuple[torch.Tensor, list[LatentRender]]:
+    def render_track(self, song, track, settings: RenderSettings | None = None, callback=None,
+                     init_audio: np.ndarray | None = None, strength: float = 1.0) -> tuple[torch.Tensor, list[LatentRender]]:
         """Render every section of ``track`` in order, each seeing the previous one as known context; returns
-        the whole-track latent (T_song, D) and the per-section renders (seed = settings.seed + section index)."""
+        the whole-track latent (T_song, D) and the per-section renders (seed = settings.seed + section index).
+
+        ``init_audio``: mono audio of the track at ``sample_rate`` (sample 0 = song start; e.g. its SoundFont
+        render) to start from at ``strength`` (0 keeps it, 1 ignores it)."""
         settings = settings or RenderSettings()
         total = self.song_frames(song)
+        init_track = None
+        if init_audio is not None and strength < 1.0:
+            init_track = self.encode_audio(np.asarray(init_audio, np.float32)[: total * self.hop]).cpu()
         latent = torch.zeros(total, self.codec.cfg.latent_dim)
         known = torch.zeros(total, dtype=torch.bool)
         renders = []
         for i, section in enumerate(sorted(song.sections, key=lambda s: s.start_bar)):
             s = RenderSettings(**{**settings.__dict__, "seed": settings.seed + i})
-            r = self.render_section(song, track, section, s, latent, known, callback=callback)
+            r = self.render_section(song, track, section, s, latent, known, callback=callback,
+                                    strength=strength if init_track is not None else 1.0, init_track_latent=init_track)
             f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
             sec = self.section_latent(song, section, r)
             new = ~known[f0:f1]  # keep already rendered (overlap) frames
@@ -365,12 +383,15 @@ class DiffusionRenderer:
         return latent, renders
 
     @torch.no_grad()
-    def render_stems(self, song, track_ids=None, settings: RenderSettings | None = None, callback=None):
+    def render_stems(self, song, track_ids=None, settings: RenderSettings | None = None, callback=None,
+                     init_audio: dict[str, np.ndarray] | None = None, strength: float = 1.0):
         """Render the tracks (ids or names; None = all) of ``song``: returns ({track id: mono float32 audio at
-        ``sample_rate``, sample 0 = song start}, {track id: per-section renders}). The engine resamples."""
+        ``sample_rate``, sample 0 = song start}, {track id: per-section renders}). The engine resamples.
+        ``init_audio``: track id -> mono audio to start from at ``strength`` (see ``render_track``)."""
         tracks = song.tracks if track_ids is None else [song.track(t) for t in track_ids]
         stems, renders = {}, {}
         for track in tracks:
-            latent, rs = self.render_track(song, track, settings, callback)
+            init = None if init_audio is None else init_audio.get(track.id)
+            latent, rs = self.render_track(song, track, settings, callback, init, strength)
             stems[track.id], renders[track.id] = self.decode(latent), rs
         return stems, renders

@@ -37,8 +37,9 @@ def test_mute_removes_the_stem(song):
     assert song.track("Lead").id not in res.stems and len(res.stems) == 3
 
 
-def test_renderer_choice_errors(song):
-    with pytest.raises(ModelError, match="soundfont"):
+def test_renderer_choice_errors(song, monkeypatch, tmp_path):
+    monkeypatch.setenv("MELODEX_CODEC_MODEL", str(tmp_path / "missing-codec.safetensors"))
+    with pytest.raises(ModelError, match="does not exist"):
         render_song(song, renderer="diffusion")
     with pytest.raises(AudioError, match="unknown renderer"):
         render_song(song, renderer="tape")

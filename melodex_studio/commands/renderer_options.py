@@ -1,0 +1,24 @@
+"""Options shared by the commands that render audio (`render`, `export`, `generate`): which renderer, and
+the diffusion renderer's steps, strength, seed and device. A helper module: it registers no command."""
+from __future__ import annotations
+
+import argparse
+
+from ..engine.diffusion_render import DiffusionOptions
+
+
+def add_renderer_args(p: argparse.ArgumentParser, device: bool = True) -> None:
+    g = p.add_argument_group("renderer")
+    g.add_argument("--renderer", default="soundfont", choices=("soundfont", "diffusion"),
+                   help="soundfont (default) or diffusion (the neural renderer; needs the codec and renderer models)")
+    g.add_argument("--steps", type=int, default=DiffusionOptions.steps, help="diffusion: sampler steps (default %(default)s)")
+    g.add_argument("--strength", type=float, default=DiffusionOptions.strength,
+                   help="diffusion: 1 renders from noise, below 1 starts from the SoundFont render (0 keeps it)")
+    g.add_argument("--render-seed", type=int, default=DiffusionOptions.seed, help="diffusion: noise seed")
+    if device:
+        g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+
+
+def diffusion_options(args: argparse.Namespace) -> DiffusionOptions:
+    return DiffusionOptions(steps=args.steps, strength=args.strength, seed=args.render_seed,
+                            device=getattr(args, "device", "auto"))

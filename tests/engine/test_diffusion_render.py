@@ -1,0 +1,113 @@
+"""engine.diffusion_render through render_song/export_all and the CLI, with tiny codec and renderer checkpoints
+written here (random weights, real forward passes): stems at the project rate that sum to the mix, progress,
+cancel, SoundFont-initialised renders, one-section renders, reproducibility and clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from melodex_studio.cli import main
+from melodex_studio.engine import models
+from melodex_studio.engine.diffusion_render import DiffusionOptions
+from melodex_studio.engine.rendering import export_all, render_song
+from melodex_studio.errors import CancelledError, ModelError
+from melodex_studio.mix.mixer import stems_residual_db
+from melodex_studio.render.codec import build_codec
+from melodex_studio.render.diffusion import save_model
+from melodex_studio.render.dit import build_dit
+from tests.songs import make_demo_song
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("models")
+    codec, dit = build_codec("tiny"), build_dit("tiny")
+    save_model(codec, codec.cfg.to_json(), d / "codec.safetensors", "codec")
+    save_model(dit, dit.cfg.to_json(), d / "renderer.safetensors", "renderer")
+    yield d / "codec.safetensors", d / "renderer.safetensors"
+    models.clear_cache()
+
+
+@pytest.fixture(scope="module")
+def song():
+    s = make_demo_song(bars=6, tracks=3)
+    s.update_track(s.tracks[0].id, pan=-0.8)
+    return s
+
+
+def _opts(checkpoints, **kw) -> DiffusionOptions:
+    return DiffusionOptions(steps=kw.pop("steps", 2), codec=checkpoints[0], renderer=checkpoints[1], device="cpu", **kw)
+
+
+def test_whole_song_stems_at_the_project_rate_sum_to_the_mix_and_report_progress(song, checkpoints):
+    seen: list[float] = []
+    res = render_song(song, "diffusion", progress=seen.append, diffusion=_opts(checkpoints))
+    end = song.tempo_map.tick_to_sample(max(song.section_ticks(s)[1] for s in song.sections), song.sample_rate)
+    assert res.sample_rate == song.sample_rate == 44100
+    assert list(res.stems) == [t.id for t in song.tracks]
+    assert all(st.shape == (res.frames, 2) for st in res.stems.values()) and abs(res.frames - end) <= 2 * 441
+    assert stems_residual_db(res.stems, res.mix) < -100
+    assert all(np.isfinite(st).all() and np.abs(st).max() > 0 for st in res.stems.values())
+    left = res.stems[song.tracks[0].id]
+    assert np.sqrt(np.mean(left[:, 0] ** 2)) > 2 * np.sqrt(np.mean(left[:, 1] ** 2))  # the mixer pans the mono stem
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and len(seen) >= 3 * len(song.sections) * 2
+
+
+def test_same_seed_same_audio_other_seed_differs(song, checkpoints):
+    tid = [song.tracks[1].id]
+    a = render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, seed=3)).mix
+    b = render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, seed=3)).mix
+    c = render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, seed=4)).mix
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_strength_zero_is_the_soundfont_render_through_the_codec(song, checkpoints):
+    """strength 0 keeps the SoundFont latent: the seed no longer matters, and the render differs from noise."""
+    tid = [song.tracks[0].id]
+    keep = [render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, strength=0.0, seed=s)).mix
+            for s in (1, 2)]
+    noise = render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, strength=1.0, seed=1)).mix
+    half = render_song(song, "diffusion", track_ids=tid, diffusion=_opts(checkpoints, strength=0.5, seed=1)).mix
+    assert np.array_equal(keep[0], keep[1])
+    assert not np.allclose(keep[0], noise) and not np.allclose(half, keep[0]) and not np.allclose(half, noise)
+
+
+def test_one_section_has_the_section_length(song, checkpoints):
+    sec = song.sections[1]
+    res = render_song(song, "diffusion", section=sec.label, diffusion=_opts(checkpoints, strength=0.6))
+    a, b = song.section_ticks(sec)
+    n = song.tempo_map.tick_to_sample(b, 44100) - song.tempo_map.tick_to_sample(a, 44100)
+    assert abs(res.frames - n) <= 2 * 441 and res.frames >= n
+
+
+def test_cancel_and_bad_options(song, checkpoints):
+    calls = []
+    with pytest.raises(CancelledError):
+        render_song(song, "diffusion", cancel=lambda: calls.append(1) or len(calls) > 2, diffusion=_opts(checkpoints))
+    with pytest.raises(ModelError, match="strength"):
+        render_song(song, "diffusion", diffusion=_opts(checkpoints, strength=1.5))
+    with pytest.raises(ModelError, match="steps"):
+        render_song(song, "diffusion", diffusion=_opts(checkpoints, steps=0))
+    with pytest.raises(ModelError, match="not a renderer checkpoint"):
+        render_song(song, "diffusion", diffusion=DiffusionOptions(codec=checkpoints[0], renderer=checkpoints[0]))
+
+
+def test_export_and_cli_render_with_the_diffusion_renderer(song, checkpoints, tmp_path, monkeypatch, capsys):
+    rep = export_all(song, wav=tmp_path / "mix.wav", stems_dir=tmp_path / "stems", renderer="diffusion",
+                     diffusion=_opts(checkpoints))
+    audio, rate = sf.read(rep.wav)
+    assert rate == 44100 and audio.shape[1] == 2 and len(rep.stems) == 3
+    from melodex_studio.io.project import save_project
+
+    save_project(tmp_path / "s.melodex", song)
+    monkeypatch.setenv("MELODEX_CODEC_MODEL", str(checkpoints[0]))
+    monkeypatch.setenv("MELODEX_RENDERER_MODEL", str(checkpoints[1]))
+    rc = main(["render", str(tmp_path / "s.melodex"), "--wav", str(tmp_path / "cli.wav"), "--renderer", "diffusion",
+               "--steps", "2", "--strength", "0.5", "--device", "cpu"])
+    assert rc == 0 and sf.info(tmp_path / "cli.wav").samplerate == 44100
+    monkeypatch.setenv("MELODEX_RENDERER_MODEL", str(tmp_path / "nope.safetensors"))
+    rc = main(["render", str(tmp_path / "s.melodex"), "--wav", str(tmp_path / "x.wav"), "--renderer", "diffusion"])
+    assert rc != 0 and "does not exist" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
