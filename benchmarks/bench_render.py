@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section  # noqa: E402
 from melodex_studio.mix.mixer import mix_stems  # noqa: E402
 from melodex_studio.render.soundfont import SoundFontRenderer  # noqa: E402
 from tests.songs import make_demo_song  # noqa: E402
@@ -67,11 +68,8 @@ def table(r: dict) -> str:
 
 
 def write_results(r: dict, body: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     rtf = r["audio_s"] / (r["render_median"] + r["mix_median"])
     section = "\n".join([
-        MARK,
         "## SoundFont rendering",
         "",
         f"`.venv/bin/python benchmarks/bench_render.py` (`SoundFontRenderer.render` + `mix_stems`). Target: "
@@ -84,15 +82,8 @@ def write_results(r: dict, body: str) -> None:
         f"load average {r['load']:.1f} when the runs started)",
         "",
         body,
-        MARK,
     ])
-    if MARK in text:
-        head, _, rest = text.partition(MARK)
-        _, _, tail = rest.partition(MARK)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section(MARK, section.split("\n"))
 
 
 def main() -> None:

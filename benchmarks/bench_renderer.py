@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from benchmarks.results import write_section  # noqa: E402
 from melodex_studio.engine.device import pick_device  # noqa: E402
 from melodex_studio.render.codec import build_codec  # noqa: E402
 from melodex_studio.render.diffusion import DiffusionRenderer, RenderSettings  # noqa: E402
@@ -128,12 +129,9 @@ def table(r: dict) -> str:
 
 
 def write_results(r: dict, body: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     s = r["settings"]
     ok = r["total_median"] < TARGET_S
     section = "\n".join([
-        MARK,
         "## Diffusion rendering",
         "",
         f"`.venv/bin/python benchmarks/bench_renderer.py` (`DiffusionRenderer`, `small` DiT "
@@ -148,15 +146,8 @@ def write_results(r: dict, body: str) -> None:
         f"headline = the faster thread setting ({r['best_threads']}); matmul rate = 1024^3 fp32, best of 3.",
         "",
         body,
-        MARK,
     ])
-    if MARK in text:
-        head, _, rest = text.partition(MARK)
-        _, _, tail = rest.partition(MARK)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section(MARK, section.split("\n"))
 
 
 def main() -> None:
