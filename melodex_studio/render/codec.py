@@ -37,6 +37,10 @@ class CodecConfig:
     dec_high_dim: int = 128  # decoder width at the STFT frame rate
     dec_high_blocks: int = 2
     mag_max_log: float = 6.0  # clamp of the predicted log magnitude (exp(6) ~ 400)
+    # "direct": the head predicts each frame's phase (Vocos); "integrate": it predicts the deviation of each
+    # bin's instantaneous frequency from the bin centre, integrated over frames, plus a per-frame offset, so a
+    # steady partial keeps a coherent phase from frame to frame by construction (the phase-vocoder relation).
+    phase_mode: str = "direct"
     # Statistics of the latent means over the training data, used to normalise latents for diffusion.
     latent_mean: float = 0.0
     latent_std: float = 1.0
@@ -153,9 +157,21 @@ class Decoder(nn.Module):
         h = self.high(self.up(h))  # (B, C2, 4L)
         logmag, px, py = self.head(self.norm(h.transpose(1, 2))).float().transpose(1, 2).chunk(3, dim=1)  # (B, K, 4L)
         mag = torch.exp(logmag.clamp(max=self.cfg.mag_max_log))
-        phase = torch.atan2(py, px)
+        if self.cfg.phase_mode == "integrate":
+            phase = self._integrated_phase(px, py)
+        else:
+            phase = torch.atan2(py, px)
         spec = torch.polar(mag, phase)  # (B, K, 4L)
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
+
+    def _integrated_phase(self, dev: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """Phase (B, K, T) of bin k at frame t: 2 pi k hop t / n_fft (the bin centre's advance, computed modulo
+        2 pi exactly in integers) + the running sum of the predicted deviations ``dev`` + ``offset``."""
+        K, T = dev.shape[1], dev.shape[2]
+        k = torch.arange(K, device=dev.device)[:, None]
+        t = torch.arange(T, device=dev.device)[None, :]
+        centre = ((k * t * self.cfg.hop_length) % self.cfg.n_fft).float() * (2 * torch.pi / self.cfg.n_fft)  # (K, T)
+        return centre + torch.cumsum(dev, dim=2) + offset
 
 
 class AudioCodec(nn.Module):

@@ -315,6 +315,7 @@ class CodecTrainConfig:
     out_dir: str = "runs/codec"
     preset: str = "small"
     latent_dim: int = 0  # 0 = the preset's latent size
+    phase_mode: str = ""  # '' = the preset's; 'direct' or 'integrate' (render.codec.CodecConfig.phase_mode)
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     steps: int = 20000
     batch: int = 8

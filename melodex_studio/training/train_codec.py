@@ -178,9 +178,16 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         model = load_codec(last, device).train()
     else:
         preset = CODEC_PRESETS[cfg.preset]
-        model = AudioCodec(replace(preset, latent_dim=cfg.latent_dim or preset.latent_dim)).to(device)
+        model = AudioCodec(replace(preset, latent_dim=cfg.latent_dim or preset.latent_dim,
+                                   phase_mode=cfg.phase_mode or preset.phase_mode)).to(device)
         if cfg.init_from:
-            skipped = warm_start(model, load_codec(cfg.init_from, "cpu").state_dict())
+            src = load_codec(cfg.init_from, "cpu")
+            skipped = warm_start(model, src.state_dict())
+            if src.cfg.phase_mode != model.cfg.phase_mode:  # the phase rows of the head mean something else now
+                bins = model.cfg.n_fft // 2 + 1
+                with torch.no_grad():
+                    model.decoder.head.weight[bins:].zero_()
+                    model.decoder.head.bias[bins:].zero_()
             log(f"warm start from {cfg.init_from}" + (f" (not copied: {', '.join(skipped)})" if skipped else ""))
     codec_cfg: CodecConfig = model.cfg
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=1e-4)
