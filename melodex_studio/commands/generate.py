@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..engine.diffusion_render import DiffusionOptions
 from .renderer_options import add_renderer_args, diffusion_options
 
 ORDER = 10
@@ -36,6 +37,15 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--prompt", default=None, help="style for this take (genre, mood, energy words)")
     p.add_argument("--from-bar", type=int, default=None, help="keep the section's bars before this one (0-based)")
+    g = p.add_argument_group("vary a diffusion render (the notes stay; needs a render made with --renderer diffusion)")
+    g.add_argument("--from-step", type=int, default=None,
+                   help="resume the section's current diffusion render from this recorded sampler step with --seed: "
+                        "early steps give new renders, late steps close variations; the same seed reproduces it")
+    g.add_argument("--strength", type=float, default=1.0,
+                   help="with --from-step: the fraction of the remaining noise that is new, 0..1 (default 1)")
+    g.add_argument("--take", default=None, help="with --from-step: vary this render take instead of the current one")
+    g.add_argument("--wav", default=None, help="with --from-step: write the song's mix with the new takes")
+    g.add_argument("--stems", default=None, help="with --from-step: write the song's stems with the new takes")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--model", default=None)
     p.add_argument("--json", action="store_true")
@@ -98,8 +108,11 @@ def _generate(args: argparse.Namespace) -> int:
         from ..engine.rendering import export_all
 
         t = time.perf_counter()
+        rendered = None
+        if args.renderer == "diffusion" and (args.wav or args.stems):  # the render is kept as takes
+            rendered = render_diffusion_takes(song, tensors, diffusion_options(args))
         export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, renderer=args.renderer,
-                   project_name=Path(args.output).stem,
+                   project_name=Path(args.output).stem, rendered=rendered,
                    diffusion=diffusion_options(args))
         timings["export"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -112,6 +125,53 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_diffusion_takes(song, tensors: dict, options, **kw):
+    """Render with the diffusion renderer, record the renders as takes (``engine.render_takes``) and mix."""
+    from ..engine.render_takes import render_with_takes
+    from ..mix.mixer import mix_stems
+    from ..render.soundfont import RenderResult
+
+    dry, _ = render_with_takes(song, tensors, options=options, **kw)
+    stems, mix = mix_stems(song, dry.stems, inplace=True)
+    return RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate)
+
+
+def _vary(args: argparse.Namespace, proj, timings: dict) -> int:
+    from ..engine.render_takes import decode_takes, vary_takes
+    from ..engine.rendering import export_all
+    from ..io.project import save_project
+    from ..mix.mixer import mix_stems
+    from ..render.soundfont import RenderResult
+
+    if args.from_bar is not None or args.prompt:
+        print("melodex regenerate: error: --from-step varies a render of the current notes; it cannot be combined "
+              "with --from-bar or --prompt", file=sys.stderr)
+        return 2
+    opts = DiffusionOptions(device=args.device)
+    t = time.perf_counter()
+    tensors = dict(proj.tensors)
+    takes = vary_takes(proj.song, tensors, args.section, args.from_step, seed=args.seed,
+                       track_ids=[args.track] if args.track else None, variation=args.strength, take_id=args.take,
+                       options=opts)
+    timings["vary"] = time.perf_counter() - t
+    if args.wav or args.stems:
+        t = time.perf_counter()
+        dry = decode_takes(proj.song, tensors, options=opts)
+        stems, mix = mix_stems(proj.song, dry.stems, inplace=True)
+        export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=Path(args.project).stem,
+                   rendered=RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate))
+        timings["export"] = time.perf_counter() - t
+    t = time.perf_counter()
+    save_project(args.project, proj.song, tensors, proj.audio)
+    timings["save"] = time.perf_counter() - t
+    doc = summary(proj.song, timings)
+    doc.update({"takes": [{"take": k.id, "track": proj.song.track(k.track_id).name, "seed": k.seed,
+                           "parent": k.params["parent"], "from_step": k.params["from_step"]} for k in takes],
+                "section": proj.song.section(takes[0].section_id).label})
+    _print(doc, args.json)
+    return 0
+
+
 def _regenerate(args: argparse.Namespace) -> int:
     from ..engine.generation import regenerate
     from ..io.project import read_project, save_project
@@ -120,6 +180,8 @@ def _regenerate(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     proj = read_project(args.project)
     timings["load"] = time.perf_counter() - t
+    if args.from_step is not None:
+        return _vary(args, proj, timings)
     overrides = None
     if args.prompt:
         from ..prompt.parse import parse_prompt

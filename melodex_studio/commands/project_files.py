@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--track", action="append", dest="tracks", metavar="NAME", help="render only this track (repeatable)")
     p.add_argument("--soundfont", type=Path, help="a .sf2/.sf3 file instead of the configured one")
     add_renderer_args(p)
+    p.add_argument("--no-save", action="store_true",
+                   help="diffusion: do not record the render as takes in the project (by default it is saved, so "
+                        "that `melodex regenerate --from-step` can vary it)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("export", help="export MIDI, mix and stems",
@@ -68,14 +71,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-def _load(path: Path) -> Song:
-    from ..io.project import load_project
+def _read(path: Path):
+    """The ``io.project.Project`` at ``path``, with clear messages for a missing path or a folder."""
+    from ..io.project import read_project
 
     if not path.exists():
         raise ProjectError(f"the project {path} does not exist")
     if path.is_dir():
         raise ProjectError(f"{path} is a folder, not a .melodex project")
-    return load_project(path)
+    return read_project(path)
+
+
+def _load(path: Path) -> Song:
+    return _read(path).song
 
 
 def song_summary(song: Song) -> dict:
@@ -150,11 +158,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.wav is None and args.stems is None:
         print("melodex render: error: say where to write: --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
-    song = _load(args.project)
-    report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
-                        section=args.section, track_ids=args.tracks, soundfont=args.soundfont,
-                        renderer=args.renderer, diffusion=diffusion_options(args))
+    if args.renderer != "diffusion" or args.no_save:
+        song = _load(args.project)
+        report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
+                            section=args.section, track_ids=args.tracks, soundfont=args.soundfont,
+                            renderer=args.renderer, diffusion=diffusion_options(args))
+        _print_written(report)
+        return 0
+    from ..io.project import save_project
+    from .generate import render_diffusion_takes
+
+    proj = _read(args.project)
+    tensors = dict(proj.tensors)
+    before = len(proj.song.takes)
+    rendered = render_diffusion_takes(proj.song, tensors, diffusion_options(args), track_ids=args.tracks,
+                                      section=args.section, soundfont=args.soundfont)
+    report = export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
+                        rendered=rendered)
+    save_project(args.project, proj.song, tensors, proj.audio)
     _print_written(report)
+    print(f"takes  {len(proj.song.takes) - before} diffusion render takes recorded in {args.project}")
     return 0
 
 

@@ -33,16 +33,22 @@ class DiffusionOptions:
     device: str = "auto"
     codec: str | os.PathLike | None = None  # checkpoints; None = engine.models defaults
     renderer: str | os.PathLike | None = None
+    record_steps: tuple[int, ...] | None = None  # sampler steps whose latents are kept; None = record_default(steps)
+
+
+def record_default(steps: int) -> tuple[int, ...]:
+    """The steps recorded when none are chosen: the quarter points of a run of ``steps`` (project size: each
+    recorded step costs two latents per track and section)."""
+    return tuple(sorted({round(steps * q) for q in (0.25, 0.5, 0.75)} & set(range(1, steps))))
 
 
 def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section: Section | str | int | None = None,
                      progress: Progress | None = None, cancel: Cancel | None = None,
                      soundfont: str | os.PathLike | None = None,
-                     options: DiffusionOptions | None = None) -> RenderResult:
+                     options: DiffusionOptions | None = None, renders_out: dict | None = None) -> RenderResult:
     """Dry stereo stems (track id -> (frames, 2) float32, all one length) and their sum at ``song.sample_rate``;
-    sample 0 = the song's start, or ``section``'s start when one section is rendered."""
-    import soxr
-
+    sample 0 = the song's start, or ``section``'s start when one section is rendered. ``renders_out``, when
+    given, receives {(track id, section id): LatentRender} (``engine.render_takes`` stores them as takes)."""
     from ..render.diffusion import RenderSettings
     from .models import load_diffusion_renderer
 
@@ -54,13 +60,14 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
     tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
     sec = section if section is None or isinstance(section, Section) else SoundFontRenderer._find_section(song, section)
-    settings = RenderSettings(steps=opts.steps, guidance=opts.guidance, seed=opts.seed)
+    per_section = opts.steps if opts.strength >= 1.0 else max(1, int(np.ceil(opts.steps * opts.strength)))
+    record = opts.record_steps if opts.record_steps is not None else record_default(per_section)
+    settings = RenderSettings(steps=opts.steps, guidance=opts.guidance, seed=opts.seed, record_steps=tuple(record))
     init: dict[str, np.ndarray] = {}
     if opts.strength < 1.0 and tracks:
         sf = SoundFontRenderer(soundfont, sample_rate=dr.sample_rate).render(song, [t.id for t in tracks], cancel=cancel)
         init = {tid: st.mean(axis=1) for tid, st in sf.stems.items()}
     n_sections = 1 if sec is not None else max(1, len(song.sections))
-    per_section = opts.steps if opts.strength >= 1.0 else max(1, int(np.ceil(opts.steps * opts.strength)))
     total_steps, done = len(tracks) * n_sections * (per_section + 1), [0]
 
     def on_step(step: int, _x) -> None:
@@ -73,14 +80,25 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     mono: dict[str, np.ndarray] = {}
     for track in tracks:
         if sec is None:
-            latent, _ = dr.render_track(song, track, settings, on_step, init.get(track.id), opts.strength)
+            latent, renders = dr.render_track(song, track, settings, on_step, init.get(track.id), opts.strength)
+            sections = sorted(song.sections, key=lambda s: s.start_bar)  # render_track's order
         else:
             track_latent = dr.encode_audio(init[track.id]).cpu() if track.id in init else None
             r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
                                   strength=opts.strength if track_latent is not None else 1.0)
-            latent = dr.section_latent(song, sec, r)
-        audio = dr.decode(latent)
-        mono[track.id] = soxr.resample(audio, dr.sample_rate, song.sample_rate).astype(np.float32)
+            latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
+        if renders_out is not None:
+            renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
+        mono[track.id] = dr.decode(latent)
+    return to_stems(song, mono, dr.sample_rate, sec)
+
+
+def to_stems(song: Song, mono: dict[str, np.ndarray], rate: int, sec: Section | None) -> RenderResult:
+    """Mono renders at ``rate`` (sample 0 = the song's or ``sec``'s start) -> centred stereo stems at the song's
+    rate, padded to the song's (or the section's) length, and their sum."""
+    import soxr
+
+    mono = {tid: soxr.resample(m, rate, song.sample_rate).astype(np.float32) for tid, m in mono.items()}
     if sec is None:
         end_tick = max(song.section_ticks(s)[1] for s in song.sections) if song.sections else 0
         frames = song.tempo_map.tick_to_sample(end_tick, song.sample_rate)

@@ -6,29 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from melodex_studio.cli import main
-from melodex_studio.engine import models
 from melodex_studio.engine.diffusion_render import DiffusionOptions
 from melodex_studio.engine.rendering import export_all, render_song
 from melodex_studio.errors import CancelledError, ModelError
 from melodex_studio.mix.mixer import stems_residual_db
-from melodex_studio.render.codec import build_codec
-from melodex_studio.render.diffusion import save_model
-from melodex_studio.render.dit import build_dit
 from tests.songs import make_demo_song
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory):
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("models")
-    codec, dit = build_codec("tiny"), build_dit("tiny")
-    save_model(codec, codec.cfg.to_json(), d / "codec.safetensors", "codec")
-    save_model(dit, dit.cfg.to_json(), d / "renderer.safetensors", "renderer")
-    yield d / "codec.safetensors", d / "renderer.safetensors"
-    models.clear_cache()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,220 @@
+"""Diffusion renders as takes of the project, so that any render can be reproduced or varied from a step.
+
+Every diffusion render of one track in one section becomes a *render take* (``Take`` with
+``params["kind"] == RENDER_KIND``): its notes are the score it rendered, its ``params`` hold the sampler
+settings, the seed, the window of song-grid latent frames and the hashes of the codec and renderer
+checkpoints, and its ``tensors`` name the final latent and the latents recorded at chosen sampler steps
+(``render.diffusion.render_to_state``) in the project's ``state.safetensors``.
+
+* ``render_with_takes`` renders (the whole song or one section) and records a take per track and section.
+* ``vary_takes`` resumes the current take of a section (one track or all) from a recorded step with a new
+  seed: step 0 is a new render, the last recorded step a close variation. Same seed = the same latent.
+* ``decode_takes`` rebuilds the dry stems from the current takes (no sampling), e.g. to hear a variation
+  in its song.
+
+The current render of (section, track) is the newest render take whose notes are the track's notes in that
+section now: after a note edit or a structure regeneration the old renders are kept but no longer current.
+Render takes are stored with ``activate=False``: they never change notes or the active structure takes.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import CancelledError, ModelError
+from ..render.soundfont import RenderResult, SoundFontRenderer
+from ..song import Section, Song, Take
+from .diffusion_render import Cancel, DiffusionOptions, Progress, render_diffusion, to_stems
+
+RENDER_KIND = "diffusion_render"
+
+
+def _section(song: Song, ref: Section | str | int) -> Section:
+    return ref if isinstance(ref, Section) else SoundFontRenderer._find_section(song, ref)
+
+
+def is_render_take(take: Take) -> bool:
+    return take.params.get("kind") == RENDER_KIND
+
+
+def current_take(song: Song, section: Section | str | int, track: str) -> Take | None:
+    """The newest render take of ``track`` (id or name) in ``section`` that rendered its current notes."""
+    sec, tr = _section(song, section), song.track(track)
+    start, end = song.section_ticks(sec)
+    notes = tr.notes_in(start, end)
+    for take in reversed(song.takes):
+        if is_render_take(take) and take.section_id == sec.id and take.track_id == tr.id \
+                and take.notes.get(tr.id) == notes:
+            return take
+    return None
+
+
+def _model_info(opts: DiffusionOptions) -> dict[str, str]:
+    from ..render.diffusion import file_hash
+    from .models import diffusion_model_paths
+
+    cp, rp = diffusion_model_paths(opts.codec, opts.renderer)
+    return {"codec": file_hash(cp), "renderer": file_hash(rp)}
+
+
+def _add_take(song: Song, tensors: dict[str, np.ndarray], section_id: str, track_id: str, render,
+              params: dict) -> Take:
+    from ..render.diffusion import render_to_state
+
+    sec = song.section(section_id)
+    start, end = song.section_ticks(sec)
+    take = Take(section_id=section_id, track_id=track_id, notes={track_id: song.track(track_id).notes_in(start, end)},
+                seed=int(render.seed), created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    prefix = f"render/{take.id}"
+    state, meta = render_to_state(render, prefix)
+    for name, t in state.items():
+        tensors[name] = t.detach().cpu().numpy().astype(np.float32, copy=False)
+    take.tensors = sorted(state)
+    take.params = {"kind": RENDER_KIND, **params, "state": meta}
+    song.add_take(take, activate=False)
+    return take
+
+
+def _render_from_take(take: Take, tensors: dict[str, np.ndarray]):
+    import torch
+
+    from ..render.diffusion import render_from_state
+
+    prefix = f"render/{take.id}"
+    return render_from_state({k: torch.from_numpy(np.asarray(tensors[k])) for k in take.tensors if k in tensors},
+                             take.params["state"], prefix)
+
+
+def render_with_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence[str] | None = None,
+                      section: Section | str | int | None = None, progress: Progress | None = None,
+                      cancel: Cancel | None = None, soundfont=None,
+                      options: DiffusionOptions | None = None) -> tuple[RenderResult, list[Take]]:
+    """``render_diffusion`` that records one render take per (track, section) in ``song`` and ``tensors``.
+    Nothing is added when the render fails or is cancelled."""
+    opts = options or DiffusionOptions()
+    info = _model_info(opts)
+    renders: dict[tuple[str, str], object] = {}
+    t0 = time.perf_counter()
+    res = render_diffusion(song, track_ids, section, progress, cancel, soundfont, opts, renders_out=renders)
+    params = {"op": "render", "models": info, "strength": opts.strength, "steps": opts.steps,
+              "guidance": opts.guidance, "seconds": round(time.perf_counter() - t0, 4)}
+    takes = [_add_take(song, tensors, sid, tid, r, params) for (tid, sid), r in renders.items()]
+    return res, takes
+
+
+def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | str | int, step: int,
+               seed: int | None = None, track_ids: Sequence[str] | None = None, variation: float = 1.0,
+               take_id: str | None = None, progress: Progress | None = None, cancel: Cancel | None = None,
+               options: DiffusionOptions | None = None) -> list[Take]:
+    """Resume the current render take of each track (``track_ids``; None = every track) in ``section`` from
+    its recorded sampler ``step`` with noise ``seed`` (None = a random one) and add the results as new takes.
+
+    ``take_id`` picks an older take to vary (its track only). Later steps keep more of the take (their
+    noise level is lower); ``variation`` in [0, 1] is the fraction of the remaining noise that is replaced.
+    The section's neighbours are the tracks' current takes, so the variation joins the song as it is now.
+    The same seed as the take (and unchanged neighbours and models) gives the take's latent exactly.
+    """
+    import torch
+
+    from ..render.diffusion import RenderSettings
+    from .models import load_diffusion_renderer
+
+    opts = options or DiffusionOptions()
+    if not 0.0 <= variation <= 1.0:
+        raise ModelError(f"variation {variation} must be between 0 and 1")
+    sec = _section(song, section)
+    if take_id is not None:
+        take = song.take(take_id)
+        if not is_render_take(take) or take.section_id != sec.id:
+            raise ModelError(f"take {take_id!r} is not a diffusion render of section {sec.label!r}")
+        sources = [take]
+    else:
+        tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
+        sources = []
+        for tr in tracks:
+            take = current_take(song, sec, tr.id)
+            if take is None:
+                raise ModelError(f"track {tr.name!r} has no diffusion render of section {sec.label!r} for its current "
+                                 f"notes; render it with --renderer diffusion first")
+            sources.append(take)
+    dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
+    models = _model_info(opts)
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    olds = [_render_from_take(take, tensors) for take in sources]
+    total, done = sum(max(1, len(o.schedule) - 1 - step) for o in olds), [0]
+
+    def on_step(_k: int, _x) -> None:
+        if cancel is not None and cancel():
+            raise CancelledError("variation cancelled; nothing was changed")
+        done[0] += 1
+        if progress is not None:
+            progress(min(1.0, done[0] / max(1, total)))
+
+    results = []
+    for take, old in zip(sources, olds):
+        if take.params.get("models") != models:
+            raise ModelError(f"take {take.id} was rendered with other codec/renderer checkpoints; vary it with those "
+                             f"(sha256 {take.params.get('models')}) or render the section again")
+        track = song.track(take.track_id)
+        f0, f1 = _section_frames(dr, song, sec)
+        a, b = old.frame_start, old.frame_start + old.latent.shape[0]
+        latent, have = track_latent(song, tensors, track.id, dr)
+        known = torch.zeros_like(have)
+        known[a:b] = have[a:b]
+        known[f0:f1] = False
+        settings = RenderSettings(**{**old.settings.__dict__, "seed": seed})
+        new = dr.resume_section(song, track, sec, old, step, settings, latent, known, variation, on_step)
+        results.append((take, new))
+    params = {"op": "vary", "models": models, "from_step": int(step), "variation": float(variation)}
+    return [_add_take(song, tensors, sec.id, take.track_id, new,
+                      {**{k: take.params.get(k) for k in ("strength", "steps", "guidance")}, **params, "parent": take.id})
+            for take, new in results]
+
+
+def _section_frames(dr, song: Song, section: Section) -> tuple[int, int]:
+    from ..render.score_features import section_frames
+
+    return section_frames(song, section, dr.sample_rate, dr.hop)
+
+
+def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr):
+    """(latent (T_song, D), known (T_song,) bool): the current takes' section latents of one track on the song
+    grid; frames of sections without a current take are zero and not known."""
+    import torch
+
+    total = dr.song_frames(song)
+    latent = torch.zeros(total, dr.codec.cfg.latent_dim)
+    known = torch.zeros(total, dtype=torch.bool)
+    for sec in song.sections:
+        take = current_take(song, sec, track_id)
+        if take is None:
+            continue
+        r = _render_from_take(take, tensors)
+        f0, f1 = _section_frames(dr, song, sec)
+        latent[f0:f1] = dr.section_latent(song, sec, r)
+        known[f0:f1] = True
+    return latent, known
+
+
+def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence[str] | None = None,
+                 options: DiffusionOptions | None = None) -> RenderResult:
+    """Dry stems of the song at its rate decoded from the current render takes (no sampling); ModelError
+    names the first section and track without one."""
+    from .models import load_diffusion_renderer
+
+    opts = options or DiffusionOptions()
+    dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
+    tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
+    mono = {}
+    for tr in tracks:
+        for sec in song.sections:
+            if current_take(song, sec, tr.id) is None:
+                raise ModelError(f"track {tr.name!r} has no diffusion render of section {sec.label!r} for its current "
+                                 f"notes; render it with --renderer diffusion first")
+        latent, _ = track_latent(song, tensors, tr.id, dr)
+        mono[tr.id] = dr.decode(latent)
+    return to_stems(song, mono, dr.sample_rate, None)
