@@ -156,6 +156,10 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
 
     results = []
     for take, old in zip(sources, olds):
+        if step not in old.checkpoints and take.params.get("parent"):
+            raise ModelError(f"take {take.id} is a variation from step {take.params['from_step']}, so it recorded only "
+                             f"steps {sorted(old.checkpoints)}; to vary from step {step}, vary its parent: --take "
+                             f"{take.params['parent']}")
         if take.params.get("models") != models:
             raise ModelError(f"take {take.id} was rendered with other codec/renderer checkpoints; vary it with those "
                              f"(sha256 {take.params.get('models')}) or render the section again")

@@ -176,68 +176,105 @@ def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
     return out
 
 
-def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
-    """Score adherence, seams, loudness and sanity of diffusion renders vs SoundFont renders."""
-    from ..render.diffusion import RenderSettings
-    from ..render.score_features import section_frames
+def _val_tracks(cfg: EvalConfig, sr: int):
+    """(song, track, its dry SoundFont render (mono, at ``sr``)) over the validation songs of the renderer data."""
     from ..render.soundfont import SoundFontRenderer
     from ..training.data_renderer import random_song
 
-    sr, hop = renderer.sample_rate, renderer.hop
     sf = SoundFontRenderer(sample_rate=sr)
-    per = {"diffusion": {"chroma": [], "onset_f1": [], "loudness": []}, "soundfont": {"chroma": [], "onset_f1": [], "loudness": []}}
-    seams: list[dict] = []
-    nan = clipped = 0
-    count, song_i = 0, 0
-    t0 = time.time()
-    while count < cfg.sections and song_i < 200:
+    for song_i in range(200):
         song = random_song((cfg.data_seed + 1) * 100003 + song_i)  # the validation songs (data_renderer seeds)
-        song_i += 1
         song.plan = {**song.plan, "production": ["dry"]}
         stems = sf.render(song).stems
         for track in song.tracks:
-            ref = stems[track.id].mean(axis=1)
-            settings = RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed)
-            latent, _ = renderer.render_track(song, track, settings, init_audio=ref if cfg.strength < 1 else None,
-                                              strength=cfg.strength)
-            audio = renderer.decode(latent)
-            nan += int(not np.isfinite(audio).all())
-            audio = np.nan_to_num(audio)
-            clipped += int(np.max(np.abs(audio)) >= 0.999)
-            joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
-            bar_lines = [song.tempo_map.tick_to_sample(song.bar_to_tick(b), sr) for sec in song.sections
-                         for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
-            seams.append(seam_stats(audio, joins, sr, bar_lines))
-            for sec in song.sections:
-                s0, s1 = (song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(sec))
-                st, et = song.section_ticks(sec)
-                t_s = song.tempo_map.tick_to_seconds(st)
-                notes = [(song.tempo_map.tick_to_seconds(n.start_tick) - t_s, song.tempo_map.tick_to_seconds(n.end_tick) - t_s,
-                          n.pitch, n.velocity) for n in track.notes if st <= n.start_tick < et]
-                if not notes:
-                    continue
-                onsets = np.unique(np.round([n[0] for n in notes], 3))
-                for name, y in (("diffusion", audio[s0:s1]), ("soundfont", ref[s0:s1])):
-                    y = np.pad(y, (0, max(0, (s1 - s0) - y.size))).astype(np.float32)
-                    per[name]["chroma"].append(float("nan") if track.is_drum else chroma_similarity(y, sr, notes))
-                    per[name]["onset_f1"].append(onset_f1(y, sr, onsets))
-                    per[name]["loudness"].append(loudness_db(y, sr))
-                count += 1
-        log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
-    summ = {name: {m: float(np.nanmean(np.array(vals, float))) for m, vals in d.items()} for name, d in per.items()}
-    ld = np.array(per["diffusion"]["loudness"], float) - np.array(per["soundfont"]["loudness"], float)
+            yield song, track, stems[track.id].mean(axis=1)
+
+
+def _adherence(song, track, renders: dict[str, np.ndarray], sr: int, per: dict) -> int:
+    """Append chroma, onset F1 and loudness per section of ``track`` for each named render; returns the number
+    of sections measured (those with notes)."""
+    n = 0
+    for sec in song.sections:
+        s0, s1 = (song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(sec))
+        st, et = song.section_ticks(sec)
+        t_s = song.tempo_map.tick_to_seconds(st)
+        notes = [(song.tempo_map.tick_to_seconds(n.start_tick) - t_s, song.tempo_map.tick_to_seconds(n.end_tick) - t_s,
+                  n.pitch, n.velocity) for n in track.notes if st <= n.start_tick < et]
+        if not notes:
+            continue
+        onsets = np.unique(np.round([n[0] for n in notes], 3))
+        for name, audio in renders.items():
+            y = np.pad(audio[s0:s1], (0, max(0, (s1 - s0) - audio[s0:s1].size))).astype(np.float32)
+            d = per.setdefault(name, {"chroma": [], "onset_f1": [], "loudness": []})
+            d["chroma"].append(float("nan") if track.is_drum else chroma_similarity(y, sr, notes))
+            d["onset_f1"].append(onset_f1(y, sr, onsets))
+            d["loudness"].append(loudness_db(y, sr))
+        n += 1
+    return n
+
+
+def _summary(per: dict, name: str) -> dict:
+    summ = {k: {m: float(np.nanmean(np.array(vals, float))) for m, vals in d.items()} for k, d in per.items()}
+    ratio = {m: summ[name][m] / summ["soundfont"][m] if summ["soundfont"][m] > 0 else float("nan") for m in ("chroma", "onset_f1")}
+    ld = np.array(per[name]["loudness"], float) - np.array(per["soundfont"]["loudness"], float)
     ld = ld[np.isfinite(ld)]
+    return {name: summ[name], "soundfont": summ["soundfont"], "ratio_to_soundfont": ratio,
+            "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())),
+            "loudness_diff_db_median_abs": float(np.median(np.abs(ld))) if ld.size else float("nan"),
+            "loudness_within_3db_fraction": float(np.mean(np.abs(ld) <= 3.0)) if ld.size else float("nan")}
+
+
+def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
+    """Score adherence of the codec's reconstruction of the SoundFont render (encode + decode, no diffusion):
+    the ceiling of what a renderer on this codec can reach on the same sections."""
+    import torch
+
+    sr = codec.cfg.sample_rate
+    per: dict = {}
+    count, t0 = 0, time.time()
+    for song, track, ref in _val_tracks(cfg, sr):
+        with torch.no_grad():
+            y = codec.decode(codec.encode(torch.from_numpy(ref.astype(np.float32))[None].to(device)))[0].float().cpu().numpy()
+        count += _adherence(song, track, {"codec": y, "soundfont": ref}, sr, per)
+        if count >= cfg.sections:
+            break
+    log(f"  codec adherence: {count} sections ({time.time() - t0:.0f}s)")
+    return {"sections": count, **_summary(per, "codec")}
+
+
+def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
+    """Score adherence, seams, loudness and sanity of diffusion renders vs SoundFont renders."""
+    from ..render.diffusion import RenderSettings
+
+    sr = renderer.sample_rate
+    per: dict = {}
+    seams: list[dict] = []
+    nan = clipped = 0
+    count = 0
+    t0 = time.time()
+    for song, track, ref in _val_tracks(cfg, sr):
+        settings = RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed)
+        latent, _ = renderer.render_track(song, track, settings, init_audio=ref if cfg.strength < 1 else None,
+                                          strength=cfg.strength)
+        audio = renderer.decode(latent)
+        nan += int(not np.isfinite(audio).all())
+        audio = np.nan_to_num(audio)
+        clipped += int(np.max(np.abs(audio)) >= 0.999)
+        joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
+        bar_lines = [song.tempo_map.tick_to_sample(song.bar_to_tick(b), sr) for sec in song.sections
+                     for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
+        seams.append(seam_stats(audio, joins, sr, bar_lines))
+        count += _adherence(song, track, {"diffusion": audio, "soundfont": ref}, sr, per)
+        if track is song.tracks[-1]:
+            log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
+        if count >= cfg.sections and track is song.tracks[-1]:
+            break
     jj = [j for s in seams for j in s["join_jump"]]
     je = [e for s in seams for e in s["join_energy_db"]]
     inner_j = float(np.median([s["inner_jump_p99"] for s in seams])) if seams else 0.0
     inner_e = float(np.median([s["inner_energy_db_p99"] for s in seams])) if seams else 0.0
-    ratio = {m: summ["diffusion"][m] / summ["soundfont"][m] if summ["soundfont"][m] > 0 else float("nan") for m in ("chroma", "onset_f1")}
     return {
-        "sections": count,
-        "diffusion": summ["diffusion"], "soundfont": summ["soundfont"], "ratio_to_soundfont": ratio,
-        "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())),
-        "loudness_diff_db_median_abs": float(np.median(np.abs(ld))) if ld.size else float("nan"),
-        "loudness_within_3db_fraction": float(np.mean(np.abs(ld) <= 3.0)) if ld.size else float("nan"),
+        "sections": count, **_summary(per, "diffusion"),
         "seams": {"joins": len(jj), "join_jump_max": float(max(jj, default=0.0)), "inner_jump_p99": inner_j,
                   "join_energy_db_max": float(max(je, default=0.0)), "inner_energy_db_p99": inner_e,
                   "joins_within_inner_range": float(np.mean([(a <= inner_j) and (b <= max(inner_e, 1e-9))
@@ -252,6 +289,12 @@ def print_table(report: dict, log=print) -> None:
     for k in ("codec", "16k", "8k"):
         log(f"  {k:<10}{'':36}{c[k]['mrstft']:8.3f} {c[k]['logmel']:10.3f}")
     log(f"  codec beats the 8 kHz baseline: {c['beats_8k']}")
+    a = report.get("codec_adherence")
+    if a:
+        log(f"  codec(SoundFont) score adherence ({a['sections']} sections, the renderer's ceiling): chroma "
+            f"{a['codec']['chroma']:.3f} vs {a['soundfont']['chroma']:.3f} (ratio {a['ratio_to_soundfont']['chroma']:.2f}), "
+            f"onset F1 {a['codec']['onset_f1']:.3f} vs {a['soundfont']['onset_f1']:.3f} "
+            f"(ratio {a['ratio_to_soundfont']['onset_f1']:.2f}), loudness median |diff| {a['loudness_diff_db_median_abs']:.1f} dB")
     r = report.get("renderer")
     if r:
         log(f"\nScore adherence ({r['sections']} sections)       chroma cos   onset F1@50ms   loudness LUFS")
@@ -282,6 +325,7 @@ def run_eval(cfg: EvalConfig, log=print) -> dict:
     t0 = time.time()
     report: dict = {"config": asdict(cfg), "codec_sha256": file_hash(cfg.codec)}
     report["codec"] = eval_codec(codec, load_items(cfg.data_dir, "val"), cfg.sections, device, log)
+    report["codec_adherence"] = eval_codec_adherence(codec, cfg, device, log)
     log(f"codec evaluated in {time.time() - t0:.0f}s")
     if cfg.renderer and Path(cfg.renderer).is_file():
         report["renderer_sha256"] = file_hash(cfg.renderer)

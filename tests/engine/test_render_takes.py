@@ -138,3 +138,17 @@ def test_cli_render_keeps_takes_and_regenerate_from_step_varies_them(checkpoints
     rc = main(["regenerate", str(path), "--section", "1", "--from-step", "5", "--device", "cpu"])
     assert rc != 0 and "recorded steps are [1, 2, 3]" in capsys.readouterr().err
     assert len(read_project(path).song.takes) == 7  # a failed variation changes nothing
+
+
+def test_a_variation_keeps_only_the_steps_after_its_branch_and_says_where_the_rest_are(rendered, checkpoints):
+    path, _, _ = rendered
+    proj = read_project(path)
+    song, tensors = proj.song, dict(proj.tensors)
+    sec, track = song.sections[0], song.tracks[0]
+    parent = current_take(song, sec, track.id)
+    (child,) = vary_takes(song, tensors, sec, 2, seed=3, track_ids=[track.id], options=_opts(checkpoints))
+    assert child.params["state"]["steps_recorded"] == [3]
+    with pytest.raises(ModelError, match=f"vary its parent: --take {parent.id}"):
+        vary_takes(song, tensors, sec, 1, seed=4, track_ids=[track.id], options=_opts(checkpoints))
+    (grandchild,) = vary_takes(song, tensors, sec, 3, seed=5, track_ids=[track.id], options=_opts(checkpoints))
+    assert grandchild.params["parent"] == child.id
