@@ -50,6 +50,7 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     sample 0 = the song's start, or ``section``'s start when one section is rendered. ``renders_out``, when
     given, receives {(track id, section id): LatentRender} (``engine.render_takes`` stores them as takes)."""
     from ..render.diffusion import RenderSettings
+    from ..render.score_features import section_frames
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
@@ -81,15 +82,16 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     for track in tracks:
         if sec is None:
             latent, renders = dr.render_track(song, track, settings, on_step, init.get(track.id), opts.strength)
-            sections = sorted(song.sections, key=lambda s: s.start_bar)  # render_track's order
+            sections, f0 = sorted(song.sections, key=lambda s: s.start_bar), 0  # render_track's order
         else:
             track_latent = dr.encode_audio(init[track.id]).cpu() if track.id in init else None
             r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
                                   strength=opts.strength if track_latent is not None else 1.0)
             latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
+            f0 = section_frames(song, sec, dr.sample_rate, dr.hop)[0]
         if renders_out is not None:
             renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
-        mono[track.id] = dr.decode(latent)
+        mono[track.id] = dr.decode_track(song, track, latent, f0)
     return to_stems(song, mono, dr.sample_rate, sec)
 
 

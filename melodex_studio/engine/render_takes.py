@@ -220,5 +220,5 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
                 raise ModelError(f"track {tr.name!r} has no diffusion render of section {sec.label!r} for its current "
                                  f"notes; render it with --renderer diffusion first")
         latent, _ = track_latent(song, tensors, tr.id, dr)
-        mono[tr.id] = dr.decode(latent)
+        mono[tr.id] = dr.decode_track(song, tr, latent)
     return to_stems(song, mono, dr.sample_rate, None)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..render.score_features import DRUM_INSTRUMENT, ROLL, score_features
+
 MEL_BANDS, MEL_FFT, MEL_HOP = 80, 1024, 256
 ONSET_TOL_S = 0.05
 
@@ -161,8 +163,11 @@ def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
             x = it.audio[f0 * hop: f1 * hop]
             if x.size < sr or np.sqrt(np.mean(x ** 2)) < 1e-3:
                 continue
+            roll = None
+            if codec.cfg.harmonics and it.instrument != DRUM_INSTRUMENT:
+                roll = torch.from_numpy(np.ascontiguousarray(it.feats[f0:f1, ROLL]))[None].to(device)
             with torch.no_grad():
-                y = codec.decode(codec.encode(torch.from_numpy(x)[None].to(device)))[0].float().cpu().numpy()
+                y = codec.decode(codec.encode(torch.from_numpy(x)[None].to(device)), roll)[0].float().cpu().numpy()
             for name, pred in (("codec", y), ("8k", band_limited(x, sr, 8000)), ("16k", band_limited(x, sr, 16000))):
                 rows[name].append((mrstft_distance(pred, x), logmel_distance(pred, x, sr)))
             count += 1
@@ -234,7 +239,12 @@ def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
     count, t0 = 0, time.time()
     for song, track, ref in _val_tracks(cfg, sr):
         with torch.no_grad():
-            y = codec.decode(codec.encode(torch.from_numpy(ref.astype(np.float32))[None].to(device)))[0].float().cpu().numpy()
+            z = codec.encode(torch.from_numpy(ref.astype(np.float32))[None].to(device))
+            roll = None
+            if codec.cfg.harmonics and not track.is_drum:
+                roll = torch.from_numpy(np.ascontiguousarray(
+                    score_features(song, track, 0, z.shape[1], sr, codec.cfg.latent_hop).features[:, ROLL]))[None].to(device)
+            y = codec.decode(z, roll)[0].float().cpu().numpy()
         count += _adherence(song, track, {"codec": y, "soundfont": ref}, sr, per)
         if count >= cfg.sections:
             break
@@ -256,7 +266,7 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
         settings = RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed)
         latent, _ = renderer.render_track(song, track, settings, init_audio=ref if cfg.strength < 1 else None,
                                           strength=cfg.strength)
-        audio = renderer.decode(latent)
+        audio = renderer.decode_track(song, track, latent)
         nan += int(not np.isfinite(audio).all())
         audio = np.nan_to_num(audio)
         clipped += int(np.max(np.abs(audio)) >= 0.999)

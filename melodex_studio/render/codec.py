@@ -41,6 +41,9 @@ class CodecConfig:
     # bin's instantaneous frequency from the bin centre, integrated over frames, plus a per-frame offset, so a
     # steady partial keeps a coherent phase from frame to frame by construction (the phase-vocoder relation).
     phase_mode: str = "direct"
+    # > 0: the decoder also takes the score's pitch roll and adds this many harmonics of every sounding note
+    # (render.harmonic.HarmonicBank, phase-coherent by construction); the STFT head adds the rest.
+    harmonics: int = 0
     # Statistics of the latent means over the training data, used to normalise latents for diffusion.
     latent_mean: float = 0.0
     latent_std: float = 1.0
@@ -151,17 +154,32 @@ class Decoder(nn.Module):
         self.high = nn.Sequential(*[ConvNeXtBlock(cfg.dec_high_dim) for _ in range(cfg.dec_high_blocks)])
         self.norm = nn.LayerNorm(cfg.dec_high_dim)
         self.head = nn.Linear(cfg.dec_high_dim, 3 * bins)  # log magnitude, phase as (cos, sin) direction
+        if cfg.harmonics:
+            from .harmonic import HarmonicBank
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+            self.harm_head = nn.Linear(cfg.dec_high_dim, 2 * cfg.harmonics)  # log amplitude and its register slope
+            with torch.no_grad():
+                self.harm_head.weight.mul_(0.1)
+                self.harm_head.bias.zero_()
+                self.harm_head.bias[: cfg.harmonics] = -3.0  # about the level of a partial in the data
+            self.bank = HarmonicBank(cfg.harmonics, cfg.sample_rate, cfg.n_fft, cfg.hop_length)
+
+    def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
+        when the config has harmonics; None or zeros = no notes, e.g. drums)."""
         h = self.blocks(self.inp(z.transpose(1, 2)))  # (B, C, L)
         h = self.high(self.up(h))  # (B, C2, 4L)
-        logmag, px, py = self.head(self.norm(h.transpose(1, 2))).float().transpose(1, 2).chunk(3, dim=1)  # (B, K, 4L)
+        hn = self.norm(h.transpose(1, 2))  # (B, 4L, C2)
+        logmag, px, py = self.head(hn).float().transpose(1, 2).chunk(3, dim=1)  # (B, K, 4L)
         mag = torch.exp(logmag.clamp(max=self.cfg.mag_max_log))
         if self.cfg.phase_mode == "integrate":
             phase = self._integrated_phase(px, py)
         else:
             phase = torch.atan2(py, px)
         spec = torch.polar(mag, phase)  # (B, K, 4L)
+        if self.cfg.harmonics and roll is not None:
+            up = roll.to(hn.device).repeat_interleave(self.cfg.downsample, dim=1)[:, : hn.shape[1]]  # (B, 4L, 128)
+            spec = spec + self.bank(self.harm_head(hn), up)
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
 
     def _integrated_phase(self, dev: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
@@ -196,9 +214,10 @@ class AudioCodec(nn.Module):
         """Deterministic latent (the posterior mean), (B, N) -> (B, L, D)."""
         return self.encode_dist(wave)[0]
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, L, D) -> (B, L * latent_hop) waveform."""
-        return self.decoder(z)
+    def decode(self, z: torch.Tensor, roll: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L, D) -> (B, L * latent_hop) waveform; ``roll`` (B, L, 128): the score's note levels at the latent
+        rate (score features' pitch roll), used by a codec with harmonics."""
+        return self.decoder(z, roll)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
         """Raw latent -> unit-scale latent for the diffusion model."""
@@ -207,12 +226,12 @@ class AudioCodec(nn.Module):
     def denormalize(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.cfg.latent_std + self.cfg.latent_mean
 
-    def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None):
+    def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None, roll: torch.Tensor | None = None):
         """Training pass: returns (reconstruction (B, N'), mean, logvar) with a reparameterised sample."""
         mean, logvar = self.encode_dist(wave)
         eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * logvar) * eps  # (B, L, D)
-        return self.decode(z), mean, logvar
+        return self.decode(z, roll), mean, logvar
 
 
 def build_codec(cfg: CodecConfig | str) -> AudioCodec:

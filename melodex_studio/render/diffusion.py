@@ -15,7 +15,7 @@ import torch
 from ..errors import ModelError
 from .denoiser import FlowDenoiser
 from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
-from .score_features import RenderConditions, encode_conditions, score_features, section_frames
+from .score_features import ROLL, RenderConditions, encode_conditions, score_features, section_frames
 
 
 def save_model(model: torch.nn.Module, config_json: str, path: str | Path, kind: str, extra: dict | None = None,
@@ -200,10 +200,21 @@ class DiffusionRenderer:
         return self.codec.normalize(self.codec.encode(x[None].to(self.device)))[0]
 
     @torch.no_grad()
-    def decode(self, latent: torch.Tensor) -> np.ndarray:
-        """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``."""
+    def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None) -> np.ndarray:
+        """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``; ``roll`` (T, 128): the
+        score's note levels over the same frames, for a codec with harmonics (``decode_track`` finds it)."""
         z = self.codec.denormalize(latent.to(self.device).float())
-        return self.codec.decode(z[None])[0].float().cpu().numpy()
+        r = None if roll is None else torch.as_tensor(roll).float()[None].to(self.device)
+        return self.codec.decode(z[None], r)[0].float().cpu().numpy()
+
+    def decode_track(self, song, track, latent: torch.Tensor, frame_start: int = 0) -> np.ndarray:
+        """``decode`` of ``track``'s latent over song-grid frames [frame_start, frame_start + T), with the track's
+        pitch roll when the codec synthesises the notes' harmonics (pitched tracks only)."""
+        roll = None
+        if self.codec.cfg.harmonics and not track.is_drum:
+            feats = score_features(song, track, frame_start, frame_start + latent.shape[0], self.sample_rate, self.hop)
+            roll = torch.from_numpy(np.ascontiguousarray(feats.features[:, ROLL]))
+        return self.decode(latent, roll)
 
     # --- sampling ------------------------------------------------------------------------------------
     def _run(self, x, schedule, start_step, cond, settings, old_denoised=None, callback=None) -> LatentRender:
@@ -393,5 +404,5 @@ class DiffusionRenderer:
         for track in tracks:
             init = None if init_audio is None else init_audio.get(track.id)
             latent, rs = self.render_track(song, track, settings, callback, init, strength)
-            stems[track.id], renders[track.id] = self.decode(latent), rs
+            stems[track.id], renders[track.id] = self.decode_track(song, track, latent), rs
         return stems, renders

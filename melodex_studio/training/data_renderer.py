@@ -20,7 +20,8 @@ from typing import Iterator
 import numpy as np
 
 from ..render.score_features import (
-    FEATURE_DIM, STYLE_TAGS, RenderConditions, encode_conditions, frame_range, score_features, section_frames,
+    DRUM_INSTRUMENT, FEATURE_DIM, ROLL, STYLE_TAGS, RenderConditions, encode_conditions, frame_range, score_features,
+    section_frames,
 )
 from ..song import Key, MeterMap, Note, Section, Song, TempoMap, Track, ticks_per_bar
 
@@ -292,19 +293,29 @@ def load_items(data_dir: str | Path, split: str) -> list[Item]:
 
 def audio_crops(items: list[Item], rng: np.random.Generator, batch: int, samples: int) -> np.ndarray:
     """(batch, samples) random crops (favouring non-silent ones), float32."""
+    return crops_with_roll(items, rng, batch, samples)[0]
+
+
+def crops_with_roll(items: list[Item], rng: np.random.Generator, batch: int, samples: int,
+                    hop: int = HOP) -> tuple[np.ndarray, np.ndarray]:
+    """Random crops starting on a latent frame (favouring non-silent ones): audio (batch, samples) float32 and
+    the score's note levels over the same frames (batch, ceil(samples / hop), 128) float32 (zeros for drums,
+    whose roll holds drum keys, not pitches)."""
+    frames = -(-samples // hop)
     out = np.zeros((batch, samples), np.float32)
+    roll = np.zeros((batch, frames, 128), np.float32)
     for b in range(batch):
         for _ in range(8):
             it = items[rng.integers(len(items))]
-            if it.audio.size <= samples:
-                crop = np.pad(it.audio, (0, samples - it.audio.size))
-            else:
-                s = int(rng.integers(0, it.audio.size - samples))
-                crop = it.audio[s: s + samples]
+            s = int(rng.integers(0, (it.audio.size - samples) // hop + 1)) * hop if it.audio.size > samples else 0
+            crop = np.pad(it.audio[s: s + samples], (0, max(0, samples - (it.audio.size - s))))
             if np.sqrt(np.mean(crop ** 2)) > 1e-3:
                 break
         out[b] = crop
-    return out
+        if it.instrument != DRUM_INSTRUMENT:
+            r = it.feats[s // hop: s // hop + frames, ROLL]
+            roll[b, : r.shape[0]] = r
+    return out, roll
 
 
 # --- run configurations (torch-free, so that the CLI parser starts without torch) -------------------------
@@ -316,6 +327,7 @@ class CodecTrainConfig:
     preset: str = "small"
     latent_dim: int = 0  # 0 = the preset's latent size
     phase_mode: str = ""  # '' = the preset's; 'direct' or 'integrate' (render.codec.CodecConfig.phase_mode)
+    harmonics: int = -1  # -1 = the preset's; > 0: score-informed harmonics per note (render.codec.CodecConfig.harmonics)
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     steps: int = 20000
     batch: int = 8

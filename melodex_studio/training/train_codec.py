@@ -19,7 +19,7 @@ import torch
 
 from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mel_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
-from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, load_items
+from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, crops_with_roll, load_items
 
 
 # --- shared helpers ----------------------------------------------------------------------------------
@@ -122,8 +122,8 @@ def latent_stats(codec: AudioCodec, items, device, n: int = 32, seconds: float =
 @torch.no_grad()
 def codec_val_loss(codec: AudioCodec, items, device, n: int = 16) -> float:
     rng = np.random.default_rng(7)
-    x = torch.from_numpy(audio_crops(items, rng, n, codec.cfg.sample_rate)).to(device)
-    return float(mrstft_loss(codec.decode(codec.encode(x)), x))
+    x, roll = (torch.from_numpy(a).to(device) for a in crops_with_roll(items, rng, n, codec.cfg.sample_rate, codec.cfg.latent_hop))
+    return float(mrstft_loss(codec.decode(codec.encode(x), roll), x))
 
 
 def ensure_data(cfg, log=print) -> None:
@@ -179,7 +179,8 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     else:
         preset = CODEC_PRESETS[cfg.preset]
         model = AudioCodec(replace(preset, latent_dim=cfg.latent_dim or preset.latent_dim,
-                                   phase_mode=cfg.phase_mode or preset.phase_mode)).to(device)
+                                   phase_mode=cfg.phase_mode or preset.phase_mode,
+                                   harmonics=preset.harmonics if cfg.harmonics < 0 else cfg.harmonics)).to(device)
         if cfg.init_from:
             src = load_codec(cfg.init_from, "cpu")
             skipped = warm_start(model, src.state_dict())
@@ -206,10 +207,11 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     while step < cfg.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps)
-        x = torch.from_numpy(audio_crops(train_items, rng, cfg.batch, samples)).to(device)
+        x, roll = (torch.from_numpy(a).to(device) for a in crops_with_roll(train_items, rng, cfg.batch, samples,
+                                                                            codec_cfg.latent_hop))
         x = x * torch.from_numpy(rng.uniform(0.3, 1.2, (cfg.batch, 1)).astype(np.float32)).to(device)  # gain jitter
         with amp:
-            recon, mean, logvar = net(x)
+            recon, mean, logvar = net(x, roll=roll)
         rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
         mel = mel_loss(recon.float(), x, codec_cfg.sample_rate)
         loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl

@@ -95,3 +95,29 @@ def test_export_and_cli_render_with_the_diffusion_renderer(song, checkpoints, tm
     monkeypatch.setenv("MELODEX_RENDERER_MODEL", str(tmp_path / "nope.safetensors"))
     rc = main(["render", str(tmp_path / "s.melodex"), "--wav", str(tmp_path / "x.wav"), "--renderer", "diffusion"])
     assert rc != 0 and "does not exist" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
+
+
+def test_a_codec_with_harmonics_renders_the_notes_of_pitched_tracks(song, checkpoints, tmp_path):
+    """With a score-informed codec the engine passes each pitched track's roll to the decoder: the stems then
+    differ from decoding without it; the drum track (no roll) is unchanged."""
+    from dataclasses import replace
+
+    import torch
+
+    from melodex_studio.engine import models
+    from melodex_studio.render.codec import CODEC_PRESETS, build_codec
+    from melodex_studio.render.diffusion import save_model
+
+    torch.manual_seed(1)
+    codec = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=6))
+    path = tmp_path / "codec-h.safetensors"
+    save_model(codec, codec.cfg.to_json(), path, "codec")
+    opts = DiffusionOptions(steps=2, codec=path, renderer=checkpoints[1], device="cpu")
+    res = render_song(song, "diffusion", diffusion=opts)
+    dr = models.load_diffusion_renderer(path, checkpoints[1], "cpu")
+    drum = next(t for t in song.tracks if t.is_drum)
+    pitched = next(t for t in song.tracks if not t.is_drum and t.notes)
+    assert all(np.isfinite(st).all() for st in res.stems.values())
+    lat = torch.randn(40, codec.cfg.latent_dim)
+    assert not np.allclose(dr.decode_track(song, pitched, lat), dr.decode(lat))
+    assert np.array_equal(dr.decode_track(song, drum, lat), dr.decode(lat))

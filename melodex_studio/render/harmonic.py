@@ -1,0 +1,89 @@
+"""Score-informed harmonic synthesis in the STFT domain: the pitched part of the codec decoder's output.
+
+The codec decoder of a pitched track knows which notes sound (the score's pitch roll, which the renderer is
+conditioned on anyway). For every sounding note it adds ``K`` harmonics at exactly the note's frequency
+multiples, written straight into the STFT frames that the decoder's iSTFT inverts. Each harmonic's phase
+advances by its frequency from frame to frame, so a held note is one coherent sinusoid per harmonic after
+overlap-add, not the frame-to-frame phase noise that a magnitude-trained phase head gives. The network only
+predicts the amplitudes (a log amplitude per harmonic and frame, plus a per-harmonic slope over the pitch, so
+that one track's timbre changes with register); the decoder's ordinary STFT head adds the rest (attacks,
+noise, drums, everything inharmonic).
+
+The STFT of ``a cos(w n + phi)`` with the periodic Hann window ``h`` at a frame whose first sample is ``n0`` is
+``a/2 (e^{j(w n0 + phi)} H(2 pi k/N - w) + e^{-j(w n0 + phi)} H(2 pi k/N + w))`` with ``H(t) = sum_n h[n] e^{-j t n}``;
+``H`` is concentrated on a few bins, so each harmonic is written into ``2 * SPREAD + 1`` bins around it.
+Only the (frame, pitch) pairs where the roll is non-zero are computed (``nonzero``), so cost and memory
+follow the number of sounding notes, not the length of the song.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+SPREAD = 4  # bins on each side of a harmonic (Hann leakage beyond is below -60 dB)
+LOW_PITCH, HIGH_PITCH = 21, 108  # A0..C8: the notes that get harmonics (the roll outside is left to the STFT head)
+PITCH_REF = 60.0  # the register slope is per octave from middle C
+MAX_LOG_AMP = 0.0  # an amplitude of at most 1 per harmonic and note
+
+
+def _hann_dtft(theta: np.ndarray, n_fft: int) -> np.ndarray:
+    """H(theta) = sum_n h[n] e^{-j theta n} of the periodic Hann window of length n_fft (complex128)."""
+    n = np.arange(n_fft)
+    h = 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)
+    return np.exp(-1j * theta[..., None] * n) @ h
+
+
+class HarmonicBank(nn.Module):
+    """(amplitude parameters, pitch roll) -> complex STFT frames of the notes' harmonics."""
+
+    def __init__(self, harmonics: int, sample_rate: int, n_fft: int, hop: int):
+        super().__init__()
+        self.harmonics, self.sample_rate, self.n_fft, self.hop = harmonics, sample_rate, n_fft, hop
+        self.bins = n_fft // 2 + 1
+        pitches = np.arange(LOW_PITCH, HIGH_PITCH + 1)
+        f = 440.0 * 2.0 ** ((pitches[:, None] - 69) / 12.0) * np.arange(1, harmonics + 1)[None, :]  # (P, K) Hz
+        omega = 2 * np.pi * f / sample_rate  # rad / sample
+        centre = np.rint(f * n_fft / sample_rate).astype(np.int64)
+        idx = centre[..., None] + np.arange(-SPREAD, SPREAD + 1)  # (P, K, S)
+        audible = (idx[..., -1] < self.bins - 1) & (f < 0.45 * sample_rate)  # the whole kernel below Nyquist
+        theta = 2 * np.pi * idx / n_fft
+        pos = _hann_dtft(theta - omega[..., None], n_fft)  # (P, K, S): e^{+j w n} part
+        neg = _hann_dtft(theta + omega[..., None], n_fft)  # e^{-j w n} part (matters for the lowest notes)
+        pos[~audible], neg[~audible] = 0, 0
+        pos[idx < 0], neg[idx < 0] = 0, 0  # negative frequencies are not stored (the neg term covers them)
+        idx = np.clip(idx, 0, self.bins - 1)
+        self.register_buffer("omega", torch.from_numpy(omega), persistent=False)  # float64 (P, K)
+        self.register_buffer("index", torch.from_numpy(idx), persistent=False)
+        self.register_buffer("k_pos", torch.from_numpy(np.stack([pos.real, pos.imag])).float(), persistent=False)
+        self.register_buffer("k_neg", torch.from_numpy(np.stack([neg.real, neg.imag])).float(), persistent=False)
+        self.register_buffer("octave", torch.from_numpy((pitches - PITCH_REF) / 12.0).float(), persistent=False)
+
+    def forward(self, params: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+        """params (B, T, 2K): per frame a log amplitude per harmonic and its slope per octave; roll (B, T, 128)
+        note level 0..1 at the same frame rate (frame m starts at sample ``m * hop - (n_fft - hop) // 2``).
+        Returns complex (B, bins, T)."""
+        B, T, _ = params.shape
+        lo, hi = LOW_PITCH, HIGH_PITCH + 1
+        level = roll[..., lo:hi].float()  # (B, T, P)
+        nz = level.nonzero()  # (n, 3): batch, frame, pitch index
+        out = params.new_zeros(2, B * T * self.bins, dtype=torch.float32)
+        if nz.numel():
+            b, m, p = nz.unbind(1)
+            base, slope = params.float().chunk(2, dim=-1)  # (B, T, K) each
+            log_amp = base[b, m] + slope[b, m] * self.octave[p, None]  # (n, K)
+            amp = 0.5 * level[b, m, p, None] * torch.exp(log_amp.clamp(max=MAX_LOG_AMP))  # (n, K); the a/2 above
+            n0 = (m.double() * self.hop - (self.n_fft - self.hop) // 2)[:, None]  # first sample of each frame
+            psi = torch.remainder(self.omega[p] * n0, 2 * math.pi).float()  # (n, K), exact in float64 first
+            c, s = torch.cos(psi), torch.sin(psi)
+            kp, kn = self.k_pos[:, p], self.k_neg[:, p]  # (2, n, K, S)
+            # amp * (e^{j psi} Hp + e^{-j psi} Hn), real and imaginary parts
+            re = amp[..., None] * (c[..., None] * (kp[0] + kn[0]) - s[..., None] * (kp[1] - kn[1]))
+            im = amp[..., None] * (c[..., None] * (kp[1] + kn[1]) + s[..., None] * (kp[0] - kn[0]))
+            flat = ((b * T + m) * self.bins)[:, None, None] + self.index[p]  # (n, K, S)
+            out = torch.stack([out[0].index_add(0, flat.reshape(-1), re.reshape(-1)),
+                               out[1].index_add(0, flat.reshape(-1), im.reshape(-1))])
+        spec = torch.complex(out[0], out[1]).view(B, T, self.bins)
+        return spec.transpose(1, 2)
