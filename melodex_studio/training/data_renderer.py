@@ -329,6 +329,7 @@ class CodecTrainConfig:
     phase_mode: str = ""  # '' = the preset's; 'direct' or 'integrate' (render.codec.CodecConfig.phase_mode)
     harmonics: int = -1  # -1 = the preset's; > 0: score-informed harmonics per note (render.codec.CodecConfig.harmonics)
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
+    freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
     steps: int = 20000
     batch: int = 8
     crop_seconds: float = 1.0

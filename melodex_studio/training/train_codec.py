@@ -191,7 +191,11 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
                     model.decoder.head.bias[bins:].zero_()
             log(f"warm start from {cfg.init_from}" + (f" (not copied: {', '.join(skipped)})" if skipped else ""))
     codec_cfg: CodecConfig = model.cfg
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=1e-4)
+    if cfg.freeze_encoder:
+        model.encoder.requires_grad_(False)
+        log("encoder frozen: training the decoder only")
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.8, 0.99),
+                            weight_decay=1e-4)
     step, history = 0, {"train_mrstft": [], "train_kl": [], "val_mrstft": []}
     if last.is_file() and opt_path.is_file() and state_path.is_file():
         doc = load_optimizer(opt, opt_path, state_path)
