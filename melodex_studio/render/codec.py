@@ -14,6 +14,7 @@ References: Vocos (Siuzdak 2023, sec. 3: Fourier-domain head, ISTFT with same pa
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -44,6 +45,9 @@ class CodecConfig:
     # > 0: the decoder also takes the score's pitch roll and adds this many harmonics of every sounding note
     # (render.harmonic.HarmonicBank, phase-coherent by construction); the STFT head adds the rest.
     harmonics: int = 0
+    # > 0 (seconds): notes keep sounding after their score end through a release gate that decays with this time
+    # constant; a second amplitude head shapes the released notes (instruments ring after note-off).
+    harmonic_tail: float = 0.0
     # Statistics of the latent means over the training data, used to normalise latents for diffusion.
     latent_mean: float = 0.0
     latent_std: float = 1.0
@@ -163,6 +167,11 @@ class Decoder(nn.Module):
                 self.harm_head.bias.zero_()
                 self.harm_head.bias[: cfg.harmonics] = -3.0  # about the level of a partial in the data
             self.bank = HarmonicBank(cfg.harmonics, cfg.sample_rate, cfg.n_fft, cfg.hop_length)
+            if cfg.harmonic_tail > 0:
+                self.tail_head = nn.Linear(cfg.dec_high_dim, cfg.harmonics)  # log amplitude of released notes
+                with torch.no_grad():
+                    self.tail_head.weight.mul_(0.1)
+                    self.tail_head.bias.fill_(-3.0)
 
     def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None) -> torch.Tensor:
         """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
@@ -178,9 +187,19 @@ class Decoder(nn.Module):
             phase = torch.atan2(py, px)
         spec = torch.polar(mag, phase)  # (B, K, 4L)
         if self.cfg.harmonics and roll is not None:
-            up = roll.to(hn.device).repeat_interleave(self.cfg.downsample, dim=1)[:, : hn.shape[1]]  # (B, 4L, 128)
-            spec = spec + self.bank(self.harm_head(hn), up)
+            roll = roll.to(hn.device).float()
+            params = self.harm_head(hn)  # (B, 4L, 2K)
+            spec = spec + self.bank(params, self._upsample(roll, hn.shape[1]))
+            if self.cfg.harmonic_tail > 0:
+                from .harmonic import release_tails
+
+                tails = release_tails(roll, math.exp(-1.0 / (self.cfg.harmonic_tail * self.cfg.latent_rate)))
+                tail_params = torch.cat([self.tail_head(hn), params[..., self.cfg.harmonics:]], dim=-1)
+                spec = spec + self.bank(tail_params, self._upsample(tails, hn.shape[1]))
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
+
+    def _upsample(self, roll: torch.Tensor, frames: int) -> torch.Tensor:
+        return roll.repeat_interleave(self.cfg.downsample, dim=1)[:, :frames]  # latent rate -> STFT frame rate
 
     def _integrated_phase(self, dev: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
         """Phase (B, K, T) of bin k at frame t: 2 pi k hop t / n_fft (the bin centre's advance, computed modulo

@@ -87,3 +87,18 @@ class HarmonicBank(nn.Module):
                                out[1].index_add(0, flat.reshape(-1), im.reshape(-1))])
         spec = torch.complex(out[0], out[1]).view(B, T, self.bins)
         return spec.transpose(1, 2)
+
+
+def release_tails(level: torch.Tensor, decay: float, floor: float = 1e-3) -> torch.Tensor:
+    """Gates of released notes (B, L, 128) from the score's note levels (B, L, 128): after a note's last sounding
+    frame its level decays by ``decay`` per frame until it is sounded again or falls below ``floor``."""
+    out = torch.zeros_like(level)
+    tail = torch.zeros_like(level[:, 0])
+    prev = torch.zeros_like(level[:, 0])
+    for t in range(level.shape[1]):
+        cur = level[:, t]
+        tail = torch.where(cur > 0, torch.zeros_like(cur), torch.maximum(tail, prev) * decay)
+        tail = torch.where(tail < floor, torch.zeros_like(tail), tail)
+        out[:, t] = tail
+        prev = cur
+    return out

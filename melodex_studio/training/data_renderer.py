@@ -328,6 +328,7 @@ class CodecTrainConfig:
     latent_dim: int = 0  # 0 = the preset's latent size
     phase_mode: str = ""  # '' = the preset's; 'direct' or 'integrate' (render.codec.CodecConfig.phase_mode)
     harmonics: int = -1  # -1 = the preset's; > 0: score-informed harmonics per note (render.codec.CodecConfig.harmonics)
+    harmonic_tail: float = -1.0  # -1 = the preset's; release gate time constant in seconds (CodecConfig.harmonic_tail)
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
     steps: int = 20000

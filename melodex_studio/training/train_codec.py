@@ -180,7 +180,9 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         preset = CODEC_PRESETS[cfg.preset]
         model = AudioCodec(replace(preset, latent_dim=cfg.latent_dim or preset.latent_dim,
                                    phase_mode=cfg.phase_mode or preset.phase_mode,
-                                   harmonics=preset.harmonics if cfg.harmonics < 0 else cfg.harmonics)).to(device)
+                                   harmonics=preset.harmonics if cfg.harmonics < 0 else cfg.harmonics,
+                                   harmonic_tail=preset.harmonic_tail if cfg.harmonic_tail < 0 else cfg.harmonic_tail,
+                                   )).to(device)
         if cfg.init_from:
             src = load_codec(cfg.init_from, "cpu")
             skipped = warm_start(model, src.state_dict())

@@ -187,3 +187,27 @@ def test_a_codec_with_harmonics_uses_the_roll_and_learns_through_it():
     recon, _, _ = codec(x, roll=torch.zeros(2, 10, 128).index_fill_(2, torch.tensor([60]), 1.0))
     mrstft_loss(recon, x).backward()
     assert codec.decoder.harm_head.weight.grad.abs().sum() > 0
+
+
+def test_released_notes_ring_on_through_a_decaying_gate():
+    from dataclasses import replace
+
+    from melodex_studio.render.harmonic import release_tails
+
+    level = torch.zeros(1, 10, 128)
+    level[0, 1:3, 60] = 0.8  # a note, released at frame 3
+    level[0, 6:8, 60] = 0.5  # struck again at frame 6: its tail stops
+    tails = release_tails(level, 0.5)[0, :, 60]
+    assert torch.allclose(tails, torch.tensor([0, 0, 0, 0.4, 0.2, 0.1, 0, 0, 0.25, 0.125]))
+    assert float(release_tails(level, 0.5)[0, :, 61].abs().max()) == 0.0
+
+    codec = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, harmonic_tail=0.5)).eval()
+    short = torch.zeros(1, 12, 128)
+    short[0, 2:4, 57] = 1.0
+    z = torch.randn(1, 12, codec.cfg.latent_dim)
+    with torch.no_grad():
+        ringing = codec.decode(z, short) - codec.decode(z)
+        codec.decoder.tail_head.bias.fill_(-40.0)  # no release: the note stops at its score end
+        dry = codec.decode(z, short) - codec.decode(z)
+    after = slice(5 * codec.cfg.latent_hop, 8 * codec.cfg.latent_hop)
+    assert float(ringing[0, after].abs().max()) > 10 * float(dry[0, after].abs().max())
