@@ -31,3 +31,23 @@ def test_a_short_run_with_harmonics_then_a_decoder_only_fine_tune(tmp_path):
     for (name, a), b in zip(base.encoder.state_dict().items(), tuned.encoder.state_dict().values()):
         assert torch.equal(a, b), name
     assert not torch.equal(base.decoder.head.weight, tuned.decoder.head.weight)
+
+
+def test_shipping_halves_the_file_and_keeps_the_model(tmp_path):
+    from dataclasses import replace
+
+    from melodex_studio.render.codec import CODEC_PRESETS
+    from melodex_studio.training.ship import ship
+
+    torch.manual_seed(0)
+    codec = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, harmonic_tail=0.5)).eval()
+    save_model(codec, codec.cfg.to_json(), tmp_path / "c.safetensors", "codec", {"step": 7})
+    sha = ship(tmp_path / "c.safetensors", tmp_path / "shipped.safetensors")
+    assert len(sha) == 64
+    assert (tmp_path / "shipped.safetensors").stat().st_size < 0.6 * (tmp_path / "c.safetensors").stat().st_size
+    again = load_codec(tmp_path / "shipped.safetensors")
+    assert again.cfg == codec.cfg
+    x, roll = torch.randn(1, 9600) * 0.2, torch.zeros(1, 10, 128).index_fill_(2, torch.tensor([64]), 0.7)
+    with torch.no_grad():
+        a, b = codec.decode(codec.encode(x), roll), again.decode(again.encode(x), roll)
+    assert float((a - b).norm() / a.norm()) < 0.02  # float16 weights, float32 compute
