@@ -27,6 +27,7 @@ SPREAD = 4  # bins on each side of a harmonic (Hann leakage beyond is below -60 
 LOW_PITCH, HIGH_PITCH = 21, 108  # A0..C8: the notes that get harmonics (the roll outside is left to the STFT head)
 PITCH_REF = 60.0  # the register slope is per octave from middle C
 MAX_LOG_AMP = 0.0  # an amplitude of at most 1 per harmonic and note
+CHUNK = 8192  # sounding (frame, note) pairs synthesised at a time
 
 
 def _hann_dtft(theta: np.ndarray, n_fft: int) -> np.ndarray:
@@ -70,9 +71,9 @@ class HarmonicBank(nn.Module):
         level = roll[..., lo:hi].float()  # (B, T, P)
         nz = level.nonzero()  # (n, 3): batch, frame, pitch index
         out = params.new_zeros(2, B * T * self.bins, dtype=torch.float32)
-        if nz.numel():
-            b, m, p = nz.unbind(1)
-            base, slope = params.float().chunk(2, dim=-1)  # (B, T, K) each
+        base, slope = params.float().chunk(2, dim=-1)  # (B, T, K) each
+        for chunk in nz.split(CHUNK):  # bounded memory on long songs
+            b, m, p = chunk.unbind(1)
             log_amp = base[b, m] + slope[b, m] * self.octave[p, None]  # (n, K)
             amp = 0.5 * level[b, m, p, None] * torch.exp(log_amp.clamp(max=MAX_LOG_AMP))  # (n, K); the a/2 above
             n0 = (m.double() * self.hop - (self.n_fft - self.hop) // 2)[:, None]  # first sample of each frame

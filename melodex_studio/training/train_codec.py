@@ -138,7 +138,9 @@ def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
     """Copy ``state`` (a codec's weights) into ``model``, which may have a larger latent: the two layers that
     touch the latent get the old weights on their overlap (encoder mean and log-variance rows, decoder input
     channels); the decoder's weights for the new latent channels are zero, so the widened codec starts out
-    reconstructing exactly like the old one and learns to use the new channels. Returns the skipped names."""
+    reconstructing exactly like the old one and learns to use the new channels. The harmonic amplitude heads
+    may grow too (more harmonics per note): the old harmonics keep their rows, the new ones start quiet.
+    Returns the skipped names."""
     D, own = model.cfg.latent_dim, model.state_dict()
     skipped = []
     for name, src in state.items():
@@ -152,6 +154,16 @@ def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
             dst[:d], dst[D: D + d] = src[:d], src[d:]
             if name.endswith("bias"):
                 dst[D + d:] = -4.0  # new channels start near-deterministic (small posterior variance)
+        elif name.startswith(("decoder.harm_head.", "decoder.tail_head.")):  # rows per harmonic: copy the overlap
+            harm = name.startswith("decoder.harm_head.")
+            k_old, k_new = (src.shape[0] // 2, dst.shape[0] // 2) if harm else (src.shape[0], dst.shape[0])
+            k = min(k_old, k_new)
+            dst.zero_()
+            if name.endswith("bias"):
+                dst[:k_new] = -6.0  # the new harmonics start quiet (slopes start at 0)
+            dst[:k] = src[:k]  # log amplitudes
+            if harm:
+                dst[k_new: k_new + k] = src[k_old: k_old + k]  # register slopes
         elif name == "decoder.inp.weight":  # (dec_dim, latent, kernel)
             dst.zero_()
             dst[:, : src.shape[1]] = src

@@ -211,3 +211,20 @@ def test_released_notes_ring_on_through_a_decaying_gate():
         dry = codec.decode(z, short) - codec.decode(z)
     after = slice(5 * codec.cfg.latent_hop, 8 * codec.cfg.latent_hop)
     assert float(ringing[0, after].abs().max()) > 10 * float(dry[0, after].abs().max())
+
+
+def test_warm_start_into_more_harmonics_keeps_the_old_ones():
+    from dataclasses import replace
+
+    from melodex_studio.training.train_codec import warm_start
+
+    src = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, harmonic_tail=0.5))
+    with torch.no_grad():
+        src.decoder.harm_head.weight.normal_()
+        src.decoder.tail_head.bias.normal_()
+    big = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=10, harmonic_tail=0.5))
+    assert warm_start(big, src.state_dict()) == []
+    hs, hb = src.decoder.harm_head.weight.detach(), big.decoder.harm_head.weight.detach()
+    assert torch.equal(hb[:4], hs[:4]) and torch.equal(hb[10:14], hs[4:8])  # log amplitudes and slopes
+    assert float(hb[4:10].detach().abs().max()) == 0.0 and torch.all(big.decoder.harm_head.bias[4:10] == -6.0)
+    assert torch.equal(big.decoder.tail_head.bias[:4], src.decoder.tail_head.bias)
