@@ -279,6 +279,15 @@ def mrstft_loss(pred: torch.Tensor, target: torch.Tensor, resolutions=MRSTFT_RES
     return total / len(resolutions)
 
 
+def energy_loss(pred: torch.Tensor, target: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
+    """L1 distance of log frame energies (dB-like; energy summed over frequency before the log). The log-spectral
+    terms favour a quieter output where a partial is uncertain (a geometric mean); this term holds the level."""
+    w = torch.hann_window(n_fft, device=pred.device)
+    P = torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs().square().sum(1)  # (B, F)
+    T = torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs().square().sum(1)
+    return (torch.log(P + 1e-4) - torch.log(T + 1e-4)).abs().mean()
+
+
 def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(q(z|x) || N(0, I)) per latent element (Kingma & Welling 2014, appendix B)."""
     return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()

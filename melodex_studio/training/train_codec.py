@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, kl_loss, mel_loss, mrstft_loss
+from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, energy_loss, kl_loss, mel_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
 from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, crops_with_roll, load_items
 
@@ -233,6 +233,8 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
         mel = mel_loss(recon.float(), x, codec_cfg.sample_rate)
         loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl
+        if cfg.energy_weight:
+            loss = loss + cfg.energy_weight * energy_loss(recon.float(), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

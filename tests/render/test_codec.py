@@ -7,7 +7,7 @@ import torch
 
 from melodex_studio.errors import ModelError
 from melodex_studio.render.codec import (
-    CODEC_PRESETS, CodecConfig, build_codec, istft_same, kl_loss, mel_loss, mrstft_loss, stft_same,
+    CODEC_PRESETS, CodecConfig, build_codec, energy_loss, istft_same, kl_loss, mel_loss, mrstft_loss, stft_same,
 )
 from melodex_studio.render.diffusion import load_codec, load_dit, save_model
 
@@ -42,6 +42,8 @@ def test_losses_are_zero_on_identity_and_positive_otherwise():
     assert float(mrstft_loss(0.5 * x, x)) > 0.1
     assert float(mel_loss(x, x, 24000)) == 0.0
     assert float(mel_loss(0.5 * x, x, 24000)) == pytest.approx(math.log(4), rel=1e-3)  # power mel: 1/4
+    assert float(energy_loss(x, x)) == 0.0
+    assert float(energy_loss(0.5 * x, x)) == pytest.approx(math.log(4), rel=1e-2)  # quieter by 6 dB everywhere
     mean, logvar = torch.zeros(2, 5, 4), torch.zeros(2, 5, 4)
     assert float(kl_loss(mean, logvar)) == 0.0
     assert float(kl_loss(mean + 1, logvar)) == pytest.approx(0.5)
