@@ -279,12 +279,20 @@ def mrstft_loss(pred: torch.Tensor, target: torch.Tensor, resolutions=MRSTFT_RES
     return total / len(resolutions)
 
 
-def energy_loss(pred: torch.Tensor, target: torch.Tensor, n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
-    """L1 distance of log frame energies (dB-like; energy summed over frequency before the log). The log-spectral
-    terms favour a quieter output where a partial is uncertain (a geometric mean); this term holds the level."""
+ENERGY_BAND_EDGES_HZ = (0, 120, 250, 500, 1000, 2000, 4000, 8000, 1e9)  # octave bands of ``energy_loss``
+
+
+def energy_loss(pred: torch.Tensor, target: torch.Tensor, sample_rate: int = 24000, n_fft: int = 1024,
+                hop: int = 256) -> torch.Tensor:
+    """L1 distance of log band energies per frame (octave bands, energy summed over each band before the log).
+    The log-spectral terms favour a quieter output where a partial is uncertain (a geometric mean) and do not
+    see a band's balance; this term holds the level of every octave (so also the K-weighted loudness)."""
     w = torch.hann_window(n_fft, device=pred.device)
-    P = torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs().square().sum(1)  # (B, F)
-    T = torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs().square().sum(1)
+    freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(pred.device)
+    edges = torch.tensor(ENERGY_BAND_EDGES_HZ, device=pred.device)
+    bands = ((freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])).float()  # (nb, K)
+    P = bands @ torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs().square()  # (B, nb, F)
+    T = bands @ torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs().square()
     return (torch.log(P + 1e-4) - torch.log(T + 1e-4)).abs().mean()
 
 

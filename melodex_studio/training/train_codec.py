@@ -234,7 +234,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         mel = mel_loss(recon.float(), x, codec_cfg.sample_rate)
         loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl
         if cfg.energy_weight:
-            loss = loss + cfg.energy_weight * energy_loss(recon.float(), x)
+            loss = loss + cfg.energy_weight * energy_loss(recon.float(), x, codec_cfg.sample_rate)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -44,6 +44,9 @@ def test_losses_are_zero_on_identity_and_positive_otherwise():
     assert float(mel_loss(0.5 * x, x, 24000)) == pytest.approx(math.log(4), rel=1e-3)  # power mel: 1/4
     assert float(energy_loss(x, x)) == 0.0
     assert float(energy_loss(0.5 * x, x)) == pytest.approx(math.log(4), rel=1e-2)  # quieter by 6 dB everywhere
+    spec = torch.fft.rfft(x)
+    tilted = torch.fft.irfft(spec * torch.linspace(2.0, 0.0, spec.shape[-1]), n=x.shape[-1])  # same energy, darker
+    assert float(energy_loss(tilted, x)) > 0.5
     mean, logvar = torch.zeros(2, 5, 4), torch.zeros(2, 5, 4)
     assert float(kl_loss(mean, logvar)) == 0.0
     assert float(kl_loss(mean + 1, logvar)) == pytest.approx(0.5)
