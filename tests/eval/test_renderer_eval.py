@@ -63,5 +63,6 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     r = report["renderer"]
     assert r["sections"] >= 2 and r["nan_renders"] == 0 and set(r["ratio_to_soundfont"]) == {"chroma", "onset_f1"}
     assert not r["adherence_ok"]  # an untrained renderer does not follow the score
+    assert r["soundfont_seams"]["joins"] == r["seams"]["joins"]
     text = "\n".join(lines)
     assert "codec beats the 8 kHz baseline: False" in text and "diffusion / soundfont: chroma" in text
