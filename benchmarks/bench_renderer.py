@@ -3,8 +3,9 @@
 The song is ``tests.songs.make_demo_song(bars=15, bpm=120, tracks=4)`` (30 s; drums, bass, piano, lead).
 Each run renders every track section by section, as ``DiffusionRenderer.render_track`` does (known left
 context from the previous section, default steps/sampler/guidance), then decodes each track's whole latent:
-stages are score features, denoiser (all sampling steps, CFG batch of 2) and codec decoder. Weights are
-random: the timing does not depend on training. The compute floor is the model FLOPs of one run
+stages are score features, denoiser (all sampling steps, CFG batch of 2) and codec decoder (with the
+harmonics of the track's notes when the codec has them). Weights: the shipped checkpoints when ``models/`` has
+them, else random weights of the small presets (the timing does not depend on training). The compute floor is the model FLOPs of one run
 (``torch.utils.flop_counter``) divided by this CPU's measured fp32 matmul rate.
 
 Prints a table and rewrites the section of ``benchmarks/RESULTS.md`` between ``<!-- renderer -->`` markers.
@@ -28,7 +29,9 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from benchmarks.results import write_section  # noqa: E402
 from melodex_studio.engine.device import pick_device  # noqa: E402
 from melodex_studio.render.codec import build_codec  # noqa: E402
-from melodex_studio.render.diffusion import DiffusionRenderer, RenderSettings  # noqa: E402
+from melodex_studio.engine import models  # noqa: E402
+from melodex_studio.errors import ModelError  # noqa: E402
+from melodex_studio.render.diffusion import DiffusionRenderer, RenderSettings, load_codec, load_dit  # noqa: E402
 from melodex_studio.render.dit import build_dit  # noqa: E402
 from melodex_studio.render.score_features import section_frames  # noqa: E402
 from tests.songs import make_demo_song  # noqa: E402
@@ -77,10 +80,10 @@ def render_once(r: DiffusionRenderer, song, settings: RenderSettings, count_flop
         t0 = time.perf_counter()
         if count_flops:
             with FlopCounterMode(display=False) as fc:
-                r.decode(latent)
+                r.decode_track(song, track, latent)
             flops["decoder"] += fc.get_total_flops()
         else:
-            r.decode(latent)
+            r.decode_track(song, track, latent)
         times["decoder"] += time.perf_counter() - t0
     return {"times": times, "flops": flops}
 
@@ -91,8 +94,13 @@ THREADS = (1, 2)  # torch intra-op threads tried; on a loaded shared CPU one thr
 def measure() -> dict:
     song = make_demo_song(bars=15, bpm=120, tracks=4)
     device = pick_device("auto")
-    codec = build_codec("small")
-    dit = build_dit("small", latent_dim=codec.cfg.latent_dim)
+    try:  # the shipped checkpoints when models/ has them (their sizes and harmonics), else random weights
+        codec, dit = (load(p) for load, p in zip((load_codec, load_dit), models.diffusion_model_paths()))
+        weights = "shipped checkpoints"
+    except ModelError:
+        codec = build_codec("small")
+        dit = build_dit("small", latent_dim=codec.cfg.latent_dim)
+        weights = "random weights"
     r = DiffusionRenderer(codec, dit, device)
     settings = RenderSettings()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -112,6 +120,7 @@ def measure() -> dict:
         "total_median": per_threads[best]["total_median"], "flops": counted["flops"], "load": load,
         "device": str(device), "settings": settings,
         "dit_params": sum(p.numel() for p in dit.parameters()), "codec_params": sum(p.numel() for p in codec.parameters()),
+        "weights": weights, "codec_cfg": codec.cfg,
     }
 
 
@@ -135,7 +144,8 @@ def write_results(r: dict, body: str) -> None:
         "## Diffusion rendering",
         "",
         f"`.venv/bin/python benchmarks/bench_renderer.py` (`DiffusionRenderer`, `small` DiT "
-        f"{r['dit_params'] / 1e6:.1f} M params + `small` codec {r['codec_params'] / 1e6:.1f} M params, random weights). "
+        f"{r['dit_params'] / 1e6:.1f} M params + `small` codec {r['codec_params'] / 1e6:.1f} M params, latent "
+        f"{r['codec_cfg'].latent_dim}, {r['codec_cfg'].harmonics} harmonics per note; {r['weights']}). "
         f"Target: 30 s of 4-track music in under {TARGET_S:.0f} s; measured {r['total_median']:.1f} s (median of {RUNS}) - "
         f"{'met' if ok else 'NOT met'}.",
         "",
