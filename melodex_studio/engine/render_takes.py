@@ -193,13 +193,14 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr):
     total = dr.song_frames(song)
     latent = torch.zeros(total, dr.codec.cfg.latent_dim)
     known = torch.zeros(total, dtype=torch.bool)
-    for sec in song.sections:
+    for sec in sorted(song.sections, key=lambda x: x.start_bar):  # render_track's order
         take = current_take(song, sec, track_id)
         if take is None:
             continue
         r = _render_from_take(take, tensors)
         f0, f1 = _section_frames(dr, song, sec)
-        latent[f0:f1] = dr.section_latent(song, sec, r)
+        new = ~known[f0:f1]  # a frame shared with the previous section keeps its value, as in render_track
+        latent[f0:f1][new] = dr.section_latent(song, sec, r)[new]
         known[f0:f1] = True
     return latent, known
 

@@ -21,8 +21,9 @@ from tests.songs import make_demo_song
 
 
 def _song():
-    """6 bars, 2 tracks, three 2-bar sections (intro, verse, chorus)."""
-    song = make_demo_song(bars=6, tracks=2)
+    """6 bars, 2 tracks, three 2-bar sections (intro, verse, chorus) at 82 BPM: section joins fall inside a
+    latent frame, which the frame before and after share."""
+    song = make_demo_song(bars=6, tracks=2, bpm=82)
     for s in list(song.sections):
         song.remove_section(s.id)
     for i, label in enumerate(("intro", "verse", "chorus")):
