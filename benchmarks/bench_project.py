@@ -19,16 +19,15 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.results import median_min  # noqa: E402
 from melodex_studio.io.project import _decode_flac, _encode_flac, read_project, save_project  # noqa: E402
 from melodex_studio.song import PPQ, Chord, Key, Note, Section, Song, Take, TempoMap, Track  # noqa: E402
 
@@ -102,13 +101,7 @@ def build_audio(song: Song) -> dict[str, np.ndarray]:
 
 
 def _times(fn, runs: int = RUNS) -> tuple[float, float]:
-    """(median, min) wall time of ``fn()`` in seconds over ``runs`` runs."""
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
+    return median_min(fn, runs)
 
 
 @contextlib.contextmanager

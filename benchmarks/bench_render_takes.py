@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -27,20 +26,11 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from benchmarks.bench_engine_diffusion import checkpoints  # noqa: E402
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import median_min, write_section  # noqa: E402
 from melodex_studio.engine.diffusion_render import DiffusionOptions  # noqa: E402
 from melodex_studio.engine.render_takes import current_take, decode_takes, render_with_takes, vary_takes  # noqa: E402
 from melodex_studio.io.project import read_project, save_project  # noqa: E402
 from tests.songs import make_demo_song  # noqa: E402
-
-
-def _median(fn, runs: int) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
 
 
 def main() -> None:
@@ -57,16 +47,16 @@ def main() -> None:
         print(f"render with takes: {render_s:.1f} s, {len(takes)} takes", flush=True)
         state_mb = sum(a.nbytes for a in tensors.values()) / 1e6
         path = Path(d) / "song.melodex"
-        save_s = _median(lambda: save_project(path, song, tensors), 5)
+        save_s = median_min(lambda: save_project(path, song, tensors), 5)
         file_mb = path.stat().st_size / 1e6
-        load_s = _median(lambda: read_project(path), 5)
+        load_s = median_min(lambda: read_project(path), 5)
         proj = read_project(path)
         sec = proj.song.sections[2]
         original = current_take(proj.song, sec, proj.song.tracks[0].id)
         work = dict(proj.tensors)
         seeds = iter(range(100, 200))
-        vary_s = _median(lambda: vary_takes(proj.song, work, sec, 4, seed=next(seeds), take_id=original.id, options=opts), 5)
-        decode_s = _median(lambda: decode_takes(proj.song, work, options=opts), 3)
+        vary_s = median_min(lambda: vary_takes(proj.song, work, sec, 4, seed=next(seeds), take_id=original.id, options=opts), 5)
+        decode_s = median_min(lambda: decode_takes(proj.song, work, options=opts), 3)
     lines = ["## Diffusion renders kept as takes (`bench_render_takes.py`)", "",
              f"{song.duration_seconds:.0f} s song, {len(song.tracks)} tracks x {len(song.sections)} sections, default 8 steps, "
              f"latents recorded at steps 2, 4, 6 (two float32 latents each) + the final latent per take; {what}; "
