@@ -50,6 +50,13 @@ def rendered(checkpoints, tmp_path):
     return path, dry, takes
 
 
+@pytest.fixture()
+def loaded(rendered):
+    """(song, tensors) of the rendered project read back from its file; tensors is a mutable copy."""
+    proj = read_project(rendered[0])
+    return proj.song, dict(proj.tensors)
+
+
 def test_record_default_is_the_quarter_points():
     assert record_default(8) == (2, 4, 6) and record_default(4) == (1, 2, 3) and record_default(1) == ()
 
@@ -72,10 +79,8 @@ def test_a_render_is_recorded_per_track_and_section_and_rebuilt_from_the_file(re
         np.testing.assert_array_equal(again.stems[tid], dry.stems[tid])
 
 
-def test_vary_with_the_same_seed_reproduces_and_later_steps_stay_closer(rendered, checkpoints):
-    path, _, _ = rendered
-    proj = read_project(path)
-    song, tensors = proj.song, dict(proj.tensors)
+def test_vary_with_the_same_seed_reproduces_and_later_steps_stay_closer(loaded, checkpoints):
+    song, tensors = loaded
     sec, track = song.sections[1], song.tracks[0]
     original = current_take(song, sec, track.id)
     notes_before = [list(t.notes) for t in song.tracks]
@@ -98,10 +103,8 @@ def test_vary_with_the_same_seed_reproduces_and_later_steps_stay_closer(rendered
         assert torch.equal(_latent(song.take(tid), tensors), lat)
 
 
-def test_stale_renders_and_unrecorded_steps_are_clear_errors(rendered, checkpoints):
-    path, _, _ = rendered
-    proj = read_project(path)
-    song, tensors = proj.song, dict(proj.tensors)
+def test_stale_renders_and_unrecorded_steps_are_clear_errors(loaded, checkpoints):
+    song, tensors = loaded
     sec, track = song.sections[2], song.tracks[1]
     with pytest.raises(ModelError, match="recorded steps are \\[1, 2, 3\\]"):
         vary_takes(song, tensors, sec, 0, seed=1, track_ids=[track.id], options=_opts(checkpoints))
@@ -141,10 +144,8 @@ def test_cli_render_keeps_takes_and_regenerate_from_step_varies_them(checkpoints
     assert len(read_project(path).song.takes) == 7  # a failed variation changes nothing
 
 
-def test_a_variation_keeps_only_the_steps_after_its_branch_and_says_where_the_rest_are(rendered, checkpoints):
-    path, _, _ = rendered
-    proj = read_project(path)
-    song, tensors = proj.song, dict(proj.tensors)
+def test_a_variation_keeps_only_the_steps_after_its_branch_and_says_where_the_rest_are(loaded, checkpoints):
+    song, tensors = loaded
     sec, track = song.sections[0], song.tracks[0]
     parent = current_take(song, sec, track.id)
     (child,) = vary_takes(song, tensors, sec, 2, seed=3, track_ids=[track.id], options=_opts(checkpoints))
