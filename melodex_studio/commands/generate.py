@@ -110,7 +110,10 @@ def _generate(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         rendered = None
         if args.renderer == "diffusion" and (args.wav or args.stems):  # the render is kept as takes
-            rendered = render_diffusion_takes(song, tensors, diffusion_options(args))
+            from ..engine.render_takes import render_with_takes
+            from ..engine.rendering import mix_result
+
+            rendered = mix_result(song, render_with_takes(song, tensors, options=diffusion_options(args))[0])
         export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, renderer=args.renderer,
                    project_name=Path(args.output).stem, rendered=rendered,
                    diffusion=diffusion_options(args))
@@ -125,23 +128,10 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_diffusion_takes(song, tensors: dict, options, **kw):
-    """Render with the diffusion renderer, record the renders as takes (``engine.render_takes``) and mix."""
-    from ..engine.render_takes import render_with_takes
-    from ..mix.mixer import mix_stems
-    from ..render.soundfont import RenderResult
-
-    dry, _ = render_with_takes(song, tensors, options=options, **kw)
-    stems, mix = mix_stems(song, dry.stems, inplace=True)
-    return RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate)
-
-
 def _vary(args: argparse.Namespace, proj, timings: dict) -> int:
     from ..engine.render_takes import decode_takes, vary_takes
-    from ..engine.rendering import export_all
+    from ..engine.rendering import export_all, mix_result
     from ..io.project import save_project
-    from ..mix.mixer import mix_stems
-    from ..render.soundfont import RenderResult
 
     if args.from_bar is not None or args.prompt:
         print("melodex regenerate: error: --from-step varies a render of the current notes; it cannot be combined "
@@ -156,10 +146,8 @@ def _vary(args: argparse.Namespace, proj, timings: dict) -> int:
     timings["vary"] = time.perf_counter() - t
     if args.wav or args.stems:
         t = time.perf_counter()
-        dry = decode_takes(proj.song, tensors, options=opts)
-        stems, mix = mix_stems(proj.song, dry.stems, inplace=True)
         export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=Path(args.project).stem,
-                   rendered=RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate))
+                   rendered=mix_result(proj.song, decode_takes(proj.song, tensors, options=opts)))
         timings["export"] = time.perf_counter() - t
     t = time.perf_counter()
     save_project(args.project, proj.song, tensors, proj.audio)

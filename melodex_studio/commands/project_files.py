@@ -165,19 +165,19 @@ def cmd_render(args: argparse.Namespace) -> int:
                             renderer=args.renderer, diffusion=diffusion_options(args))
         _print_written(report)
         return 0
+    from ..engine.render_takes import render_with_takes
+    from ..engine.rendering import mix_result
     from ..io.project import save_project
-    from .generate import render_diffusion_takes
 
     proj = _read(args.project)
     tensors = dict(proj.tensors)
-    before = len(proj.song.takes)
-    rendered = render_diffusion_takes(proj.song, tensors, diffusion_options(args), track_ids=args.tracks,
-                                      section=args.section, soundfont=args.soundfont)
+    dry, takes = render_with_takes(proj.song, tensors, track_ids=args.tracks, section=args.section,
+                                   soundfont=args.soundfont, options=diffusion_options(args))
     report = export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
-                        rendered=rendered)
+                        rendered=mix_result(proj.song, dry))
     save_project(args.project, proj.song, tensors, proj.audio)
     _print_written(report)
-    print(f"takes  {len(proj.song.takes) - before} diffusion render takes recorded in {args.project}")
+    print(f"takes  {len(takes)} diffusion render takes recorded in {args.project}")
     return 0
 
 

@@ -70,7 +70,13 @@ def render_song(
         dry = render_diffusion(song, track_ids, section, progress, cancel, soundfont, diffusion)
     else:
         raise AudioError(f"unknown renderer {renderer!r}; choose one of {', '.join(RENDERERS)}")
-    stems, mix = mix_stems(song, dry.stems, inplace=True)  # the dry stems are not kept
+    return mix_result(song, dry)
+
+
+def mix_result(song: Song, dry: RenderResult) -> RenderResult:
+    """Dry stems (of any renderer, or rebuilt from diffusion takes) -> the mixer's processed stems and their
+    sum, the mix. The dry stems are not kept."""
+    stems, mix = mix_stems(song, dry.stems, inplace=True)
     return RenderResult(stems=stems, mix=mix, sample_rate=dry.sample_rate)
 
 
