@@ -4,7 +4,10 @@ Each track is rendered on its own (stems are generated, not separated), section 
 previous section as known context, at the codec's rate; the mono result is resampled with soxr to the
 song's rate and returned as a centred stereo stem (the mixer pans it). With ``strength`` < 1 every track
 starts from the latent of its SoundFont render (SDEdit: 0 keeps the SoundFont audio as the codec hears
-it, 1 renders from noise). Progress is reported per denoiser step; cancel is checked at every step.
+it, 1 renders from noise). Every decoded track is then levelled section by section to the loudness of its
+SoundFont render (the score's velocities as a sampler plays them), with its true peak held under -1 dBTP
+(``mix.leveling``), so that a mix keeps its balance whichever renderer made the stems. Progress is reported
+per denoiser step; cancel is checked at every step.
 """
 from __future__ import annotations
 
@@ -64,11 +67,9 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     per_section = opts.steps if opts.strength >= 1.0 else max(1, int(np.ceil(opts.steps * opts.strength)))
     record = opts.record_steps if opts.record_steps is not None else record_default(per_section)
     settings = RenderSettings(steps=opts.steps, guidance=opts.guidance, seed=opts.seed, record_steps=tuple(record))
-    init: dict[str, np.ndarray] = {}
-    if opts.strength < 1.0 and tracks:
-        sf = SoundFontRenderer(soundfont, sample_rate=dr.sample_rate).render(song, [t.id for t in tracks], cancel=cancel)
-        init = {tid: st.mean(axis=1) for tid, st in sf.stems.items()}
+    refs = reference_renders(song, [t.id for t in tracks], dr.sample_rate, soundfont, cancel)
     n_sections = 1 if sec is not None else max(1, len(song.sections))
+    start = 0 if sec is None else song.tempo_map.tick_to_sample(song.section_ticks(sec)[0], dr.sample_rate)
     total_steps, done = len(tracks) * n_sections * (per_section + 1), [0]
 
     def on_step(step: int, _x) -> None:
@@ -81,18 +82,44 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     mono: dict[str, np.ndarray] = {}
     for track in tracks:
         if sec is None:
-            latent, renders = dr.render_track(song, track, settings, on_step, init.get(track.id), opts.strength)
+            latent, renders = dr.render_track(song, track, settings, on_step,
+                                              refs[track.id] if opts.strength < 1.0 else None, opts.strength)
             sections, f0 = sorted(song.sections, key=lambda s: s.start_bar), 0  # render_track's order
         else:
-            track_latent = dr.encode_audio(init[track.id]).cpu() if track.id in init else None
+            track_latent = dr.encode_audio(refs[track.id]).cpu() if opts.strength < 1.0 else None
             r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
                                   strength=opts.strength if track_latent is not None else 1.0)
             latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
             f0 = section_frames(song, sec, dr.sample_rate, dr.hop)[0]
         if renders_out is not None:
             renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
-        mono[track.id] = dr.decode_track(song, track, latent, f0)
-    return to_stems(song, mono, dr.sample_rate, sec)
+        mono[track.id] = dr.decode_track(song, track, latent, f0)[start - f0 * dr.hop:]  # sample 0 = ``start``
+    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, start), dr.sample_rate, sec)
+
+
+def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont: str | os.PathLike | None = None,
+                      cancel: Cancel | None = None) -> dict[str, np.ndarray]:
+    """Mono SoundFont renders of ``track_ids`` over the whole song at ``rate`` (sample 0 = the song's start): the
+    start latents of an SDEdit render and the level references of every diffusion stem."""
+    if not track_ids:
+        return {}
+    sf = SoundFontRenderer(soundfont, sample_rate=rate).render(song, list(track_ids), cancel=cancel)
+    return {tid: st.mean(axis=1) for tid, st in sf.stems.items()}
+
+
+def level_to_references(song: Song, mono: dict[str, np.ndarray], refs: dict[str, np.ndarray], rate: int,
+                        start: int = 0) -> dict[str, np.ndarray]:
+    """Each decoded track (mono at ``rate``, its sample 0 = song sample ``start``) brought section by section to
+    the loudness of its SoundFont reference (sample 0 = the song's start), true peak under -1 dBTP
+    (``mix.leveling``)."""
+    from ..mix.leveling import level_stem
+
+    starts = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) - start for s in song.sections]
+    out = {}
+    for tid, m in mono.items():
+        bounds = sorted({0, m.size} | {s for s in starts if 0 < s < m.size})
+        out[tid] = level_stem(m, refs[tid][start: start + m.size], bounds, rate)[0]
+    return out
 
 
 def to_stems(song: Song, mono: dict[str, np.ndarray], rate: int, sec: Section | None) -> RenderResult:

@@ -18,6 +18,7 @@ Render takes are stored with ``activate=False``: they never change notes or the 
 """
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from datetime import datetime, timezone
@@ -28,7 +29,9 @@ import numpy as np
 from ..errors import CancelledError, ModelError
 from ..render.soundfont import RenderResult, SoundFontRenderer
 from ..song import Section, Song, Take
-from .diffusion_render import Cancel, DiffusionOptions, Progress, render_diffusion, to_stems
+from .diffusion_render import (
+    Cancel, DiffusionOptions, Progress, level_to_references, reference_renders, render_diffusion, to_stems,
+)
 
 RENDER_KIND = "diffusion_render"
 
@@ -207,9 +210,10 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr):
 
 
 def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence[str] | None = None,
-                 options: DiffusionOptions | None = None) -> RenderResult:
-    """Dry stems of the song at its rate decoded from the current render takes (no sampling); ModelError
-    names the first section and track without one."""
+                 options: DiffusionOptions | None = None, soundfont: str | os.PathLike | None = None) -> RenderResult:
+    """Dry stems of the song at its rate decoded from the current render takes (no sampling), levelled to the
+    SoundFont references as ``render_diffusion`` levels them; ModelError names the first section and track
+    without one."""
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
@@ -223,4 +227,5 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
                                  f"notes; render it with --renderer diffusion first")
         latent, _ = track_latent(song, tensors, tr.id, dr)
         mono[tr.id] = dr.decode_track(song, tr, latent)
-    return to_stems(song, mono, dr.sample_rate, None)
+    refs = reference_renders(song, list(mono), dr.sample_rate, soundfont)
+    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate), dr.sample_rate, None)
