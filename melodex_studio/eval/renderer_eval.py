@@ -10,6 +10,11 @@
 3. Seams at section joins of whole-track diffusion renders: the sample jump and the change of 10 ms RMS
    energy (dB) at each join, against the 99th percentile of the same quantities inside sections.
 4. Sanity: no NaN, no clipping (|x| >= 0.999), integrated loudness (pyloudnorm) within 3 dB of the SoundFont.
+
+Parts 2-4 measure the stems as the engine delivers them: decoded, then levelled per section to the SoundFont
+render and peak-limited (``engine.diffusion_render.level_to_references``). The model's own output before that
+step is reported too (``raw``: its loudness difference, clipped renders and seams), so the leveling's share
+is visible.
 """
 from __future__ import annotations
 
@@ -208,9 +213,9 @@ def _val_tracks(cfg: EvalConfig, sr: int):
             yield song, track, stems[track.id].mean(axis=1)
 
 
-def _adherence(song, track, renders: dict[str, np.ndarray], sr: int, per: dict) -> int:
-    """Append chroma, onset F1 and loudness per section of ``track`` for each named render; returns the number
-    of sections measured (those with notes)."""
+def _adherence(song, track, renders: dict[str, np.ndarray], sr: int, per: dict, loudness_only: tuple[str, ...] = ()) -> int:
+    """Append chroma, onset F1 and loudness per section of ``track`` for each named render (loudness only for
+    the names in ``loudness_only``); returns the number of sections measured (those with notes)."""
     n = 0
     for sec in song.sections:
         s0, s1 = (song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(sec))
@@ -224,6 +229,9 @@ def _adherence(song, track, renders: dict[str, np.ndarray], sr: int, per: dict) 
         for name, audio in renders.items():
             y = np.pad(audio[s0:s1], (0, max(0, (s1 - s0) - audio[s0:s1].size))).astype(np.float32)
             d = per.setdefault(name, {"chroma": [], "onset_f1": [], "loudness": []})
+            if name in loudness_only:
+                d["loudness"].append(loudness_db(y, sr))
+                continue
             d["chroma"].append(float("nan") if track.is_drum else chroma_similarity(y, sr, notes))
             d["onset_f1"].append(onset_f1(y, sr, onsets))
             d["loudness"].append(loudness_db(y, sr))
@@ -231,15 +239,19 @@ def _adherence(song, track, renders: dict[str, np.ndarray], sr: int, per: dict) 
     return n
 
 
-def _summary(per: dict, name: str) -> dict:
-    summ = {k: {m: float(np.nanmean(np.array(vals, float))) for m, vals in d.items()} for k, d in per.items()}
-    ratio = {m: summ[name][m] / summ["soundfont"][m] if summ["soundfont"][m] > 0 else float("nan") for m in ("chroma", "onset_f1")}
+def _loudness_diff(per: dict, name: str) -> dict:
     ld = np.array(per[name]["loudness"], float) - np.array(per["soundfont"]["loudness"], float)
     ld = ld[np.isfinite(ld)]
-    return {name: summ[name], "soundfont": summ["soundfont"], "ratio_to_soundfont": ratio,
-            "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())),
-            "loudness_diff_db_median_abs": float(np.median(np.abs(ld))) if ld.size else float("nan"),
+    return {"loudness_diff_db_median_abs": float(np.median(np.abs(ld))) if ld.size else float("nan"),
+            "loudness_diff_db_max_abs": float(np.max(np.abs(ld))) if ld.size else float("nan"),
             "loudness_within_3db_fraction": float(np.mean(np.abs(ld) <= 3.0)) if ld.size else float("nan")}
+
+
+def _summary(per: dict, name: str) -> dict:
+    summ = {k: {m: float(np.nanmean(np.array(vals, float))) for m, vals in per[k].items()} for k in (name, "soundfont")}
+    ratio = {m: summ[name][m] / summ["soundfont"][m] if summ["soundfont"][m] > 0 else float("nan") for m in ("chroma", "onset_f1")}
+    return {name: summ[name], "soundfont": summ["soundfont"], "ratio_to_soundfont": ratio,
+            "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())), **_loudness_diff(per, name)}
 
 
 def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
@@ -267,29 +279,35 @@ def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
 
 def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
     """Score adherence, seams, loudness and sanity of diffusion renders vs SoundFont renders."""
+    from ..engine.diffusion_render import level_to_references
     from ..render.diffusion import RenderSettings
 
     sr = renderer.sample_rate
     per: dict = {}
     seams: list[dict] = []
+    raw_seams: list[dict] = []
     sf_seams: list[dict] = []
-    nan = clipped = 0
-    count = 0
+    nan = clipped = raw_clipped = 0
+    count = n_renders = 0
     t0 = time.time()
     for song, track, ref in _val_tracks(cfg, sr):
         settings = RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed)
         latent, _ = renderer.render_track(song, track, settings, init_audio=ref if cfg.strength < 1 else None,
                                           strength=cfg.strength)
-        audio = renderer.decode_track(song, track, latent)
-        nan += int(not np.isfinite(audio).all())
-        audio = np.nan_to_num(audio)
+        raw = renderer.decode_track(song, track, latent)
+        nan += int(not np.isfinite(raw).all())
+        raw = np.nan_to_num(raw)
+        raw_clipped += int(np.max(np.abs(raw)) >= 0.999)
+        audio = level_to_references(song, {track.id: raw}, {track.id: ref}, sr)[track.id]  # as the engine does
         clipped += int(np.max(np.abs(audio)) >= 0.999)
+        n_renders += 1
         joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
         bar_lines = [song.tempo_map.tick_to_sample(song.bar_to_tick(b), sr) for sec in song.sections
                      for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
         seams.append(seam_stats(audio, joins, sr, bar_lines))
+        raw_seams.append(seam_stats(raw, joins, sr, bar_lines))
         sf_seams.append(seam_stats(ref, joins, sr, bar_lines))
-        count += _adherence(song, track, {"diffusion": audio, "soundfont": ref}, sr, per)
+        count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))
         if track is song.tracks[-1]:
             log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
         if count >= cfg.sections and track is song.tracks[-1]:
@@ -300,7 +318,9 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
         # the SoundFont render has no seams (one continuous render): its joins show what the measure gives
         # for the music itself (a crash on the chorus downbeat); the renderer's joins should do as well
         "soundfont_seams": seam_summary(sf_seams),
-        "nan_renders": nan, "clipped_renders": clipped,
+        "nan_renders": nan, "clipped_renders": clipped, "renders": n_renders,
+        # the decoder's output before the engine levels it to the SoundFont render and limits its peaks
+        "raw": {**_loudness_diff(per, "raw"), "clipped_renders": raw_clipped, "seams": seam_summary(raw_seams)},
     }
 
 
@@ -328,8 +348,13 @@ def print_table(report: dict, log=print) -> None:
             f"max energy step {s['join_energy_db_max']:.1f} dB (inner p99 {s['inner_energy_db_p99']:.1f} dB), "
             f"within range {s['joins_within_inner_range']:.2f} (SoundFont render, no seams: "
             f"{r['soundfont_seams']['joins_within_inner_range']:.2f}, max jump {r['soundfont_seams']['join_jump_max']:.4f})")
-        log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB, within 3 dB "
-            f"{r['loudness_within_3db_fraction']:.2f}; NaN renders {r['nan_renders']}, clipped {r['clipped_renders']}")
+        log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB (max "
+            f"{r['loudness_diff_db_max_abs']:.1f}), within 3 dB {r['loudness_within_3db_fraction']:.2f}; NaN renders "
+            f"{r['nan_renders']}, clipped {r['clipped_renders']} of {r['renders']}")
+        w = r["raw"]
+        log(f"  before leveling (decoder output): loudness median |diff| {w['loudness_diff_db_median_abs']:.1f} dB, "
+            f"within 3 dB {w['loudness_within_3db_fraction']:.2f}, clipped {w['clipped_renders']}, seams within range "
+            f"{w['seams']['joins_within_inner_range']:.2f} (max jump {w['seams']['join_jump_max']:.4f})")
 
 
 def run_eval(cfg: EvalConfig, log=print) -> dict:

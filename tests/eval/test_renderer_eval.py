@@ -63,6 +63,10 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     r = report["renderer"]
     assert r["sections"] >= 2 and r["nan_renders"] == 0 and set(r["ratio_to_soundfont"]) == {"chroma", "onset_f1"}
     assert not r["adherence_ok"]  # an untrained renderer does not follow the score
-    assert r["soundfont_seams"]["joins"] == r["seams"]["joins"]
+    assert r["soundfont_seams"]["joins"] == r["seams"]["joins"] == r["raw"]["seams"]["joins"]
+    # the engine's leveling: whatever level the random decoder gives, the delivered stems have the SoundFont's
+    assert r["loudness_within_3db_fraction"] == 1.0 and r["clipped_renders"] == 0 and r["renders"] >= 2
+    assert r["raw"]["loudness_diff_db_median_abs"] > r["loudness_diff_db_median_abs"]
     text = "\n".join(lines)
     assert "codec beats the 8 kHz baseline: False" in text and "diffusion / soundfont: chroma" in text
+    assert "before leveling (decoder output)" in text
