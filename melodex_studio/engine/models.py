@@ -19,7 +19,7 @@ STRUCTURE_ENV = "MELODEX_STRUCTURE_MODEL"
 _PKG = Path(__file__).resolve().parent.parent
 SEARCH_DIRS = (_PKG.parent / "models", _PKG / "resources" / "models")
 
-_cache: dict[tuple, tuple] = {}
+_cache: dict[tuple, object] = {}
 _lock = threading.Lock()
 
 
@@ -89,6 +89,23 @@ def load_diffusion_renderer(codec: str | os.PathLike | None = None, renderer: st
         if key not in _cache:
             _cache[key] = DiffusionRenderer(load_codec(cp), load_dit(rp), dev)
         return _cache[key]
+
+
+def model_hashes(codec: str | os.PathLike | None = None, renderer: str | os.PathLike | None = None) -> dict[str, str]:
+    """sha256 of the codec and renderer files (what a render take records); cached per (file, size, modification
+    time) like the loaded models, so a render or variation does not re-read 21 MB each time."""
+    from ..render.diffusion import file_hash
+
+    out = {}
+    for name, p in zip(("codec", "renderer"), diffusion_model_paths(codec, renderer)):
+        p = p.resolve()
+        st = p.stat()
+        key = ("sha256", str(p), st.st_size, st.st_mtime_ns)
+        with _lock:
+            if key not in _cache:
+                _cache[key] = file_hash(p)
+            out[name] = _cache[key]
+    return out
 
 
 def clear_cache() -> None:

@@ -57,11 +57,9 @@ def current_take(song: Song, section: Section | str | int, track: str) -> Take |
 
 
 def _model_info(opts: DiffusionOptions) -> dict[str, str]:
-    from ..render.diffusion import file_hash
-    from .models import diffusion_model_paths
+    from .models import model_hashes
 
-    cp, rp = diffusion_model_paths(opts.codec, opts.renderer)
-    return {"codec": file_hash(cp), "renderer": file_hash(rp)}
+    return model_hashes(opts.codec, opts.renderer)
 
 
 def _add_take(song: Song, tensors: dict[str, np.ndarray], section_id: str, track_id: str, render,

@@ -154,3 +154,17 @@ def test_a_variation_keeps_only_the_steps_after_its_branch_and_says_where_the_re
         vary_takes(song, tensors, sec, 1, seed=4, track_ids=[track.id], options=_opts(checkpoints))
     (grandchild,) = vary_takes(song, tensors, sec, 3, seed=5, track_ids=[track.id], options=_opts(checkpoints))
     assert grandchild.params["parent"] == child.id
+
+
+def test_model_hashes_are_the_files_sha256_and_follow_a_rewritten_file(checkpoints, tmp_path):
+    import shutil
+
+    from melodex_studio.engine.models import model_hashes
+    from melodex_studio.render.diffusion import file_hash
+
+    codec = tmp_path / "codec.safetensors"
+    shutil.copy(checkpoints[0], codec)
+    first = model_hashes(codec, checkpoints[1])
+    assert first == {"codec": file_hash(codec), "renderer": file_hash(checkpoints[1])}
+    codec.write_bytes(codec.read_bytes() + b" ")  # another size: the cached hash must not be reused
+    assert model_hashes(codec, checkpoints[1])["codec"] == file_hash(codec) != first["codec"]
