@@ -8,7 +8,8 @@
    tracks) and onset F1 at +-50 ms against the score's onsets (librosa onset detection). Bar: the diffusion
    render reaches >= 0.85 of the SoundFont's values.
 3. Seams at section joins of whole-track diffusion renders: the sample jump and the change of 10 ms RMS
-   energy (dB) at each join, against the 99th percentile of the same quantities inside sections.
+   energy (dB) at each join, against the 99th percentile of the same quantities inside sections; "no click"
+   also lets a join pass that steps no more than the seamless SoundFont render of the same score does there.
 4. Sanity: no NaN, no clipping (|x| >= 0.999), integrated loudness (pyloudnorm) within 3 dB of the SoundFont.
 
 Parts 2-4 measure the stems as the engine delivers them: decoded, then levelled per section to the SoundFont
@@ -134,37 +135,49 @@ def loudness_db(audio: np.ndarray, sr: int) -> float:
     return float(pyloudnorm.Meter(sr).integrated_loudness(audio.astype(np.float64)))
 
 
-def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int]) -> dict:
+def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int], reference: np.ndarray | None = None) -> dict:
     """Sample jump and 10 ms RMS change (dB) at ``joins`` (section starts) vs the 99th percentile of the same
     quantities at ``inner`` points: the bar lines inside sections, the same musical position as a join (a
-    note starting on a downbeat is a legitimate energy jump; a seam is a jump larger than those)."""
+    note starting on a downbeat is a legitimate energy jump; a seam is a jump larger than those). With a
+    ``reference`` (a seamless render of the same score) a join also passes ("no click") when neither quantity
+    is larger than the reference's own at that join: the music itself steps there."""
     w = int(0.01 * sr)
 
-    def at(i: int) -> tuple[float, float]:
-        jump = abs(float(audio[i] - audio[i - 1]))
-        a = np.sqrt(np.mean(audio[i - w: i] ** 2) + 1e-10)
-        b = np.sqrt(np.mean(audio[i: i + w] ** 2) + 1e-10)
-        return jump, abs(20 * np.log10(b / a))
+    def at(a: np.ndarray, i: int) -> tuple[float, float]:
+        jump = abs(float(a[i] - a[i - 1]))
+        before = np.sqrt(np.mean(a[i - w: i] ** 2) + 1e-10)
+        after = np.sqrt(np.mean(a[i: i + w] ** 2) + 1e-10)
+        return jump, abs(20 * np.log10(after / before))
 
     joins = [j for j in joins if w < j < audio.size - w]
     inner = [int(i) for i in inner if w < i < audio.size - w and all(abs(int(i) - j) > 2 * w for j in joins)]
-    J, I = np.array([at(j) for j in joins]).reshape(-1, 2), np.array([at(i) for i in inner]).reshape(-1, 2)
+    J, I = np.array([at(audio, j) for j in joins]).reshape(-1, 2), np.array([at(audio, i) for i in inner]).reshape(-1, 2)
     ij = float(np.percentile(I[:, 0], 99)) if len(I) else 0.0
     ie = float(np.percentile(I[:, 1], 99)) if len(I) else 0.0
-    return {"join_jump": J[:, 0].tolist(), "join_energy_db": J[:, 1].tolist(), "inner_jump_p99": ij,
-            "inner_energy_db_p99": ie, "within": [bool(a <= ij and b <= max(ie, 1e-9)) for a, b in J]}
+    within = [bool(a <= ij and b <= max(ie, 1e-9)) for a, b in J]
+    out = {"join_jump": J[:, 0].tolist(), "join_energy_db": J[:, 1].tolist(), "inner_jump_p99": ij,
+           "inner_energy_db_p99": ie, "within": within}
+    if reference is not None:
+        R = np.array([at(reference, j) if j < reference.size - w else (np.inf, np.inf) for j in joins]).reshape(-1, 2)
+        out["no_click"] = [bool(a <= max(ij, ra) and b <= max(ie, rb)) for (a, b), (ra, rb) in zip(J, R)]
+    return out
 
 
 def seam_summary(seams: list[dict]) -> dict:
-    """Joins of all tracks: each judged against its own track's range inside sections."""
+    """Joins of all tracks: each judged against its own track's range inside sections (and, where measured,
+    against the seamless reference at the same join)."""
     jj = [j for s in seams for j in s["join_jump"]]
     je = [e for s in seams for e in s["join_energy_db"]]
     within = [w for s in seams for w in s["within"]]
-    return {"joins": len(jj), "join_jump_max": float(max(jj, default=0.0)),
-            "inner_jump_p99": float(np.median([s["inner_jump_p99"] for s in seams])) if seams else 0.0,
-            "join_energy_db_max": float(max(je, default=0.0)),
-            "inner_energy_db_p99": float(np.median([s["inner_energy_db_p99"] for s in seams])) if seams else 0.0,
-            "joins_within_inner_range": float(np.mean(within)) if within else float("nan")}
+    out = {"joins": len(jj), "join_jump_max": float(max(jj, default=0.0)),
+           "inner_jump_p99": float(np.median([s["inner_jump_p99"] for s in seams])) if seams else 0.0,
+           "join_energy_db_max": float(max(je, default=0.0)),
+           "inner_energy_db_p99": float(np.median([s["inner_energy_db_p99"] for s in seams])) if seams else 0.0,
+           "joins_within_inner_range": float(np.mean(within)) if within else float("nan")}
+    if seams and all("no_click" in s for s in seams):
+        nc = [c for s in seams for c in s["no_click"]]
+        out["joins_no_click"] = float(np.mean(nc)) if nc else float("nan")
+    return out
 
 
 # --- the evaluation ----------------------------------------------------------------------------------------
@@ -304,8 +317,8 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
         joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
         bar_lines = [song.tempo_map.tick_to_sample(song.bar_to_tick(b), sr) for sec in song.sections
                      for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
-        seams.append(seam_stats(audio, joins, sr, bar_lines))
-        raw_seams.append(seam_stats(raw, joins, sr, bar_lines))
+        seams.append(seam_stats(audio, joins, sr, bar_lines, ref))
+        raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref))
         sf_seams.append(seam_stats(ref, joins, sr, bar_lines))
         count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))
         if track is song.tracks[-1]:
@@ -347,14 +360,16 @@ def print_table(report: dict, log=print) -> None:
         log(f"  seams: {s['joins']} joins, max jump {s['join_jump_max']:.4f} (inner p99 {s['inner_jump_p99']:.4f}), "
             f"max energy step {s['join_energy_db_max']:.1f} dB (inner p99 {s['inner_energy_db_p99']:.1f} dB), "
             f"within range {s['joins_within_inner_range']:.2f} (SoundFont render, no seams: "
-            f"{r['soundfont_seams']['joins_within_inner_range']:.2f}, max jump {r['soundfont_seams']['join_jump_max']:.4f})")
+            f"{r['soundfont_seams']['joins_within_inner_range']:.2f}, max jump {r['soundfont_seams']['join_jump_max']:.4f}); "
+            f"no click (within range, or no larger than the SoundFont render's own step at the join): {s['joins_no_click']:.2f}")
         log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB (max "
             f"{r['loudness_diff_db_max_abs']:.1f}), within 3 dB {r['loudness_within_3db_fraction']:.2f}; NaN renders "
             f"{r['nan_renders']}, clipped {r['clipped_renders']} of {r['renders']}")
         w = r["raw"]
         log(f"  before leveling (decoder output): loudness median |diff| {w['loudness_diff_db_median_abs']:.1f} dB, "
             f"within 3 dB {w['loudness_within_3db_fraction']:.2f}, clipped {w['clipped_renders']}, seams within range "
-            f"{w['seams']['joins_within_inner_range']:.2f} (max jump {w['seams']['join_jump_max']:.4f})")
+            f"{w['seams']['joins_within_inner_range']:.2f}, no click {w['seams']['joins_no_click']:.2f} (max jump "
+            f"{w['seams']['join_jump_max']:.4f})")
 
 
 def run_eval(cfg: EvalConfig, log=print) -> dict:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from melodex_studio.eval.renderer_eval import (
-    EvalConfig, band_limited, chroma_similarity, logmel_distance, mrstft_distance, onset_f1, run_eval,
+    EvalConfig, band_limited, chroma_similarity, logmel_distance, mrstft_distance, onset_f1, run_eval, seam_stats,
 )
 from melodex_studio.render.codec import build_codec
 from melodex_studio.render.diffusion import save_model
@@ -44,6 +44,23 @@ def test_distances_rank_the_band_limited_baselines():
     assert d8 > d16 > 0 and m8 > m16 > 0
 
 
+def test_seams_find_a_click_at_a_join_and_pass_a_step_the_music_has():
+    t = np.arange(4 * SR) / SR
+    smooth = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    bars, join = list(range(1000, 4 * SR - 1000, 997)), [2 * SR + 123]  # many inner points: p99 ~ their max
+    clean = seam_stats(smooth, join, SR, bars, reference=smooth)
+    assert clean["join_jump"][0] <= clean["inner_jump_p99"] and clean["join_energy_db"][0] < 1.0
+    assert clean["no_click"] == [True]
+    clicked = smooth.copy()
+    clicked[join[0]:] += 0.3  # a DC step: a 0.3 jump (what a latent seam sounds like, in the extreme)
+    bad = seam_stats(clicked, join, SR, bars, reference=smooth)
+    assert bad["within"] == [False] and bad["no_click"] == [False] and bad["join_jump"][0] > 0.25
+    entry = smooth.copy()
+    entry[: join[0]] *= 0.01  # the music enters at the join (a downbeat after a rest): so does the reference
+    stepped = seam_stats(entry, join, SR, bars, reference=entry)
+    assert stepped["within"] == [False] and stepped["no_click"] == [True]
+
+
 def test_a_whole_evaluation_writes_the_report(tmp_path):
     torch.manual_seed(0)
     build_dataset(tmp_path / "data", "val", n_songs=1, seed=0, source="synthetic", log=lambda *_: None)
@@ -64,6 +81,7 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     assert r["sections"] >= 2 and r["nan_renders"] == 0 and set(r["ratio_to_soundfont"]) == {"chroma", "onset_f1"}
     assert not r["adherence_ok"]  # an untrained renderer does not follow the score
     assert r["soundfont_seams"]["joins"] == r["seams"]["joins"] == r["raw"]["seams"]["joins"]
+    assert 0.0 <= r["seams"]["joins_no_click"] <= 1.0 and "joins_no_click" not in r["soundfont_seams"]
     # the engine's leveling: whatever level the random decoder gives, the delivered stems have the SoundFont's
     assert r["loudness_within_3db_fraction"] == 1.0 and r["clipped_renders"] == 0 and r["renders"] >= 2
     assert r["raw"]["loudness_diff_db_median_abs"] > r["loudness_diff_db_median_abs"]
