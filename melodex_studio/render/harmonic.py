@@ -92,14 +92,14 @@ class HarmonicBank(nn.Module):
 
 def release_tails(level: torch.Tensor, decay: float, floor: float = 1e-3) -> torch.Tensor:
     """Gates of released notes (B, L, 128) from the score's note levels (B, L, 128): after a note's last sounding
-    frame its level decays by ``decay`` per frame until it is sounded again or falls below ``floor``."""
-    out = torch.zeros_like(level)
-    tail = torch.zeros_like(level[:, 0])
-    prev = torch.zeros_like(level[:, 0])
-    for t in range(level.shape[1]):
-        cur = level[:, t]
-        tail = torch.where(cur > 0, torch.zeros_like(cur), torch.maximum(tail, prev) * decay)
-        tail = torch.where(tail < floor, torch.zeros_like(tail), tail)
-        out[:, t] = tail
-        prev = cur
-    return out
+    frame its level decays by ``decay`` per frame until it is sounded again or falls below ``floor``.
+
+    Closed form of that recurrence (no loop over frames): at a silent frame ``t`` the gate is the level of the
+    pitch's last sounding frame ``s < t`` times ``decay ** (t - s)``."""
+    L = level.shape[1]
+    t = torch.arange(L, device=level.device).view(1, L, 1)
+    last = torch.cummax(torch.where(level > 0, t, torch.full_like(t, -1)).expand_as(level), dim=1).values  # (B, L, P)
+    held = level.gather(1, last.clamp(min=0))  # level of the last sounding frame
+    tail = held * torch.pow(torch.tensor(decay, dtype=level.dtype, device=level.device), (t - last).to(level.dtype))
+    tail = torch.where((level > 0) | (last < 0) | (tail < floor), torch.zeros_like(tail), tail)
+    return tail

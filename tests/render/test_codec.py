@@ -206,6 +206,19 @@ def test_released_notes_ring_on_through_a_decaying_gate():
     assert torch.allclose(tails, torch.tensor([0, 0, 0, 0.4, 0.2, 0.1, 0, 0, 0.25, 0.125]))
     assert float(release_tails(level, 0.5)[0, :, 61].abs().max()) == 0.0
 
+    def stepwise(lv, decay, floor=1e-3):  # the recurrence frame by frame, as the docstring states it
+        out, tail, prev = torch.zeros_like(lv), torch.zeros_like(lv[:, 0]), torch.zeros_like(lv[:, 0])
+        for t in range(lv.shape[1]):
+            cur = lv[:, t]
+            tail = torch.where(cur > 0, torch.zeros_like(cur), torch.maximum(tail, prev) * decay)
+            tail = torch.where(tail < floor, torch.zeros_like(tail), tail)
+            out[:, t], prev = tail, cur
+        return out
+
+    g = torch.Generator().manual_seed(3)
+    rand = (torch.rand(2, 300, 128, generator=g) > 0.93).float() * torch.rand(2, 300, 128, generator=g)
+    assert torch.allclose(release_tails(rand, 0.96), stepwise(rand, 0.96), atol=1e-6)
+
     codec = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, harmonic_tail=0.5)).eval()
     short = torch.zeros(1, 12, 128)
     short[0, 2:4, 57] = 1.0
