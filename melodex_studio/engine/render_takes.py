@@ -56,6 +56,11 @@ def current_take(song: Song, section: Section | str | int, track: str) -> Take |
     return None
 
 
+def _no_render(track_name: str, section_label: str) -> ModelError:
+    return ModelError(f"track {track_name!r} has no diffusion render of section {section_label!r} for its current notes; "
+                      f"render it with --renderer diffusion first")
+
+
 def _model_info(opts: DiffusionOptions) -> dict[str, str]:
     from .models import model_hashes
 
@@ -139,8 +144,7 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
         for tr in tracks:
             take = current_take(song, sec, tr.id)
             if take is None:
-                raise ModelError(f"track {tr.name!r} has no diffusion render of section {sec.label!r} for its current "
-                                 f"notes; render it with --renderer diffusion first")
+                raise _no_render(tr.name, sec.label)
             sources.append(take)
     dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
     models = _model_info(opts)
@@ -186,9 +190,9 @@ def _section_frames(dr, song: Song, section: Section) -> tuple[int, int]:
     return section_frames(song, section, dr.sample_rate, dr.hop)
 
 
-def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr):
+def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr, require: bool = False):
     """(latent (T_song, D), known (T_song,) bool): the current takes' section latents of one track on the song
-    grid; frames of sections without a current take are zero and not known."""
+    grid; frames of sections without a current take are zero and not known (``require``: ModelError instead)."""
     import torch
 
     total = dr.song_frames(song)
@@ -196,6 +200,8 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr):
     known = torch.zeros(total, dtype=torch.bool)
     for sec in sorted(song.sections, key=lambda x: x.start_bar):  # render_track's order
         take = current_take(song, sec, track_id)
+        if take is None and require:
+            raise _no_render(song.track(track_id).name, sec.label)
         if take is None:
             continue
         window = torch.from_numpy(np.asarray(tensors[f"render/{take.id}/latent"]))  # the final latent only
@@ -219,11 +225,7 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
     tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
     mono = {}
     for tr in tracks:
-        for sec in song.sections:
-            if current_take(song, sec, tr.id) is None:
-                raise ModelError(f"track {tr.name!r} has no diffusion render of section {sec.label!r} for its current "
-                                 f"notes; render it with --renderer diffusion first")
-        latent, _ = track_latent(song, tensors, tr.id, dr)
+        latent, _ = track_latent(song, tensors, tr.id, dr, require=True)
         mono[tr.id] = dr.decode_track(song, tr, latent)
     refs = reference_renders(song, list(mono), dr.sample_rate, soundfont)
     return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate), dr.sample_rate, None)
