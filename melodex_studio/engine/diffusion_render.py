@@ -83,10 +83,10 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     for track in tracks:
         if sec is None:
             latent, renders = dr.render_track(song, track, settings, on_step,
-                                              refs[track.id] if opts.strength < 1.0 else None, opts.strength)
+                                              refs[track.id].mean(axis=1) if opts.strength < 1.0 else None, opts.strength)
             sections, f0 = sorted(song.sections, key=lambda s: s.start_bar), 0  # render_track's order
         else:
-            track_latent = dr.encode_audio(refs[track.id]).cpu() if opts.strength < 1.0 else None
+            track_latent = dr.encode_audio(refs[track.id].mean(axis=1)).cpu() if opts.strength < 1.0 else None
             r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
                                   strength=opts.strength if track_latent is not None else 1.0)
             latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
@@ -99,19 +99,20 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
 
 def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont: str | os.PathLike | None = None,
                       cancel: Cancel | None = None) -> dict[str, np.ndarray]:
-    """Mono SoundFont renders of ``track_ids`` over the whole song at ``rate`` (sample 0 = the song's start): the
-    start latents of an SDEdit render and the level references of every diffusion stem."""
+    """Stereo (frames, 2) dry SoundFont renders of ``track_ids`` over the whole song at ``rate`` (sample 0 = the
+    song's start): the level references of every diffusion stem, and (their channel mean) the start latents of
+    an SDEdit render."""
     if not track_ids:
         return {}
     sf = SoundFontRenderer(soundfont, sample_rate=rate).render(song, list(track_ids), cancel=cancel)
-    return {tid: st.mean(axis=1) for tid, st in sf.stems.items()}
+    return dict(sf.stems)
 
 
 def level_to_references(song: Song, mono: dict[str, np.ndarray], refs: dict[str, np.ndarray], rate: int,
                         start: int = 0) -> dict[str, np.ndarray]:
     """Each decoded track (mono at ``rate``, its sample 0 = song sample ``start``) brought section by section to
-    the loudness of its SoundFont reference (sample 0 = the song's start), true peak under -1 dBTP
-    (``mix.leveling``)."""
+    the loudness of its SoundFont reference (mono or stereo, sample 0 = the song's start), true peak under
+    -1 dBTP (``mix.leveling``)."""
     from ..mix.leveling import level_stem
 
     starts = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) - start for s in song.sections]

@@ -7,7 +7,9 @@ reference (the SoundFont render of the same notes, which follows the velocities 
 difference as a gain per section, ramped over ``RAMP_S`` around each section join so that no step is heard,
 and then holds the stem's true peak under -1 dBTP with the look-ahead limiter (a stem file must not clip).
 
-Audio is mono float ``(frames,)`` at full scale 1.0.
+The stem is mono float ``(frames,)`` at full scale 1.0; the reference mono or ``(frames, channels)``: a mono
+stem is measured as the mixer plays it, the same signal on each of the reference's channels (BS.1770 sums the
+channels' power), so a centred mono stem gets the loudness of a stereo reference, not of its downmix.
 """
 from __future__ import annotations
 
@@ -36,12 +38,15 @@ class Leveling:
 def section_gains_db(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], sample_rate: int,
                      max_gain_db: float = MAX_GAIN_DB) -> list[float]:
     """Reference loudness minus stem loudness (dB) of each segment [bounds[i], bounds[i+1]); 0 where either is
-    silent or too short to measure (the previous segment's gain for a short one)."""
+    silent or too short to measure (the previous segment's gain for a short one). ``audio`` mono, measured on
+    as many channels as ``reference`` has."""
+    channels = 1 if reference.ndim == 1 else reference.shape[1]
     gains: list[float] = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         g = gains[-1] if gains else 0.0
         if b - a >= MIN_SEGMENT_S * sample_rate:
-            la = integrated_lufs(audio[a:b], sample_rate)
+            seg = audio[a:b] if channels == 1 else np.repeat(audio[a:b, None], channels, axis=1)
+            la = integrated_lufs(seg, sample_rate)
             lr = integrated_lufs(reference[a:b], sample_rate)
             g = lr - la if math.isfinite(la) and math.isfinite(lr) else 0.0
         gains.append(float(np.clip(g, -max_gain_db, max_gain_db)))
@@ -65,11 +70,14 @@ def gain_curve(gains_db: Sequence[float], bounds: Sequence[int], frames: int, sa
 
 
 def level_stem(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], sample_rate: int) -> tuple[np.ndarray, Leveling]:
-    """``audio`` with each segment [bounds[i], bounds[i+1]) brought to the loudness of the same segment of
-    ``reference`` and its true peak held at -1 dBTP. Both mono at ``sample_rate``; bounds ascending sample
-    positions (the section starts and the end). Returns (float32 audio of the same length, what was done)."""
+    """``audio`` (mono) with each segment [bounds[i], bounds[i+1]) brought to the loudness of the same segment of
+    ``reference`` (mono or (frames, channels)) and its true peak held at -1 dBTP, both at ``sample_rate``;
+    bounds ascending sample positions (the section starts and the end). Returns (float32 audio of the same
+    length, what was done)."""
     audio = np.nan_to_num(np.asarray(audio, np.float32))
-    ref = np.pad(np.asarray(reference, np.float32), (0, max(0, audio.size - len(reference))))[: audio.size]
+    ref = np.asarray(reference, np.float32)
+    pad = [(0, max(0, audio.size - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1)
+    ref = np.pad(ref, pad)[: audio.size]
     bounds = [int(np.clip(b, 0, audio.size)) for b in bounds]
     if len(bounds) < 2 or audio.size == 0:
         return audio, Leveling([], 0.0)

@@ -69,3 +69,12 @@ def test_nan_and_empty_input():
     assert np.isfinite(out).all()
     empty, info = level_stem(np.zeros(0, np.float32), np.zeros(0, np.float32), [0, 0], SR)
     assert empty.size == 0 and info.gains_db == []
+
+
+def test_a_mono_stem_gets_the_loudness_of_a_stereo_reference_as_played_on_both_channels():
+    left, right = _tone(2, 220, 0.2, 1), _tone(2, 277, 0.2, 2)  # decorrelated channels: the downmix is ~3 dB quieter
+    ref = np.stack([left, right], axis=1)
+    out, _ = level_stem(_tone(2, 330, 0.05), ref, [0, left.size], SR)
+    played = np.repeat(out[:, None], 2, axis=1)
+    assert integrated_lufs(played, SR) == pytest.approx(integrated_lufs(ref, SR), abs=0.2)
+    assert integrated_lufs(ref.mean(axis=1), SR) < integrated_lufs(ref, SR) - 5.0
