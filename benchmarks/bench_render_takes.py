@@ -68,7 +68,8 @@ def main() -> None:
              f"| save, median / min of 5 | {save_s[0]:.3f} / {save_s[1]:.3f} s |",
              f"| load (`read_project`), median / min of 5 | {load_s[0]:.3f} / {load_s[1]:.3f} s |",
              f"| vary one track of one {sec.length_bars}-bar section from step 4, median / min of 5 | {vary_s[0]:.3f} / {vary_s[1]:.3f} s |",
-             f"| rebuild all stems from the takes (decode only), median / min of 3 | {decode_s[0]:.2f} / {decode_s[1]:.2f} s |"]
+             f"| rebuild all stems from the takes (no sampling: codec decoding, SoundFont reference render, leveling), "
+             f"median / min of 3 | {decode_s[0]:.2f} / {decode_s[1]:.2f} s |"]
     write_section("<!-- render-takes -->", lines)
     print("\n".join(lines))
 
