@@ -92,3 +92,32 @@ def test_limiter_only_lowers_and_looks_ahead():
 
 def test_silence_is_left_alone():
     assert not np.any(normalize_streaming(np.zeros((SR, 2)), SR))
+
+
+def _drums(seconds: float, sr: int, seed: int) -> np.ndarray:
+    """Sparse decaying noise hits of random level over a quiet bed, stereo: most of it far under any ceiling."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    x = rng.normal(0, 0.003, (n, 2))
+    for start in rng.integers(0, n - sr // 4, 40):
+        hit = rng.normal(0, 1, (sr // 4, 2)) * np.exp(-np.arange(sr // 4) / (0.02 * sr))[:, None]
+        x[start: start + sr // 4] += rng.uniform(0.05, 1.5) * hit
+    return x
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_oversampling_only_near_loud_samples_is_exact_where_the_ceiling_can_be_reached(seed, monkeypatch):
+    from melodex_studio.mix import loudness
+    from melodex_studio.mix.loudness import _interpolation_gain, _oversampled_abs_peak
+
+    x = _drums(3.0, 44100, seed)
+    ceiling = 10 ** (-1.1 / 20)
+    full, fast = _oversampled_abs_peak(x), _oversampled_abs_peak(x, ceiling)
+    over = full > ceiling
+    assert over.any() and (~over).any() and 2.0 < _interpolation_gain() < 2.5
+    assert np.array_equal(fast[over], full[over])  # every value the limiter acts on, bit for bit
+    assert np.all(fast[~over] <= ceiling)  # and none it must leave alone is reported above the ceiling
+    limited = true_peak_limit(x, 44100, -1.0)
+    assert true_peak_dbtp(limited, 44100) <= -1.0 + 1e-3
+    monkeypatch.setattr(loudness, "_oversampled_abs_peak", lambda a, floor=0.0: _oversampled_abs_peak(a))
+    assert np.array_equal(true_peak_limit(x, 44100, -1.0), limited)  # the same gain envelope as oversampling it all
