@@ -6,6 +6,8 @@ renderer. ``level_stem`` measures the integrated loudness (BS.1770) of every sec
 reference (the SoundFont render of the same notes, which follows the velocities exactly), applies the
 difference as a gain per section, ramped over ``RAMP_S`` around each section join so that no step is heard,
 and then holds the stem's true peak under -1 dBTP with the look-ahead limiter (a stem file must not clip).
+Where the reference is silent (the track rests for the whole section, release tails included) the stem is
+faded out to silence over the same ramp: a model's faint noise floor in a rest would otherwise be exported.
 
 The stem is mono float ``(frames,)`` at full scale 1.0; the reference mono or ``(frames, channels)``: a mono
 stem is measured as the mixer plays it, the same signal on each of the reference's channels (BS.1770 sums the
@@ -22,6 +24,8 @@ import numpy as np
 from .loudness import integrated_lufs, true_peak_limit
 
 MAX_GAIN_DB = 12.0  # never more than this up or down (a section the model left silent stays silent)
+SILENT_PEAK = 1e-4  # a reference section whose peak stays under -80 dBFS is a rest...
+MUTE_DB = -120.0  # ...and the stem's gain there
 RAMP_S = 0.05  # the gain moves from one section's value to the next over this long, centred on the join
 MIN_SEGMENT_S = 0.45  # shorter sections keep the gain of the section before (loudness needs 400 ms blocks)
 STEM_CEILING_DBTP = -1.0
@@ -37,13 +41,16 @@ class Leveling:
 
 def section_gains_db(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], sample_rate: int,
                      max_gain_db: float = MAX_GAIN_DB) -> list[float]:
-    """Reference loudness minus stem loudness (dB) of each segment [bounds[i], bounds[i+1]); 0 where either is
-    silent or too short to measure (the previous segment's gain for a short one). ``audio`` mono, measured on
-    as many channels as ``reference`` has."""
+    """Reference loudness minus stem loudness (dB) of each segment [bounds[i], bounds[i+1]); ``MUTE_DB`` where the
+    reference is silent (a rest); 0 where the stem is silent; the previous segment's gain where a segment is too
+    short to measure. ``audio`` mono, measured on as many channels as ``reference`` has."""
     channels = 1 if reference.ndim == 1 else reference.shape[1]
     gains: list[float] = []
     for a, b in zip(bounds[:-1], bounds[1:]):
-        g = gains[-1] if gains else 0.0
+        if b > a and float(np.max(np.abs(reference[a:b]))) < SILENT_PEAK:
+            gains.append(MUTE_DB)
+            continue
+        g = gains[-1] if gains and gains[-1] > MUTE_DB else 0.0
         if b - a >= MIN_SEGMENT_S * sample_rate:
             seg = audio[a:b] if channels == 1 else np.repeat(audio[a:b, None], channels, axis=1)
             la = integrated_lufs(seg, sample_rate)

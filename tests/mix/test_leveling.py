@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from melodex_studio.mix.leveling import MAX_GAIN_DB, RAMP_S, gain_curve, level_stem
+from melodex_studio.mix.leveling import MAX_GAIN_DB, MUTE_DB, RAMP_S, gain_curve, level_stem
 from melodex_studio.mix.loudness import integrated_lufs, true_peak_dbtp
 
 SR = 24000
@@ -49,16 +49,20 @@ def test_peaks_are_held_under_minus_one_dbtp():
     assert true_peak_dbtp(out, SR) <= -1.0 + 1e-6 and info.limited_db > 4.0
 
 
-def test_silent_reference_short_sections_and_the_gain_bound():
+def test_rests_short_sections_and_the_gain_bound():
     quiet = _tone(2, 220, 0.001)
-    stem, bounds = _sections(_tone(2, 220, 0.1), _tone(0.2, 220, 0.1), quiet, _tone(2, 220, 0.1))
-    ref, _ = _sections(np.zeros(2 * SR, np.float32), _tone(0.2, 220, 0.5), _tone(2, 220, 0.5), _tone(2, 220, 0.1))
+    stem, bounds = _sections(_tone(2, 220, 0.1), _tone(0.2, 220, 0.1), quiet, _tone(2, 220, 0.1), _tone(1, 220, 0.1))
+    ref, _ = _sections(_tone(2, 220, 0.1, 1), _tone(0.2, 220, 0.5), _tone(2, 220, 0.5), _tone(2, 220, 0.1),
+                       np.zeros(SR, np.float32))
     out, info = level_stem(stem, ref, bounds, SR)
-    assert info.gains_db[0] == 0.0  # silent reference: unchanged
+    assert info.gains_db[0] == pytest.approx(0.0, abs=0.05)
     assert info.gains_db[1] == info.gains_db[0]  # 0.2 s cannot be measured: the previous section's gain
     assert info.gains_db[2] == MAX_GAIN_DB  # 54 dB too quiet: raised by the bound only
     assert info.gains_db[3] == pytest.approx(0.0, abs=0.05)
-    assert np.allclose(out[: SR], stem[: SR])
+    assert info.gains_db[4] == MUTE_DB  # the reference rests: the stem's noise floor there is faded out
+    half = int(RAMP_S * SR / 2)
+    assert np.allclose(out[: bounds[1] - half], stem[: bounds[1] - half], atol=1e-3)
+    assert np.abs(out[bounds[4] + half:]).max() < 1e-6 and np.abs(stem[bounds[4] + half:]).max() > 0.05
     assert np.isfinite(out).all()
 
 
