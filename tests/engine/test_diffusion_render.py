@@ -160,3 +160,20 @@ def test_one_section_render_starts_on_the_section_not_on_the_latent_frame(song, 
     lags = range(-60, 61, 3)
     corr = [np.corrcoef(one[mid], whole[a + mid.start + k: a + mid.stop + k])[0, 1] for k in lags]
     assert list(lags)[int(np.argmax(corr))] == 0 and max(corr) > 0.9
+
+
+def test_a_track_that_enters_later_is_silent_before_it_enters(checkpoints):
+    """A track resting through the first section (it enters at the second): the SoundFont reference is silent
+    there, so the diffusion stem is too, whatever noise floor the model gives (random weights: plenty)."""
+    from melodex_studio.engine.diffusion_render import render_diffusion
+
+    song = make_demo_song(bars=6, tracks=2)
+    first = sorted(song.sections, key=lambda s: s.start_bar)[0]
+    end = song.section_ticks(first)[1]
+    tr = song.tracks[1]
+    tr.notes[:] = [n for n in tr.notes if n.start_tick >= end]
+    res = render_diffusion(song, options=_opts(checkpoints))
+    join = song.tempo_map.tick_to_sample(end, song.sample_rate)
+    stem = res.stems[tr.id]
+    assert np.abs(stem[: join - int(0.03 * song.sample_rate)]).max() < 1e-5
+    assert np.abs(stem[join + int(0.03 * song.sample_rate):]).max() > 1e-3
