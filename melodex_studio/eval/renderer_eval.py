@@ -45,6 +45,7 @@ class EvalConfig:
     seed: int = 0
     strength: float = 1.0  # < 1: start each track from its SoundFont render's latent at this strength (SDEdit)
     data_seed: int = 0  # the seed the data set was built with (regenerates the validation songs)
+    production: str = "dry"  # style tags the renderer is asked for (comma-separated, e.g. "lofi,warm,roomy")
     device: str = "auto"
     threads: int = 0
 
@@ -220,7 +221,7 @@ def _val_tracks(cfg: EvalConfig, sr: int):
     sf = SoundFontRenderer(sample_rate=sr)
     for song_i in range(200):
         song = random_song((cfg.data_seed + 1) * 100003 + song_i)  # the validation songs (data_renderer seeds)
-        song.plan = {**song.plan, "production": ["dry"]}
+        song.plan = {**song.plan, "production": [t.strip() for t in cfg.production.split(",") if t.strip()]}
         stems = sf.render(song).stems
         for track in song.tracks:
             yield song, track, stems[track.id].mean(axis=1)

@@ -88,3 +88,13 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     text = "\n".join(lines)
     assert "codec beats the 8 kHz baseline: False" in text and "diffusion / soundfont: chroma" in text
     assert "before leveling (decoder output)" in text
+
+
+def test_the_production_asked_of_the_renderer_is_the_configured_one():
+    from melodex_studio.eval.renderer_eval import _val_tracks
+
+    song, track, ref = next(_val_tracks(EvalConfig(production="lofi, warm"), SR))
+    assert song.plan["production"] == ["lofi", "warm"]
+    assert ref.ndim == 1 and ref.size > SR and track in song.tracks
+    song, _, _ = next(_val_tracks(EvalConfig(), SR))
+    assert song.plan["production"] == ["dry"]
