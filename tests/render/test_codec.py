@@ -172,6 +172,21 @@ def test_harmonic_bank_writes_the_stft_of_the_notes_partials():
     assert float(bank(params, torch.zeros(1, T, 128)).abs().max()) == 0.0
 
 
+def test_hann_window_transform_in_closed_form_equals_the_sum():
+    """The bank's kernels: the closed form equals sum_n h[n] e^{-j theta n}, at bin centres (where the Dirichlet
+    kernel's 0/0 limit is taken) and anywhere else."""
+    from melodex_studio.render.harmonic import _hann_dtft
+
+    N = 960
+    n = np.arange(N)
+    h = 0.5 - 0.5 * np.cos(2 * np.pi * n / N)
+    theta = np.concatenate([np.random.default_rng(0).uniform(-7, 7, 300), 2 * np.pi * np.arange(-4, 5) / N,
+                            [2 * np.pi, -4 * np.pi, 2 * np.pi / N + 1e-11]])
+    direct = np.exp(-1j * theta[:, None] * n) @ h
+    assert np.abs(_hann_dtft(theta, N) - direct).max() < 1e-8 * N
+    assert _hann_dtft(np.zeros(1), N)[0] == pytest.approx(N / 2)
+
+
 def test_a_codec_with_harmonics_uses_the_roll_and_learns_through_it():
     from dataclasses import replace
 
