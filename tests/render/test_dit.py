@@ -1,4 +1,6 @@
 """DiT and the flow denoiser: shapes, adaLN-Zero start, condition dropout, CFG algebra, checkpoint, loss."""
+import math
+
 import pytest
 import torch
 
@@ -120,3 +122,24 @@ def test_patchify_handles_lengths_that_are_not_a_multiple_of_the_patch():
         x2 = x.clone()
         x2[:, 20] += 1.0
         assert torch.isfinite(v).all() and not torch.allclose(net(x2, t, c)[:, 20], v[:, 20])
+
+
+def test_rotary_embedding_rotates_each_channel_pair_by_its_angle():
+    """apply_rope on the CPU (complex product) against the definition: pair (2i, 2i+1) at position t turned by
+    t * base^(-2i/hd); dot products of rotated queries and keys depend only on the distance."""
+    from melodex_studio.render.dit import apply_rope, rope_tables
+
+    torch.manual_seed(0)
+    T, hd = 7, 8
+    x = torch.randn(2, 3, T, hd)
+    cos, sin = rope_tables(T, hd, 10000.0, "cpu")
+    out = apply_rope(x, cos, sin)
+    for t in (0, 3, 6):
+        for i in range(hd // 2):
+            ang = t * 10000.0 ** (-2 * i / hd)
+            a, b = x[..., t, 2 * i], x[..., t, 2 * i + 1]
+            assert torch.allclose(out[..., t, 2 * i], a * math.cos(ang) - b * math.sin(ang), atol=1e-5)
+            assert torch.allclose(out[..., t, 2 * i + 1], a * math.sin(ang) + b * math.cos(ang), atol=1e-5)
+    q = apply_rope(x[:, :, :1].expand(2, 3, T, hd), cos, sin)  # one vector at every position
+    dots = (q[..., :-2, :] * q[..., 2:, :]).sum(-1)  # position t with t + 2
+    assert torch.allclose(dots, dots[..., :1].expand_as(dots), atol=1e-4)
