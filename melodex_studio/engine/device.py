@@ -4,6 +4,9 @@ torch is imported lazily, inside the functions, so that importing the engine (an
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from ..errors import ModelError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -41,3 +44,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
     return isinstance(exc, getattr(torch, "OutOfMemoryError", ())) or "out of memory" in str(exc).lower()
+
+
+@contextmanager
+def out_of_memory_as_error(what: str, device) -> Iterator[None]:
+    """Turn a GPU out-of-memory error raised inside the block into a ``ModelError`` that says what ran out and
+    what to do, after releasing the cached GPU memory. Callers change the project only after the block, so
+    nothing is lost."""
+    try:
+        yield
+    except Exception as e:
+        if not is_out_of_memory(e):
+            raise
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise ModelError(f"the {device} device ran out of memory while {what}; nothing was changed. Close other "
+                         f"programs that use it, render one section or fewer tracks at a time, or use --device cpu") from e

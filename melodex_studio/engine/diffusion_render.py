@@ -53,7 +53,7 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     sample 0 = the song's start, or ``section``'s start when one section is rendered. ``renders_out``, when
     given, receives {(track id, section id): LatentRender} (``engine.render_takes`` stores them as takes)."""
     from ..render.diffusion import RenderSettings
-    from ..render.score_features import section_frames
+    from .device import out_of_memory_as_error
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
@@ -81,20 +81,30 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
 
     mono: dict[str, np.ndarray] = {}
     for track in tracks:
-        if sec is None:
-            latent, renders = dr.render_track(song, track, settings, on_step,
-                                              refs[track.id].mean(axis=1) if opts.strength < 1.0 else None, opts.strength)
-            sections, f0 = sorted(song.sections, key=lambda s: s.start_bar), 0  # render_track's order
-        else:
-            track_latent = dr.encode_audio(refs[track.id].mean(axis=1)).cpu() if opts.strength < 1.0 else None
-            r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
-                                  strength=opts.strength if track_latent is not None else 1.0)
-            latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
-            f0 = section_frames(song, sec, dr.sample_rate, dr.hop)[0]
-        if renders_out is not None:
-            renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
-        mono[track.id] = dr.decode_track(song, track, latent, f0)[start - f0 * dr.hop:]  # sample 0 = ``start``
+        with out_of_memory_as_error(f"rendering {track.name!r}", dr.device):
+            mono[track.id] = _render_one(dr, song, track, sec, settings, on_step, refs, opts, start, renders_out)
     return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, start), dr.sample_rate, sec)
+
+
+def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, refs: dict[str, np.ndarray],
+                opts: DiffusionOptions, start: int, renders_out: dict | None) -> np.ndarray:
+    """One track sampled (whole song or ``sec``) and decoded: mono at the codec rate, sample 0 = song sample
+    ``start``; its latent renders go to ``renders_out``."""
+    from ..render.score_features import section_frames
+
+    if sec is None:
+        latent, renders = dr.render_track(song, track, settings, on_step,
+                                          refs[track.id].mean(axis=1) if opts.strength < 1.0 else None, opts.strength)
+        sections, f0 = sorted(song.sections, key=lambda s: s.start_bar), 0  # render_track's order
+    else:
+        track_latent = dr.encode_audio(refs[track.id].mean(axis=1)).cpu() if opts.strength < 1.0 else None
+        r = dr.render_section(song, track, sec, settings, callback=on_step, init_track_latent=track_latent,
+                              strength=opts.strength if track_latent is not None else 1.0)
+        latent, renders, sections = dr.section_latent(song, sec, r), [r], [sec]
+        f0 = section_frames(song, sec, dr.sample_rate, dr.hop)[0]
+    if renders_out is not None:
+        renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
+    return dr.decode_track(song, track, latent, f0)[start - f0 * dr.hop:]  # sample 0 = ``start``
 
 
 def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont: str | os.PathLike | None = None,

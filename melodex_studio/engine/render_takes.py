@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import CancelledError, ModelError
 from ..render.soundfont import RenderResult, SoundFontRenderer
 from ..song import Section, Song, Take
+from .device import out_of_memory_as_error
 from .diffusion_render import (
     Cancel, DiffusionOptions, Progress, level_to_references, reference_renders, render_diffusion, to_stems,
 )
@@ -176,7 +177,8 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
         known[a:b] = have[a:b]
         known[f0:f1] = False
         settings = RenderSettings(**{**old.settings.__dict__, "seed": seed})
-        new = dr.resume_section(song, track, sec, old, step, settings, latent, known, variation, on_step)
+        with out_of_memory_as_error(f"varying {track.name!r} in {sec.label!r}", dr.device):
+            new = dr.resume_section(song, track, sec, old, step, settings, latent, known, variation, on_step)
         results.append((take, new))
     params = {"op": "vary", "models": models, "from_step": int(step), "variation": float(variation)}
     return [_add_take(song, tensors, sec.id, take.track_id, new,
@@ -226,6 +228,7 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
     mono = {}
     for tr in tracks:
         latent, _ = track_latent(song, tensors, tr.id, dr, require=True)
-        mono[tr.id] = dr.decode_track(song, tr, latent)
+        with out_of_memory_as_error(f"decoding {tr.name!r}", dr.device):
+            mono[tr.id] = dr.decode_track(song, tr, latent)
     refs = reference_renders(song, list(mono), dr.sample_rate, soundfont)
     return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate), dr.sample_rate, None)

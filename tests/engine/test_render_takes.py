@@ -168,3 +168,34 @@ def test_model_hashes_are_the_files_sha256_and_follow_a_rewritten_file(checkpoin
     assert first == {"codec": file_hash(codec), "renderer": file_hash(checkpoints[1])}
     codec.write_bytes(codec.read_bytes() + b" ")  # another size: the cached hash must not be reused
     assert model_hashes(codec, checkpoints[1])["codec"] == file_hash(codec) != first["codec"]
+
+
+def test_a_gpu_out_of_memory_error_is_a_clear_message_and_changes_nothing(checkpoints, monkeypatch):
+    """The decoder raising torch's out-of-memory error (injected on the second track: there is no GPU here)
+    becomes a ModelError that names the track and says what to do; the song gets no takes and the tensors no
+    state. Any other error passes through as it is."""
+    from melodex_studio.render.diffusion import DiffusionRenderer
+
+    song = make_demo_song(bars=4, tracks=2)
+    real, calls = DiffusionRenderer.decode_track, []
+
+    def decode_track(self, song_, track, latent, frame_start=0):
+        calls.append(track.id)
+        if len(calls) == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, song_, track, latent, frame_start)
+
+    monkeypatch.setattr(DiffusionRenderer, "decode_track", decode_track)
+    tensors: dict = {}
+    takes_before = list(song.takes)
+    with pytest.raises(ModelError, match=rf"ran out of memory while rendering {song.tracks[1].name!r}; nothing was "
+                                         r"changed.*--device cpu"):
+        render_with_takes(song, tensors, options=_opts(checkpoints))
+    assert tensors == {} and list(song.takes) == takes_before
+
+    def broken(self, *a, **k):
+        raise RuntimeError("some other failure")
+
+    monkeypatch.setattr(DiffusionRenderer, "decode_track", broken)
+    with pytest.raises(RuntimeError, match="some other failure"):
+        render_with_takes(song, tensors, options=_opts(checkpoints))
