@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import CancelledError, ModelError, PromptError
 from ..song.model import Key, Section, Song, Take
+from .device import out_of_memory_as_error
 
 TOKENS_TENSOR = "structure/tokens"
 
@@ -76,7 +77,7 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     t_load = time.perf_counter() - t0
     dev = next(model.parameters()).device
     try:
-        with _cpu_threads(dev):
+        with _cpu_threads(dev), out_of_memory_as_error("writing the arrangement", dev):
             res = generate_tokens(model, header, seed, SampleOptions(temperature, top_p), progress, cancel)
     except Cancelled:
         raise CancelledError("generation cancelled; nothing was changed") from None
@@ -155,7 +156,7 @@ def regenerate(song: Song, section: str | int, track: str | None = None, seed: i
     t0 = time.perf_counter()
     old_tokens = T.encode(song, header)
     try:
-        with _cpu_threads(dev):
+        with _cpu_threads(dev), out_of_memory_as_error(f"regenerating {sec.label!r}", dev):
             res = regenerate_tokens(model, header, old_tokens, si, seed, song.tracks.index(tr) if tr else None,
                                     from_bar or 0, SampleOptions(temperature, top_p))
     except Cancelled:

@@ -137,3 +137,25 @@ def test_regenerate_cli_adds_a_take(tiny_model, tmp_path, capsys):
     proj = read_project(out)
     assert len(proj.song.takes) == 1 and proj.song.takes[0].tensors[0] in proj.tensors
     assert main(["regenerate", str(out), "--section", "chorus 3", "--model", tiny_model]) != 0
+
+
+def test_out_of_gpu_memory_while_writing_or_regenerating_says_so_and_keeps_the_song(tiny_model, monkeypatch):
+    """torch's out-of-memory error, injected where the sampler runs (there is no GPU here), becomes a ModelError
+    with what to do; a regeneration that fails leaves the song's notes and takes as they were."""
+    from melodex_studio.errors import ModelError
+    from melodex_studio.structure import generate
+
+    plan = parse_prompt("pop song in C major, 100 bpm, piano and drums; verse 4, chorus 4")
+    song, _ = generate_song(plan, seed=5, device="cpu", model_path=tiny_model)
+    before = [list(t.notes) for t in song.tracks]
+
+    def oom(*a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.50 GiB")
+
+    monkeypatch.setattr(generate, "generate_tokens", oom)
+    monkeypatch.setattr(generate, "regenerate_tokens", oom)
+    with pytest.raises(ModelError, match="ran out of memory while writing the arrangement; nothing was changed"):
+        generate_song(plan, seed=6, device="cpu", model_path=tiny_model)
+    with pytest.raises(ModelError, match="ran out of memory while regenerating 'chorus'"):
+        regenerate(song, "chorus", seed=9, device="cpu", model_path=tiny_model)
+    assert [list(t.notes) for t in song.tracks] == before and song.takes == []
