@@ -329,6 +329,8 @@ class CodecTrainConfig:
     phase_mode: str = ""  # '' = the preset's; 'direct' or 'integrate' (render.codec.CodecConfig.phase_mode)
     harmonics: int = -1  # -1 = the preset's; > 0: score-informed harmonics per note (render.codec.CodecConfig.harmonics)
     harmonic_tail: float = -1.0  # -1 = the preset's; release gate time constant in seconds (CodecConfig.harmonic_tail)
+    dec_blocks: int = 0  # 0 = the preset's; decoder blocks at the latent rate (a warm start appends identity blocks)
+    dec_high_blocks: int = 0  # 0 = the preset's; decoder blocks at the STFT frame rate
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
     steps: int = 20000

@@ -139,8 +139,8 @@ def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
     touch the latent get the old weights on their overlap (encoder mean and log-variance rows, decoder input
     channels); the decoder's weights for the new latent channels are zero, so the widened codec starts out
     reconstructing exactly like the old one and learns to use the new channels. The harmonic amplitude heads
-    may grow too (more harmonics per note): the old harmonics keep their rows, the new ones start quiet.
-    Returns the skipped names."""
+    may grow too (more harmonics per note): the old harmonics keep their rows, the new ones start quiet. Extra
+    decoder blocks (a deeper decoder) start as the identity (their layer scale is zero). Returns the skipped names."""
     D, own = model.cfg.latent_dim, model.state_dict()
     skipped = []
     for name, src in state.items():
@@ -169,6 +169,9 @@ def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
             dst[:, : src.shape[1]] = src
         else:
             skipped.append(name)
+    for name, dst in own.items():  # residual blocks the source does not have start as the identity
+        if name not in state and name.endswith(".gamma"):
+            dst.zero_()
     return skipped
 
 
@@ -194,6 +197,8 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
                                    phase_mode=cfg.phase_mode or preset.phase_mode,
                                    harmonics=preset.harmonics if cfg.harmonics < 0 else cfg.harmonics,
                                    harmonic_tail=preset.harmonic_tail if cfg.harmonic_tail < 0 else cfg.harmonic_tail,
+                                   dec_blocks=cfg.dec_blocks or preset.dec_blocks,
+                                   dec_high_blocks=cfg.dec_high_blocks or preset.dec_high_blocks,
                                    )).to(device)
         if cfg.init_from:
             src = load_codec(cfg.init_from, "cpu")

@@ -261,3 +261,23 @@ def test_warm_start_into_more_harmonics_keeps_the_old_ones():
     assert torch.equal(hb[:4], hs[:4]) and torch.equal(hb[10:14], hs[4:8])  # log amplitudes and slopes
     assert float(hb[4:10].detach().abs().max()) == 0.0 and torch.all(big.decoder.harm_head.bias[4:10] == -6.0)
     assert torch.equal(big.decoder.tail_head.bias[:4], src.decoder.tail_head.bias)
+
+
+def test_warm_start_into_a_deeper_decoder_starts_as_the_source():
+    """Extra decoder blocks (at the latent rate and at the frame rate) start as the identity: the deeper codec
+    decodes exactly like its source until it trains; then the new blocks change the output."""
+    from dataclasses import replace
+
+    from melodex_studio.training.train_codec import warm_start
+
+    torch.manual_seed(0)
+    src = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4)).eval()
+    deep = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, dec_blocks=3, dec_high_blocks=2)).eval()
+    assert warm_start(deep, src.state_dict()) == []
+    x = torch.randn(1, 4 * src.cfg.latent_hop) * 0.1
+    roll = torch.zeros(1, 4, 128)
+    roll[..., 64] = 0.7
+    with torch.no_grad():
+        assert torch.equal(deep.decode(deep.encode(x), roll), src.decode(src.encode(x), roll))
+        deep.decoder.blocks[2].gamma.fill_(0.1)
+        assert not torch.allclose(deep.decode(deep.encode(x), roll), src.decode(src.encode(x), roll))
