@@ -333,6 +333,7 @@ class CodecTrainConfig:
     dec_high_blocks: int = 0  # 0 = the preset's; decoder blocks at the STFT frame rate
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
+    freeze_decoder: bool = False  # train the encoder only (closes the encoder's amortisation gap; retrain the renderer)
     steps: int = 20000
     batch: int = 8
     crop_seconds: float = 1.0
@@ -367,6 +368,7 @@ class RendererTrainConfig:
     ema: float = 0.999
     log_every: int = 20
     ckpt_every: int = 500
+    init_from: str = ""  # warm start from this renderer checkpoint (a new run only), e.g. after a codec change
     seed: int = 0
     device: str = "auto"
     threads: int = 0

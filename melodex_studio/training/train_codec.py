@@ -210,9 +210,14 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
                     model.decoder.head.bias[bins:].zero_()
             log(f"warm start from {cfg.init_from}" + (f" (not copied: {', '.join(skipped)})" if skipped else ""))
     codec_cfg: CodecConfig = model.cfg
+    if cfg.freeze_encoder and cfg.freeze_decoder:
+        raise ValueError("freeze_encoder and freeze_decoder together leave nothing to train")
     if cfg.freeze_encoder:
         model.encoder.requires_grad_(False)
         log("encoder frozen: training the decoder only")
+    if cfg.freeze_decoder:
+        model.decoder.requires_grad_(False)
+        log("decoder frozen: training the encoder only (a renderer must be retrained on the new latent)")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.8, 0.99),
                             weight_decay=1e-4)
     step, history = 0, {"train_mrstft": [], "train_kl": [], "val_mrstft": []}

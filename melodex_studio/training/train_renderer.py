@@ -101,7 +101,15 @@ def train_renderer(cfg: RendererTrainConfig, log=print) -> Path:
     opt_path, state_path = out / "renderer-opt.safetensors", out / "renderer-state.json"
     torch.manual_seed(cfg.seed)
     resuming = raw.is_file() and last.is_file() and opt_path.is_file() and state_path.is_file()
-    net: DiT = load_dit(raw, device).train() if resuming else build_dit(cfg.preset, train_lat[0].shape[1]).to(device)
+    if resuming:
+        net: DiT = load_dit(raw, device).train()
+    elif cfg.init_from:  # fine-tune a trained renderer, e.g. onto the latent of a retrained codec encoder
+        net = load_dit(cfg.init_from, device).train()
+        if net.cfg.latent_dim != train_lat[0].shape[1]:
+            raise ValueError(f"{cfg.init_from} renders {net.cfg.latent_dim}-dim latents, the codec has {train_lat[0].shape[1]}")
+        log(f"warm start from {cfg.init_from}")
+    else:
+        net = build_dit(cfg.preset, train_lat[0].shape[1]).to(device)
     ema = load_dit(last, device) if resuming else copy.deepcopy(net).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
