@@ -75,6 +75,12 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     assert json.loads((tmp_path / "eval.json").read_text())["codec"] == report["codec"]
     c = report["codec"]
     assert c["sections"] >= 1 and c["8k"]["logmel"] > c["16k"]["logmel"] and not c["beats_8k"]  # random weights
+    kinds = c["by_kind"]  # the split by pitched / drum sections adds up to the whole
+    assert set(kinds) <= {"pitched", "drums"} and sum(b["sections"] for b in kinds.values()) == c["sections"]
+    for name in ("codec", "8k", "16k"):
+        weighted = sum(b["sections"] * b[name]["logmel"] for b in kinds.values()) / c["sections"]
+        assert abs(weighted - c[name]["logmel"]) < 1e-6
+    assert any(line.strip().startswith(tuple(kinds)) for line in lines)
     a = report["codec_adherence"]
     assert a["sections"] >= 2 and 0.3 < a["soundfont"]["chroma"] <= 1.0 and a["soundfont"]["onset_f1"] > 0.3
     r = report["renderer"]
