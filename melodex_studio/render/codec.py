@@ -301,26 +301,41 @@ def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()
 
 
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, device=None) -> torch.Tensor:
-    """(n_mels, n_fft//2+1) triangular filters on the HTK mel scale, area-normalised (Slaney 1998)."""
-    def hz_to_mel(f):
-        return 2595.0 * torch.log10(1.0 + f / 700.0)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, device=None, scale: str = "htk") -> torch.Tensor:
+    """(n_mels, n_fft//2+1) triangular filters, area-normalised (Slaney 1998), on the HTK mel scale or on
+    Slaney's (``scale="slaney"``: linear below 1 kHz, logarithmic above; librosa's default, so its bands are
+    wider at low frequencies: about 3 FFT bins of 1024 at 24 kHz where HTK's are about 1)."""
+    if scale == "htk":
+        def hz_to_mel(f):
+            return 2595.0 * torch.log10(1.0 + f / 700.0)
 
-    def mel_to_hz(m):
-        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+        def mel_to_hz(m):
+            return 700.0 * (10 ** (m / 2595.0) - 1.0)
+    elif scale == "slaney":
+        f_sp, logstep = 200.0 / 3, math.log(6.4) / 27.0
+        min_log_mel = 1000.0 / f_sp
 
-    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, device=device)
-    pts = mel_to_hz(torch.linspace(0.0, float(hz_to_mel(torch.tensor(sample_rate / 2))), n_mels + 2, device=device))
+        def hz_to_mel(f):
+            return torch.where(f >= 1000.0, min_log_mel + torch.log(f.clamp_min(1e-9) / 1000.0) / logstep, f / f_sp)
+
+        def mel_to_hz(m):
+            return torch.where(m >= min_log_mel, 1000.0 * torch.exp(logstep * (m - min_log_mel)), f_sp * m)
+    else:
+        raise ValueError(f"unknown mel scale {scale!r} (htk or slaney)")
+
+    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, device=device, dtype=torch.float64)
+    top = hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64))
+    pts = mel_to_hz(torch.linspace(0.0, float(top), n_mels + 2, device=device, dtype=torch.float64))
     lo, ce, hi = pts[:-2, None], pts[1:-1, None], pts[2:, None]
     fb = torch.clamp(torch.minimum((freqs - lo) / (ce - lo), (hi - freqs) / (hi - ce)), min=0.0)
-    return fb * (2.0 / (hi - lo))
+    return (fb * (2.0 / (hi - lo))).float()
 
 
 def mel_loss(pred: torch.Tensor, target: torch.Tensor, sample_rate: int, n_fft: int = 1024, hop: int = 256,
-             n_mels: int = 80) -> torch.Tensor:
+             n_mels: int = 80, scale: str = "htk") -> torch.Tensor:
     """L1 distance of log power mel spectrograms (the reconstruction term of Vocos / DAC). pred, target: (B, N)."""
     w = torch.hann_window(n_fft, device=pred.device)
-    fb = mel_filterbank(sample_rate, n_fft, n_mels, pred.device)
+    fb = mel_filterbank(sample_rate, n_fft, n_mels, pred.device, scale)
     P = fb @ torch.stft(pred.float(), n_fft, hop, window=w, return_complex=True).abs().square()  # (B, M, F)
     T = fb @ torch.stft(target.float(), n_fft, hop, window=w, return_complex=True).abs().square()
     return (torch.log(P + 1e-5) - torch.log(T + 1e-5)).abs().mean()

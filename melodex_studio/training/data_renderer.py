@@ -341,6 +341,7 @@ class CodecTrainConfig:
     warmup: int = 200
     kl_weight: float = 2e-4
     mel_weight: float = 1.0  # log-mel L1 term (Vocos); 0 = MR-STFT only
+    mel_scale: str = "htk"  # its mel scale: 'htk' or 'slaney' (librosa's, which `eval renderer` measures with)
     energy_weight: float = 0.0  # log frame-energy L1 term (render.codec.energy_loss): keeps the output's level
     log_every: int = 20
     ckpt_every: int = 200

@@ -241,7 +241,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         with amp:
             recon, mean, logvar = net(x, roll=roll)
         rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
-        mel = mel_loss(recon.float(), x, codec_cfg.sample_rate)
+        mel = mel_loss(recon.float(), x, codec_cfg.sample_rate, scale=cfg.mel_scale)
         loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl
         if cfg.energy_weight:
             loss = loss + cfg.energy_weight * energy_loss(recon.float(), x, codec_cfg.sample_rate)

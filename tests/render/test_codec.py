@@ -281,3 +281,18 @@ def test_warm_start_into_a_deeper_decoder_starts_as_the_source():
         assert torch.equal(deep.decode(deep.encode(x), roll), src.decode(src.encode(x), roll))
         deep.decoder.blocks[2].gamma.fill_(0.1)
         assert not torch.allclose(deep.decode(deep.encode(x), roll), src.decode(src.encode(x), roll))
+
+
+def test_slaney_mel_filterbank_is_librosas():
+    """``scale="slaney"`` builds the filters `eval renderer` measures with (librosa's default), so a codec can be
+    trained on the same log-mel distance; HTK's bands are narrower at low frequencies."""
+    librosa = pytest.importorskip("librosa")
+    from melodex_studio.render.codec import mel_filterbank
+
+    fb = mel_filterbank(24000, 1024, 80, scale="slaney").numpy()
+    ref = librosa.filters.mel(sr=24000, n_fft=1024, n_mels=80)
+    assert np.abs(fb - ref).max() < 1e-6 * np.abs(ref).max() * 100
+    htk = mel_filterbank(24000, 1024, 80).numpy()
+    assert (htk[0] > 0).sum() < (fb[0] > 0).sum()  # the lowest band: fewer bins on the HTK scale
+    with pytest.raises(ValueError, match="mel scale"):
+        mel_filterbank(24000, 1024, 80, scale="bark")
