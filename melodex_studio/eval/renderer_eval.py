@@ -209,13 +209,14 @@ def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
                 break
         if count >= n_sections:
             break
-    out = {k: {"mrstft": float(np.mean([r[0] for r in v])), "logmel": float(np.mean([r[1] for r in v]))} for k, v in rows.items()}
+    def means(pairs: list[tuple[float, float]]) -> dict:
+        return {"mrstft": float(np.mean([p[0] for p in pairs])), "logmel": float(np.mean([p[1] for p in pairs]))}
+
+    out = {k: means(v) for k, v in rows.items()}
     out["sections"] = count
     # where the distance is: the same means over pitched and over drum sections only
     out["by_kind"] = {kind: {"sections": kinds.count(kind),
-                             **{k: {"mrstft": float(np.mean([r[0] for r, c in zip(v, kinds) if c == kind])),
-                                    "logmel": float(np.mean([r[1] for r, c in zip(v, kinds) if c == kind]))}
-                                for k, v in rows.items()}}
+                             **{k: means([r for r, c in zip(v, kinds) if c == kind]) for k, v in rows.items()}}
                       for kind in ("pitched", "drums") if kind in kinds}
     out["beats_8k"] = bool(out["codec"]["mrstft"] < out["8k"]["mrstft"] and out["codec"]["logmel"] < out["8k"]["logmel"])
     return out

@@ -291,7 +291,7 @@ def test_slaney_mel_filterbank_is_librosas():
 
     fb = mel_filterbank(24000, 1024, 80, scale="slaney").numpy()
     ref = librosa.filters.mel(sr=24000, n_fft=1024, n_mels=80)
-    assert np.abs(fb - ref).max() < 1e-6 * np.abs(ref).max() * 100
+    assert np.abs(fb - ref).max() < 1e-4 * np.abs(ref).max()
     htk = mel_filterbank(24000, 1024, 80).numpy()
     assert (htk[0] > 0).sum() < (fb[0] > 0).sum()  # the lowest band: fewer bins on the HTK scale
     with pytest.raises(ValueError, match="mel scale"):

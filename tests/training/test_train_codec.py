@@ -2,6 +2,7 @@
 decoder-only fine-tuning that keeps the latent space."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from melodex_studio.render.codec import build_codec
@@ -53,18 +54,22 @@ def test_shipping_halves_the_file_and_keeps_the_model(tmp_path):
     assert float((a - b).norm() / a.norm()) < 0.02  # float16 weights, float32 compute
 
 
-def test_an_encoder_only_fine_tune_keeps_the_decoder(tmp_path):
-    import pytest
-
+def _one_song_data_and_a_tiny_codec(tmp_path):
+    """A one-song renderer data set (both splits) and an untrained tiny codec saved as ``codec.safetensors``."""
     torch.manual_seed(0)
     data = tmp_path / "data"
     for split in ("train", "val"):
         build_dataset(data, split, n_songs=1, seed=0, source="synthetic", log=lambda *_: None)
-    base = build_codec("tiny")
-    save_model(base, base.cfg.to_json(), tmp_path / "base.safetensors", "codec")
+    codec = build_codec("tiny")
+    save_model(codec, codec.cfg.to_json(), tmp_path / "codec.safetensors", "codec")
+    return data, codec, tmp_path / "codec.safetensors"
+
+
+def test_an_encoder_only_fine_tune_keeps_the_decoder(tmp_path):
+    data, base, base_path = _one_song_data_and_a_tiny_codec(tmp_path)
     log: list[str] = []
     cfg = CodecTrainConfig(data_dir=str(data), out_dir=str(tmp_path / "enc"), preset="tiny", steps=2, batch=2,
-                           log_every=1, ckpt_every=2, threads=1, device="cpu", init_from=str(tmp_path / "base.safetensors"),
+                           log_every=1, ckpt_every=2, threads=1, device="cpu", init_from=str(base_path),
                            freeze_decoder=True)
     tuned = load_codec(train_codec(cfg, log=log.append))
     assert any(line.startswith("decoder frozen") for line in log)
@@ -82,14 +87,9 @@ def test_a_renderer_run_then_a_warm_started_fine_tune(tmp_path):
     from melodex_studio.training.data_renderer import RendererTrainConfig
     from melodex_studio.training.train_renderer import train_renderer
 
-    torch.manual_seed(0)
-    data = tmp_path / "data"
-    for split in ("train", "val"):
-        build_dataset(data, split, n_songs=1, seed=0, source="synthetic", log=lambda *_: None)
-    codec = build_codec("tiny")
-    save_model(codec, codec.cfg.to_json(), tmp_path / "codec.safetensors", "codec")
+    data, codec, codec_path = _one_song_data_and_a_tiny_codec(tmp_path)
     log: list[str] = []
-    cfg = RendererTrainConfig(data_dir=str(data), codec=str(tmp_path / "codec.safetensors"), out_dir=str(tmp_path / "r1"),
+    cfg = RendererTrainConfig(data_dir=str(data), codec=str(codec_path), out_dir=str(tmp_path / "r1"),
                               preset="tiny", steps=4, batch=2, frames=16, max_context=4, warmup=1, log_every=2,
                               ckpt_every=4, threads=1, device="cpu", lr=1e-2, ema=0.0)  # EMA = the raw weights
     first = train_renderer(cfg, log=log.append)
