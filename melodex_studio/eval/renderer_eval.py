@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..render.score_features import DRUM_INSTRUMENT, ROLL, score_features
+from ..render.score_features import DRUM_INSTRUMENT, ROLL, RenderConditions, encode_conditions, score_features
 
 MEL_BANDS, MEL_FFT, MEL_HOP = 80, 1024, 256
 ONSET_TOL_S = 0.05
@@ -199,8 +199,10 @@ def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
             roll = None
             if codec.cfg.harmonics and it.instrument != DRUM_INSTRUMENT:
                 roll = torch.from_numpy(np.ascontiguousarray(it.feats[f0:f1, ROLL]))[None].to(device)
+            instrument, tags = torch.tensor([it.instrument]), torch.from_numpy(it.tags)[None]  # its track's conditions
             with torch.no_grad():
-                y = codec.decode(codec.encode(torch.from_numpy(x)[None].to(device)), roll)[0].float().cpu().numpy()
+                z = codec.encode(torch.from_numpy(x)[None].to(device))
+                y = codec.decode(z, roll, instrument, tags)[0].float().cpu().numpy()
             for name, pred in (("codec", y), ("8k", band_limited(x, sr, 8000)), ("16k", band_limited(x, sr, 16000))):
                 rows[name].append((mrstft_distance(pred, x), logmel_distance(pred, x, sr)))
             kinds.append("drums" if it.instrument == DRUM_INSTRUMENT else "pitched")
@@ -292,7 +294,9 @@ def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
             if codec.cfg.harmonics and not track.is_drum:
                 roll = torch.from_numpy(np.ascontiguousarray(
                     score_features(song, track, 0, z.shape[1], sr, codec.cfg.latent_hop).features[:, ROLL]))[None].to(device)
-            y = codec.decode(z, roll)[0].float().cpu().numpy()
+            enc = encode_conditions(RenderConditions.from_song(song, track))
+            instrument, tags = torch.tensor([enc["instrument"]]), torch.from_numpy(enc["tags"])[None]
+            y = codec.decode(z, roll, instrument, tags)[0].float().cpu().numpy()
         count += _adherence(song, track, {"codec": y, "soundfont": ref}, sr, per)
         if count >= cfg.sections:
             break

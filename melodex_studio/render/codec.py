@@ -48,6 +48,9 @@ class CodecConfig:
     # > 0 (seconds): notes keep sounding after their score end through a release gate that decays with this time
     # constant; a second amplitude head shapes the released notes (instruments ring after note-off).
     harmonic_tail: float = 0.0
+    # True: the decoder also takes the track's instrument (GM program or drum kit) and production tags, the
+    # conditions the renderer has anyway, so one latent need not carry the timbre of every instrument.
+    conditioned: bool = False
     # Statistics of the latent means over the training data, used to normalise latents for diffusion.
     latent_mean: float = 0.0
     latent_std: float = 1.0
@@ -145,6 +148,33 @@ class Encoder(nn.Module):
         return mean, logvar.clamp(-12.0, 6.0)
 
 
+class DecoderConditions(nn.Module):
+    """(instrument, production tags) -> a vector added to the decoder's features at the latent rate and one at
+    the STFT frame rate. Both start at zero, so a codec warm-started from an unconditioned one decodes exactly
+    like it; index ``N_INSTRUMENTS`` and all-zero tags mean "not known" (training drops the conditions now and
+    then, so decoding without them still works)."""
+
+    def __init__(self, dim: int, high_dim: int):
+        super().__init__()
+        from .score_features import N_INSTRUMENTS, STYLE_TAGS
+
+        self.unknown = N_INSTRUMENTS
+        self.instrument = nn.Embedding(N_INSTRUMENTS + 1, dim + high_dim)
+        self.tags = nn.Linear(len(STYLE_TAGS), dim + high_dim, bias=False)
+        self.dim = dim
+        with torch.no_grad():
+            self.instrument.weight.zero_()
+            self.tags.weight.zero_()
+
+    def forward(self, batch: int, device, instrument: torch.Tensor | None, tags: torch.Tensor | None):
+        if instrument is None:
+            instrument = torch.full((batch,), self.unknown, dtype=torch.long, device=device)
+        c = self.instrument(instrument.to(device).long())
+        if tags is not None:
+            c = c + self.tags(tags.to(device).float())
+        return c[:, : self.dim, None], c[:, self.dim:, None]
+
+
 class Decoder(nn.Module):
     """Latent frames -> log magnitude and phase of STFT frames -> waveform (iSTFT)."""
 
@@ -172,12 +202,20 @@ class Decoder(nn.Module):
                 with torch.no_grad():
                     self.tail_head.weight.mul_(0.1)
                     self.tail_head.bias.fill_(-3.0)
+        if cfg.conditioned:
+            self.conditions = DecoderConditions(cfg.dec_dim, cfg.dec_high_dim)
 
-    def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
+                tags: torch.Tensor | None = None) -> torch.Tensor:
         """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
-        when the config has harmonics; None or zeros = no notes, e.g. drums)."""
-        h = self.blocks(self.inp(z.transpose(1, 2)))  # (B, C, L)
-        h = self.high(self.up(h))  # (B, C2, 4L)
+        when the config has harmonics; None or zeros = no notes, e.g. drums); ``instrument`` (B,) and ``tags``
+        (B, n_tags): the track's conditions (used when the config is conditioned; None = not known)."""
+        h = self.inp(z.transpose(1, 2))  # (B, C, L)
+        low = high = 0.0
+        if self.cfg.conditioned:
+            low, high = self.conditions(z.shape[0], z.device, instrument, tags)  # (B, C, 1), (B, C2, 1)
+        h = self.blocks(h + low)
+        h = self.high(self.up(h) + high)  # (B, C2, 4L)
         hn = self.norm(h.transpose(1, 2))  # (B, 4L, C2)
         logmag, px, py = self.head(hn).float().transpose(1, 2).chunk(3, dim=1)  # (B, K, 4L)
         mag = torch.exp(logmag.clamp(max=self.cfg.mag_max_log))
@@ -233,10 +271,12 @@ class AudioCodec(nn.Module):
         """Deterministic latent (the posterior mean), (B, N) -> (B, L, D)."""
         return self.encode_dist(wave)[0]
 
-    def decode(self, z: torch.Tensor, roll: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
+               tags: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L, D) -> (B, L * latent_hop) waveform; ``roll`` (B, L, 128): the score's note levels at the latent
-        rate (score features' pitch roll), used by a codec with harmonics."""
-        return self.decoder(z, roll)
+        rate (score features' pitch roll), used by a codec with harmonics; ``instrument`` (B,) instrument indices
+        and ``tags`` (B, n_tags) tag vectors (``score_features.encode_conditions``), used by a conditioned codec."""
+        return self.decoder(z, roll, instrument, tags)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
         """Raw latent -> unit-scale latent for the diffusion model."""
@@ -245,12 +285,13 @@ class AudioCodec(nn.Module):
     def denormalize(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.cfg.latent_std + self.cfg.latent_mean
 
-    def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None, roll: torch.Tensor | None = None):
+    def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None, roll: torch.Tensor | None = None,
+                instrument: torch.Tensor | None = None, tags: torch.Tensor | None = None):
         """Training pass: returns (reconstruction (B, N'), mean, logvar) with a reparameterised sample."""
         mean, logvar = self.encode_dist(wave)
         eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * logvar) * eps  # (B, L, D)
-        return self.decode(z, roll), mean, logvar
+        return self.decode(z, roll, instrument, tags), mean, logvar
 
 
 def build_codec(cfg: CodecConfig | str) -> AudioCodec:

@@ -15,7 +15,7 @@ import torch
 from ..errors import ModelError
 from .denoiser import FlowDenoiser
 from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
-from .score_features import ROLL, RenderConditions, encode_conditions, score_features, section_frames
+from .score_features import ROLL, RenderConditions, encode_conditions, score_features, section_frames, tag_vector
 
 
 def save_model(model: torch.nn.Module, config_json: str, path: str | Path, kind: str, extra: dict | None = None,
@@ -200,21 +200,29 @@ class DiffusionRenderer:
         return self.codec.normalize(self.codec.encode(x[None].to(self.device)))[0]
 
     @torch.no_grad()
-    def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None) -> np.ndarray:
+    def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None, cond: dict | None = None) -> np.ndarray:
         """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``; ``roll`` (T, 128): the
-        score's note levels over the same frames, for a codec with harmonics (``decode_track`` finds it)."""
+        score's note levels over the same frames, for a codec with harmonics; ``cond``: the track's conditions
+        (``conditions``' 'instrument' and 'tags'), for a conditioned codec (``decode_track`` finds both)."""
         z = self.codec.denormalize(latent.to(self.device).float())
         r = None if roll is None else torch.as_tensor(roll).float()[None].to(self.device)
-        return self.codec.decode(z[None], r)[0].float().cpu().numpy()
+        cond = cond or {}
+        return self.codec.decode(z[None], r, cond.get("instrument"), cond.get("tags"))[0].float().cpu().numpy()
 
-    def decode_track(self, song, track, latent: torch.Tensor, frame_start: int = 0) -> np.ndarray:
+    def decode_track(self, song, track, latent: torch.Tensor, frame_start: int = 0,
+                     tags: tuple[str, ...] | None = None) -> np.ndarray:
         """``decode`` of ``track``'s latent over song-grid frames [frame_start, frame_start + T), with the track's
-        pitch roll when the codec synthesises the notes' harmonics (pitched tracks only)."""
-        roll = None
+        pitch roll when the codec synthesises the notes' harmonics (pitched tracks only) and its instrument and
+        production tags (``tags``, else the song's) when the codec is conditioned on them."""
+        roll, cond = None, None
         if self.codec.cfg.harmonics and not track.is_drum:
             feats = score_features(song, track, frame_start, frame_start + latent.shape[0], self.sample_rate, self.hop)
             roll = torch.from_numpy(np.ascontiguousarray(feats.features[:, ROLL]))
-        return self.decode(latent, roll)
+        if self.codec.cfg.conditioned:
+            enc = encode_conditions(RenderConditions.from_song(song, track, None))
+            cond = {"instrument": torch.tensor([enc["instrument"]]),
+                    "tags": torch.from_numpy(tag_vector(tags) if tags is not None else enc["tags"])[None]}
+        return self.decode(latent, roll, cond)
 
     # --- sampling ------------------------------------------------------------------------------------
     def _run(self, x, schedule, start_step, cond, settings, old_denoised=None, callback=None) -> LatentRender:

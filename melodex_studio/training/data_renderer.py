@@ -15,7 +15,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -293,17 +293,28 @@ def load_items(data_dir: str | Path, split: str) -> list[Item]:
 
 def audio_crops(items: list[Item], rng: np.random.Generator, batch: int, samples: int) -> np.ndarray:
     """(batch, samples) random crops (favouring non-silent ones), float32."""
-    return crops_with_roll(items, rng, batch, samples)[0]
+    return crops_with_roll(items, rng, batch, samples).audio
+
+
+class CodecCrops(NamedTuple):
+    """A batch of codec training crops: audio (B, samples) float32, the score's note levels over the same
+    frames (B, frames, 128) float32 (zeros for drums, whose roll holds drum keys, not pitches), and each
+    crop's track conditions: instrument index (B,) int64 and production tags (B, n_tags) float32."""
+
+    audio: np.ndarray
+    roll: np.ndarray
+    instrument: np.ndarray
+    tags: np.ndarray
 
 
 def crops_with_roll(items: list[Item], rng: np.random.Generator, batch: int, samples: int,
-                    hop: int = HOP) -> tuple[np.ndarray, np.ndarray]:
-    """Random crops starting on a latent frame (favouring non-silent ones): audio (batch, samples) float32 and
-    the score's note levels over the same frames (batch, ceil(samples / hop), 128) float32 (zeros for drums,
-    whose roll holds drum keys, not pitches)."""
+                    hop: int = HOP) -> CodecCrops:
+    """Random crops starting on a latent frame (favouring non-silent ones), with their rolls and conditions."""
     frames = -(-samples // hop)
     out = np.zeros((batch, samples), np.float32)
     roll = np.zeros((batch, frames, 128), np.float32)
+    instrument = np.zeros(batch, np.int64)
+    tags = np.zeros((batch, len(STYLE_TAGS)), np.float32)
     for b in range(batch):
         for _ in range(8):
             it = items[rng.integers(len(items))]
@@ -311,11 +322,11 @@ def crops_with_roll(items: list[Item], rng: np.random.Generator, batch: int, sam
             crop = np.pad(it.audio[s: s + samples], (0, max(0, samples - (it.audio.size - s))))
             if np.sqrt(np.mean(crop ** 2)) > 1e-3:
                 break
-        out[b] = crop
+        out[b], instrument[b], tags[b] = crop, it.instrument, it.tags
         if it.instrument != DRUM_INSTRUMENT:
             r = it.feats[s // hop: s // hop + frames, ROLL]
             roll[b, : r.shape[0]] = r
-    return out, roll
+    return CodecCrops(out, roll, instrument, tags)
 
 
 # --- run configurations (torch-free, so that the CLI parser starts without torch) -------------------------
@@ -331,6 +342,8 @@ class CodecTrainConfig:
     harmonic_tail: float = -1.0  # -1 = the preset's; release gate time constant in seconds (CodecConfig.harmonic_tail)
     dec_blocks: int = 0  # 0 = the preset's; decoder blocks at the latent rate (a warm start appends identity blocks)
     dec_high_blocks: int = 0  # 0 = the preset's; decoder blocks at the STFT frame rate
+    conditioned: bool = False  # the decoder also takes the instrument and production tags (CodecConfig.conditioned)
+    condition_dropout: float = 0.1  # share of training crops decoded without their conditions
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
     freeze_decoder: bool = False  # train the encoder only (closes the encoder's amortisation gap; retrain the renderer)

@@ -19,7 +19,8 @@ import torch
 
 from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, energy_loss, kl_loss, mel_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
-from .data_renderer import CodecTrainConfig, audio_crops, build_dataset, crops_with_roll, load_items
+from ..render.score_features import N_INSTRUMENTS
+from .data_renderer import CodecCrops, CodecTrainConfig, audio_crops, build_dataset, crops_with_roll, load_items
 
 
 # --- shared helpers ----------------------------------------------------------------------------------
@@ -122,8 +123,17 @@ def latent_stats(codec: AudioCodec, items, device, n: int = 32, seconds: float =
 @torch.no_grad()
 def codec_val_loss(codec: AudioCodec, items, device, n: int = 16) -> float:
     rng = np.random.default_rng(7)
-    x, roll = (torch.from_numpy(a).to(device) for a in crops_with_roll(items, rng, n, codec.cfg.sample_rate, codec.cfg.latent_hop))
-    return float(mrstft_loss(codec.decode(codec.encode(x), roll), x))
+    x, roll, instrument, tags = (torch.from_numpy(a).to(device)
+                                 for a in crops_with_roll(items, rng, n, codec.cfg.sample_rate, codec.cfg.latent_hop))
+    return float(mrstft_loss(codec.decode(codec.encode(x), roll, instrument, tags), x))
+
+
+def dropped_conditions(crops: CodecCrops, rng: np.random.Generator, p: float) -> CodecCrops:
+    """``crops`` with the conditions of a random share ``p`` of them replaced by "not known" (instrument index
+    ``N_INSTRUMENTS``, no tags), so that a conditioned decoder also decodes a latent whose track it is not told."""
+    drop = rng.random(crops.instrument.shape[0]) < p
+    return crops._replace(instrument=np.where(drop, N_INSTRUMENTS, crops.instrument),
+                          tags=np.where(drop[:, None], 0.0, crops.tags).astype(np.float32))
 
 
 def ensure_data(cfg, log=print) -> None:
@@ -199,6 +209,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
                                    harmonic_tail=preset.harmonic_tail if cfg.harmonic_tail < 0 else cfg.harmonic_tail,
                                    dec_blocks=cfg.dec_blocks or preset.dec_blocks,
                                    dec_high_blocks=cfg.dec_high_blocks or preset.dec_high_blocks,
+                                   conditioned=cfg.conditioned or preset.conditioned,
                                    )).to(device)
         if cfg.init_from:
             src = load_codec(cfg.init_from, "cpu")
@@ -235,11 +246,12 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     while step < cfg.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps)
-        x, roll = (torch.from_numpy(a).to(device) for a in crops_with_roll(train_items, rng, cfg.batch, samples,
-                                                                            codec_cfg.latent_hop))
+        crops = crops_with_roll(train_items, rng, cfg.batch, samples, codec_cfg.latent_hop)
+        crops = dropped_conditions(crops, rng, cfg.condition_dropout)
+        x, roll, instrument, tags = (torch.from_numpy(a).to(device) for a in crops)
         x = x * torch.from_numpy(rng.uniform(0.3, 1.2, (cfg.batch, 1)).astype(np.float32)).to(device)  # gain jitter
         with amp:
-            recon, mean, logvar = net(x, roll=roll)
+            recon, mean, logvar = net(x, roll=roll, instrument=instrument, tags=tags)
         rec, kl = mrstft_loss(recon.float(), x), kl_loss(mean.float(), logvar.float())
         mel = mel_loss(recon.float(), x, codec_cfg.sample_rate, scale=cfg.mel_scale)
         loss = rec + cfg.mel_weight * mel + cfg.kl_weight * kl

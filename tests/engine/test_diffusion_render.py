@@ -123,6 +123,43 @@ def test_a_codec_with_harmonics_renders_the_notes_of_pitched_tracks(song, checkp
     assert np.array_equal(dr.decode_track(song, drum, lat), dr.decode(lat))
 
 
+def test_a_conditioned_codec_decodes_each_track_with_its_instrument_and_the_songs_tags(song, checkpoints, tmp_path):
+    """A codec conditioned on the instrument and production tags gets each track's own (the same ones the
+    renderer is conditioned on): decode_track equals the codec's decode with them, and other tags sound
+    different."""
+    from dataclasses import replace
+
+    import torch
+
+    from melodex_studio.engine import models
+    from melodex_studio.render.codec import CODEC_PRESETS, build_codec
+    from melodex_studio.render.diffusion import save_model
+    from melodex_studio.render.score_features import instrument_index, tag_vector
+
+    torch.manual_seed(2)
+    codec = build_codec(replace(CODEC_PRESETS["tiny"], conditioned=True))
+    with torch.no_grad():
+        codec.decoder.conditions.instrument.weight.normal_()
+        codec.decoder.conditions.tags.weight.normal_()
+    path = tmp_path / "codec-c.safetensors"
+    save_model(codec, codec.cfg.to_json(), path, "codec")
+    dr = models.load_diffusion_renderer(path, checkpoints[1], "cpu")
+    song.plan = {**song.plan, "production": ["lofi", "warm"]}
+    lat = torch.randn(30, codec.cfg.latent_dim)
+    z = dr.codec.denormalize(lat)[None]
+    a, b = song.tracks[:2]
+    with torch.no_grad():
+        for track in (a, b):
+            want = dr.codec.decode(z, None, torch.tensor([instrument_index(track.program, track.is_drum)]),
+                                   torch.from_numpy(tag_vector(["lofi", "warm"]))[None])[0].numpy()
+            np.testing.assert_allclose(dr.decode_track(song, track, lat), want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(dr.decode_track(song, a, lat), dr.decode_track(song, b, lat))
+    assert not np.allclose(dr.decode_track(song, a, lat, tags=("bright",)), dr.decode_track(song, a, lat))
+    opts = DiffusionOptions(steps=2, codec=path, renderer=checkpoints[1], device="cpu")
+    res = render_song(song, "diffusion", diffusion=opts)
+    assert all(np.isfinite(st).all() for st in res.stems.values())
+
+
 def test_stems_have_the_loudness_of_the_soundfont_render_section_by_section(song, checkpoints):
     """The random-weight renderer's level is arbitrary; the engine levels every dry stem to the SoundFont render of
     the same notes per section (away from the 50 ms ramps at the joins) and keeps its true peak under -1 dBTP."""

@@ -283,6 +283,36 @@ def test_warm_start_into_a_deeper_decoder_starts_as_the_source():
         assert not torch.allclose(deep.decode(deep.encode(x), roll), src.decode(src.encode(x), roll))
 
 
+def test_a_conditioned_decoder_warm_starts_as_its_source_and_then_hears_the_instrument():
+    """The instrument and tag conditions start at zero (a conditioned codec warm-started from an unconditioned one
+    decodes exactly like it); once trained, the instrument changes the sound, "not known" (None) is its own
+    condition, and tags add to the instrument's."""
+    from dataclasses import replace
+
+    from melodex_studio.render.score_features import STYLE_TAGS, tag_vector
+    from melodex_studio.training.train_codec import warm_start
+
+    torch.manual_seed(0)
+    src = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4)).eval()
+    cond = build_codec(replace(CODEC_PRESETS["tiny"], harmonics=4, conditioned=True)).eval()
+    assert warm_start(cond, src.state_dict()) == []
+    x = torch.randn(1, 4 * src.cfg.latent_hop) * 0.1
+    roll = torch.zeros(1, 4, 128)
+    roll[..., 64] = 0.7
+    tags = torch.from_numpy(tag_vector(["lofi", "warm"]))[None]
+    assert tags.shape == (1, len(STYLE_TAGS))
+    with torch.no_grad():
+        z = cond.encode(x)
+        assert torch.equal(cond.decode(z, roll, torch.tensor([33]), tags), src.decode(z, roll))
+        cond.decoder.conditions.instrument.weight.normal_()
+        bass, piano, unknown = (cond.decode(z, roll, i) for i in (torch.tensor([33]), torch.tensor([0]), None))
+        assert not torch.allclose(bass, piano) and not torch.allclose(bass, unknown)
+        assert torch.equal(unknown, cond.decode(z, roll, torch.tensor([cond.decoder.conditions.unknown])))
+        assert torch.equal(cond.decode(z, roll, torch.tensor([33]), tags * 0), bass)
+        cond.decoder.conditions.tags.weight.normal_()
+        assert not torch.allclose(cond.decode(z, roll, torch.tensor([33]), tags), bass)
+
+
 def test_slaney_mel_filterbank_is_librosas():
     """``scale="slaney"`` builds the filters `eval renderer` measures with (librosa's default), so a codec can be
     trained on the same log-mel distance; HTK's bands are narrower at low frequencies."""

@@ -106,3 +106,36 @@ def test_a_renderer_run_then_a_warm_started_fine_tune(tmp_path):
     near = sum(float((sd_tuned[k] - sd_src[k]).norm()) for k in sd_src)
     far = sum(float((sd_fresh[k] - sd_src[k]).norm()) for k in sd_src)
     assert near < 0.01 * far  # one tiny step away from the source, not from a fresh initialisation
+
+
+def test_a_conditioned_decoder_fine_tune_learns_the_conditions_and_drops_them_now_and_then(tmp_path):
+    """`train codec --conditioned true` on a warm start: the encoder stays, the (zero-initialised) instrument
+    embedding of the data's instruments moves; ``dropped_conditions`` replaces a share p of the crops'
+    conditions by "not known"."""
+    import numpy as np
+
+    from melodex_studio.render.score_features import N_INSTRUMENTS
+    from melodex_studio.training.data_renderer import crops_with_roll, load_items
+    from melodex_studio.training.train_codec import dropped_conditions
+
+    data, base, base_path = _one_song_data_and_a_tiny_codec(tmp_path)
+    cfg = CodecTrainConfig(data_dir=str(data), out_dir=str(tmp_path / "cond"), preset="tiny", steps=3, batch=4,
+                           log_every=1, ckpt_every=3, threads=1, device="cpu", init_from=str(base_path),
+                           freeze_encoder=True, conditioned=True, condition_dropout=0.0)
+    tuned = load_codec(train_codec(cfg, log=lambda *_: None))
+    assert tuned.cfg.conditioned and not base.cfg.conditioned
+    for (name, a), b in zip(base.encoder.state_dict().items(), tuned.encoder.state_dict().values()):
+        assert torch.equal(a, b), name
+    items = load_items(data, "train")
+    seen = sorted({it.instrument for it in items})
+    emb = tuned.decoder.conditions.instrument.weight.detach()
+    assert all(float(emb[i].abs().max()) > 0 for i in seen)
+    assert float(emb[N_INSTRUMENTS].abs().max()) == 0.0  # never dropped (p = 0), so never trained
+
+    crops = crops_with_roll(items, np.random.default_rng(0), 400, 4800, tuned.cfg.latent_hop)
+    assert set(crops.instrument.tolist()) <= set(seen) and crops.tags.sum(axis=1).min() >= 1  # every item has a tag
+    dropped = dropped_conditions(crops, np.random.default_rng(1), 0.25)
+    gone = dropped.instrument == N_INSTRUMENTS
+    assert 0.18 < gone.mean() < 0.32
+    assert np.all(dropped.tags[gone] == 0) and np.array_equal(dropped.tags[~gone], crops.tags[~gone])
+    assert np.array_equal(dropped.audio, crops.audio) and np.array_equal(dropped.roll, crops.roll)
