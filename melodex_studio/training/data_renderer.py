@@ -344,6 +344,7 @@ class CodecTrainConfig:
     dec_high_blocks: int = 0  # 0 = the preset's; decoder blocks at the STFT frame rate
     conditioned: bool = False  # the decoder also takes the instrument and production tags (CodecConfig.conditioned)
     condition_dropout: float = 0.1  # share of training crops decoded without their conditions
+    condition_lr_scale: float = 1.0  # learning rate of the condition embeddings relative to --lr
     init_from: str = ""  # warm start from this codec checkpoint (a new run only; see train_codec.warm_start)
     freeze_encoder: bool = False  # train the decoder only: the latent space (and a renderer trained on it) stays valid
     freeze_decoder: bool = False  # train the encoder only (closes the encoder's amortisation gap; retrain the renderer)

@@ -128,6 +128,15 @@ def codec_val_loss(codec: AudioCodec, items, device, n: int = 16) -> float:
     return float(mrstft_loss(codec.decode(codec.encode(x), roll, instrument, tags), x))
 
 
+def param_groups(model: AudioCodec, condition_lr_scale: float) -> list[dict]:
+    """The trainable parameters for the optimizer, the decoder's condition embeddings in a group of their own
+    whose learning rate is scaled: an instrument's row only learns from the crops of that instrument."""
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    cond = [p for n, p in trainable if n.startswith("decoder.conditions.")]
+    groups = [{"params": [p for n, p in trainable if not n.startswith("decoder.conditions.")], "lr_scale": 1.0}]
+    return groups + ([{"params": cond, "lr_scale": condition_lr_scale}] if cond else [])
+
+
 def dropped_conditions(crops: CodecCrops, rng: np.random.Generator, p: float) -> CodecCrops:
     """``crops`` with the conditions of a random share ``p`` of them replaced by "not known" (instrument index
     ``N_INSTRUMENTS``, no tags), so that a conditioned decoder also decodes a latent whose track it is not told."""
@@ -229,7 +238,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     if cfg.freeze_decoder:
         model.decoder.requires_grad_(False)
         log("decoder frozen: training the encoder only (a renderer must be retrained on the new latent)")
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.8, 0.99),
+    opt = torch.optim.AdamW(param_groups(model, cfg.condition_lr_scale), lr=cfg.lr, betas=(0.8, 0.99),
                             weight_decay=1e-4)
     step, history = 0, {"train_mrstft": [], "train_kl": [], "val_mrstft": []}
     if last.is_file() and opt_path.is_file() and state_path.is_file():
@@ -245,7 +254,7 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
     t0, acc = time.time(), [0.0, 0.0, 0, 0.0]
     while step < cfg.steps:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps)
+            g["lr"] = lr_at(step, cfg.lr, cfg.warmup, cfg.steps) * g.get("lr_scale", 1.0)  # runs saved before: none
         crops = crops_with_roll(train_items, rng, cfg.batch, samples, codec_cfg.latent_hop)
         crops = dropped_conditions(crops, rng, cfg.condition_dropout)
         x, roll, instrument, tags = (torch.from_numpy(a).to(device) for a in crops)

@@ -131,6 +131,12 @@ def test_a_conditioned_decoder_fine_tune_learns_the_conditions_and_drops_them_no
     emb = tuned.decoder.conditions.instrument.weight.detach()
     assert all(float(emb[i].abs().max()) > 0 for i in seen)
     assert float(emb[N_INSTRUMENTS].abs().max()) == 0.0  # never dropped (p = 0), so never trained
+    from melodex_studio.training.train_codec import param_groups
+
+    main, cond = param_groups(tuned, 10.0)
+    assert cond["lr_scale"] == 10.0 and main["lr_scale"] == 1.0
+    assert len(cond["params"]) == 2 and len(main["params"]) == len(list(tuned.parameters())) - 2
+    assert len(param_groups(base, 10.0)) == 1  # an unconditioned codec: one group
 
     crops = crops_with_roll(items, np.random.default_rng(0), 400, 4800, tuned.cfg.latent_hop)
     assert set(crops.instrument.tolist()) <= set(seen) and crops.tags.sum(axis=1).min() >= 1  # every item has a tag
