@@ -167,12 +167,15 @@ class DecoderConditions(nn.Module):
             self.tags.weight.zero_()
 
     def forward(self, batch: int, device, instrument: torch.Tensor | None, tags: torch.Tensor | None):
+        """instrument (B,) or None, tags (B, n_tags) or per latent frame (B, L, n_tags) or None -> the vectors
+        at the latent rate and at the frame rate, (B, C, 1 or L) and (B, C2, 1 or L)."""
         if instrument is None:
             instrument = torch.full((batch,), self.unknown, dtype=torch.long, device=device)
-        c = self.instrument(instrument.to(device).long())
+        c = self.instrument(instrument.to(device).long())[:, :, None]  # (B, C + C2, 1)
         if tags is not None:
-            c = c + self.tags(tags.to(device).float())
-        return c[:, : self.dim, None], c[:, self.dim:, None]
+            t = self.tags(tags.to(device).float())  # (B, C + C2) or (B, L, C + C2)
+            c = c + (t[:, :, None] if t.dim() == 2 else t.transpose(1, 2))
+        return c[:, : self.dim], c[:, self.dim:]
 
 
 class Decoder(nn.Module):
@@ -209,11 +212,14 @@ class Decoder(nn.Module):
                 tags: torch.Tensor | None = None) -> torch.Tensor:
         """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
         when the config has harmonics; None or zeros = no notes, e.g. drums); ``instrument`` (B,) and ``tags``
-        (B, n_tags): the track's conditions (used when the config is conditioned; None = not known)."""
+        (B, n_tags) or (B, L, n_tags): the track's conditions (used when the config is conditioned; None = not
+        known)."""
         h = self.inp(z.transpose(1, 2))  # (B, C, L)
         low = high = 0.0
         if self.cfg.conditioned:
-            low, high = self.conditions(z.shape[0], z.device, instrument, tags)  # (B, C, 1), (B, C2, 1)
+            low, high = self.conditions(z.shape[0], z.device, instrument, tags)  # (B, C, 1 or L), (B, C2, 1 or L)
+            if high.shape[-1] > 1:  # per latent frame -> per STFT frame
+                high = high.repeat_interleave(self.cfg.downsample, dim=2)
         h = self.blocks(h + low)
         h = self.high(self.up(h) + high)  # (B, C2, 4L)
         hn = self.norm(h.transpose(1, 2))  # (B, 4L, C2)
@@ -275,7 +281,8 @@ class AudioCodec(nn.Module):
                tags: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L, D) -> (B, L * latent_hop) waveform; ``roll`` (B, L, 128): the score's note levels at the latent
         rate (score features' pitch roll), used by a codec with harmonics; ``instrument`` (B,) instrument indices
-        and ``tags`` (B, n_tags) tag vectors (``score_features.encode_conditions``), used by a conditioned codec."""
+        and ``tags`` (B, n_tags) tag vectors (``score_features.encode_conditions``), or one per latent frame
+        (B, L, n_tags) where the production changes from section to section, used by a conditioned codec."""
         return self.decoder(z, roll, instrument, tags)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:

@@ -219,10 +219,23 @@ class DiffusionRenderer:
             feats = score_features(song, track, frame_start, frame_start + latent.shape[0], self.sample_rate, self.hop)
             roll = torch.from_numpy(np.ascontiguousarray(feats.features[:, ROLL]))
         if self.codec.cfg.conditioned:
-            enc = encode_conditions(RenderConditions.from_song(song, track, None))
-            cond = {"instrument": torch.tensor([enc["instrument"]]),
-                    "tags": torch.from_numpy(tag_vector(tags) if tags is not None else enc["tags"])[None]}
+            instrument = encode_conditions(RenderConditions.from_song(song, track))["instrument"]
+            cond = {"instrument": torch.tensor([instrument]),
+                    "tags": torch.from_numpy(self._frame_tags(song, track, frame_start, latent.shape[0], tags))[None]}
         return self.decode(latent, roll, cond)
+
+    def _frame_tags(self, song, track, frame_start: int, frames: int, tags: tuple[str, ...] | None) -> np.ndarray:
+        """(frames, n_tags): ``tags`` on every frame, else each section's production (its overrides over the
+        song's plan, as ``conditions`` gives the renderer) on its frames and the song's elsewhere."""
+        if tags is not None:
+            return np.repeat(tag_vector(tags)[None], frames, axis=0)
+        out = np.repeat(encode_conditions(RenderConditions.from_song(song, track))["tags"][None], frames, axis=0)
+        for section in song.sections:
+            f0, f1 = section_frames(song, section, self.sample_rate, self.hop)
+            a, b = max(f0 - frame_start, 0), min(f1 - frame_start, frames)
+            if a < b:
+                out[a:b] = encode_conditions(RenderConditions.from_song(song, track, section))["tags"]
+        return out
 
     # --- sampling ------------------------------------------------------------------------------------
     def _run(self, x, schedule, start_step, cond, settings, old_denoised=None, callback=None) -> LatentRender:

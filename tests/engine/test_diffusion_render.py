@@ -123,10 +123,10 @@ def test_a_codec_with_harmonics_renders_the_notes_of_pitched_tracks(song, checkp
     assert np.array_equal(dr.decode_track(song, drum, lat), dr.decode(lat))
 
 
-def test_a_conditioned_codec_decodes_each_track_with_its_instrument_and_the_songs_tags(song, checkpoints, tmp_path):
-    """A codec conditioned on the instrument and production tags gets each track's own (the same ones the
-    renderer is conditioned on): decode_track equals the codec's decode with them, and other tags sound
-    different."""
+def test_a_conditioned_codec_decodes_each_track_with_its_instrument_and_each_sections_tags(song, checkpoints, tmp_path):
+    """A codec conditioned on the instrument and production tags gets each track's own, the ones the renderer is
+    conditioned on: the song's production, and a section's override on that section's frames. decode_track
+    equals the codec's decode with them; other tags sound different."""
     from dataclasses import replace
 
     import torch
@@ -134,7 +134,7 @@ def test_a_conditioned_codec_decodes_each_track_with_its_instrument_and_the_song
     from melodex_studio.engine import models
     from melodex_studio.render.codec import CODEC_PRESETS, build_codec
     from melodex_studio.render.diffusion import save_model
-    from melodex_studio.render.score_features import instrument_index, tag_vector
+    from melodex_studio.render.score_features import instrument_index, section_frames, tag_vector
 
     torch.manual_seed(2)
     codec = build_codec(replace(CODEC_PRESETS["tiny"], conditioned=True))
@@ -145,16 +145,25 @@ def test_a_conditioned_codec_decodes_each_track_with_its_instrument_and_the_song
     save_model(codec, codec.cfg.to_json(), path, "codec")
     dr = models.load_diffusion_renderer(path, checkpoints[1], "cpu")
     song.plan = {**song.plan, "production": ["lofi", "warm"]}
-    lat = torch.randn(30, codec.cfg.latent_dim)
+    chorus = song.sections[1]
+    chorus.overrides = {**chorus.overrides, "production": ["bright"]}
+    f0, f1 = section_frames(song, chorus, dr.sample_rate, dr.hop)
+    T = f1 + 5
+    tags = np.repeat(tag_vector(["lofi", "warm"])[None], T, axis=0)
+    tags[f0:f1] = tag_vector(["bright"])
+    lat = torch.randn(T, codec.cfg.latent_dim)
     z = dr.codec.denormalize(lat)[None]
     a, b = song.tracks[:2]
     with torch.no_grad():
         for track in (a, b):
             want = dr.codec.decode(z, None, torch.tensor([instrument_index(track.program, track.is_drum)]),
-                                   torch.from_numpy(tag_vector(["lofi", "warm"]))[None])[0].numpy()
+                                   torch.from_numpy(tags)[None])[0].numpy()
             np.testing.assert_allclose(dr.decode_track(song, track, lat), want, rtol=1e-5, atol=1e-6)
+        one = dr.codec.decode(z[:, f0:f1], None, torch.tensor([instrument_index(a.program, a.is_drum)]),
+                              torch.from_numpy(tag_vector(["bright"]))[None])[0].numpy()
+        np.testing.assert_allclose(dr.decode_track(song, a, lat[f0:f1], f0), one, rtol=1e-5, atol=1e-6)
     assert not np.allclose(dr.decode_track(song, a, lat), dr.decode_track(song, b, lat))
-    assert not np.allclose(dr.decode_track(song, a, lat, tags=("bright",)), dr.decode_track(song, a, lat))
+    assert not np.allclose(dr.decode_track(song, a, lat, tags=("dark",)), dr.decode_track(song, a, lat))
     opts = DiffusionOptions(steps=2, codec=path, renderer=checkpoints[1], device="cpu")
     res = render_song(song, "diffusion", diffusion=opts)
     assert all(np.isfinite(st).all() for st in res.stems.values())
