@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..engine.diffusion_render import DiffusionOptions
-from .renderer_options import add_renderer_args, diffusion_options
+from .renderer_options import add_renderer_args, chosen_renderer, diffusion_options
 
 ORDER = 10
 
@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--prompt", default=None, help="style for this take (genre, mood, energy words)")
     p.add_argument("--from-bar", type=int, default=None, help="keep the section's bars before this one (0-based)")
-    g = p.add_argument_group("vary a diffusion render (the notes stay; needs a render made with --renderer diffusion)")
+    g = p.add_argument_group("vary a diffusion render (the notes stay; needs a diffusion render: `render` makes one)")
     g.add_argument("--from-step", type=int, default=None,
                    help="resume the section's current diffusion render from this recorded sampler step with --seed: "
                         "early steps give new renders, late steps close variations; the same seed reproduces it")
@@ -92,6 +92,7 @@ def _generate(args: argparse.Namespace) -> int:
     from ..io.project import save_project
     from ..prompt.parse import parse_prompt
 
+    args.renderer = chosen_renderer(args) if args.wav or args.stems else args.renderer or "soundfont"  # nothing to render
     if args.renderer == "diffusion" and (args.wav or args.stems):
         from ..engine.models import diffusion_model_paths
 

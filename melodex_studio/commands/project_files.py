@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ..song import Song
-from .renderer_options import add_renderer_args, diffusion_options
+from .renderer_options import add_renderer_args, chosen_renderer, diffusion_options
 
 ORDER = 30
 
@@ -158,6 +158,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.wav is None and args.stems is None:
         print("melodex render: error: say where to write: --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
+    args.renderer = chosen_renderer(args)
     if args.renderer != "diffusion" or args.no_save:
         song = _load(args.project)
         report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
@@ -188,6 +189,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("melodex export: error: nothing to export: give --midi FILE, --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
     check_export_settings(args.rate, args.bits, args.fmt)  # before the (slow) load and render
+    args.renderer = chosen_renderer(args) if args.wav or args.stems else args.renderer or "soundfont"  # nothing to render
     song = _load(args.project)
     report = export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, rate=args.rate, bits=args.bits,
                         lufs=args.lufs, fmt=args.fmt, dither=not args.no_dither, midi_type=0 if args.type0 else 1,

@@ -3,14 +3,16 @@ the diffusion renderer's steps, strength, seed and device. A helper module: it r
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..engine.diffusion_render import DiffusionOptions
 
 
 def add_renderer_args(p: argparse.ArgumentParser, device: bool = True) -> None:
     g = p.add_argument_group("renderer")
-    g.add_argument("--renderer", default="soundfont", choices=("soundfont", "diffusion"),
-                   help="soundfont (default) or diffusion (the neural renderer; needs the codec and renderer models)")
+    g.add_argument("--renderer", default=None, choices=("diffusion", "soundfont"),
+                   help="diffusion (the default: the neural renderer, with the codec and renderer models) or soundfont "
+                        "(the sample-based preview; also what renders when the models are missing)")
     g.add_argument("--steps", type=int, default=DiffusionOptions.steps, help="diffusion: sampler steps (default %(default)s)")
     g.add_argument("--strength", type=float, default=DiffusionOptions.strength,
                    help="diffusion: 1 renders from noise, below 1 starts from the SoundFont render (0 keeps it)")
@@ -22,3 +24,19 @@ def add_renderer_args(p: argparse.ArgumentParser, device: bool = True) -> None:
 def diffusion_options(args: argparse.Namespace) -> DiffusionOptions:
     return DiffusionOptions(steps=args.steps, strength=args.strength, seed=args.render_seed,
                             device=getattr(args, "device", "auto"))
+
+
+def chosen_renderer(args: argparse.Namespace) -> str:
+    """The renderer a command uses: the one asked for, else diffusion when its models are found, else the
+    SoundFont renderer (saying why on stderr)."""
+    if args.renderer:
+        return args.renderer
+    from ..engine.models import diffusion_model_paths
+    from ..errors import ModelError
+
+    try:
+        diffusion_model_paths()
+    except ModelError as e:
+        print(f"note: {e}; rendering with the SoundFont renderer", file=sys.stderr)
+        return "soundfont"
+    return "diffusion"
