@@ -136,12 +136,16 @@ def loudness_db(audio: np.ndarray, sr: int) -> float:
     return float(pyloudnorm.Meter(sr).integrated_loudness(audio.astype(np.float64)))
 
 
-def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int], reference: np.ndarray | None = None) -> dict:
+def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int], reference: np.ndarray | None = None,
+               spans: list[tuple[int, int]] | None = None) -> dict:
     """Sample jump and 10 ms RMS change (dB) at ``joins`` (section starts) vs the 99th percentile of the same
     quantities at ``inner`` points: the bar lines inside sections, the same musical position as a join (a
     note starting on a downbeat is a legitimate energy jump; a seam is a jump larger than those). With a
     ``reference`` (a seamless render of the same score) a join also passes ("no click") when neither quantity
-    is larger than the reference's own at that join: the music itself steps there."""
+    is larger than the reference's own at that join: the music itself steps there. With the sections'
+    sample ``spans``, also the issue's literal measure ("within_sections"): a join passes when its jump is no
+    larger than the largest sample jump inside the sections and its energy step no larger than the largest
+    such step at any point inside them (the edges of each section, 20 ms, left out)."""
     w = int(0.01 * sr)
 
     def at(a: np.ndarray, i: int) -> tuple[float, float]:
@@ -161,7 +165,27 @@ def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int], r
     if reference is not None:
         R = np.array([at(reference, j) if j < reference.size - w else (np.inf, np.inf) for j in joins]).reshape(-1, 2)
         out["no_click"] = [bool(a <= max(ij, ra) and b <= max(ie, rb)) for (a, b), (ra, rb) in zip(J, R)]
+    if spans is not None:
+        sj, se = _section_ranges(audio, spans, w)
+        out["section_jump_max"], out["section_energy_db_max"] = sj, se
+        out["within_sections"] = [bool(a <= sj and b <= se) for a, b in J]
     return out
+
+
+def _section_ranges(audio: np.ndarray, spans: list[tuple[int, int]], w: int) -> tuple[float, float]:
+    """Largest sample jump and largest 10 ms-window energy step (dB, the window before a point against the one
+    after it, at every sample) inside the sections ``spans``."""
+    jump = step = 0.0
+    for s0, s1 in spans:
+        seg = audio[s0 + 2 * w: min(s1, audio.size) - 2 * w]
+        if seg.size < 2 * w:
+            continue
+        jump = max(jump, float(np.max(np.abs(np.diff(seg)))))
+        c = np.concatenate([[0.0], np.cumsum(seg.astype(np.float64) ** 2)])
+        energy = (c[w:] - c[:-w]) / w  # mean square of the 10 ms window starting at each sample
+        db = 10 * np.log10(energy + 1e-10)  # the join's measure: sqrt(ms + 1e-10) in dB differs by < 1e-10 relative
+        step = max(step, float(np.max(np.abs(db[w:] - db[:-w]), initial=0.0)))  # window before vs after each point
+    return jump, step
 
 
 def seam_summary(seams: list[dict]) -> dict:
@@ -178,6 +202,9 @@ def seam_summary(seams: list[dict]) -> dict:
     if seams and all("no_click" in s for s in seams):
         nc = [c for s in seams for c in s["no_click"]]
         out["joins_no_click"] = float(np.mean(nc)) if nc else float("nan")
+    if seams and all("within_sections" in s for s in seams):
+        ws = [c for s in seams for c in s["within_sections"]]
+        out["joins_within_sections"] = float(np.mean(ws)) if ws else float("nan")
     return out
 
 
@@ -331,9 +358,10 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
         joins = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr) for s in song.sections[1:]]
         bar_lines = [song.tempo_map.tick_to_sample(song.bar_to_tick(b), sr) for sec in song.sections
                      for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
-        seams.append(seam_stats(audio, joins, sr, bar_lines, ref))
-        raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref))
-        sf_seams.append(seam_stats(ref, joins, sr, bar_lines))
+        spans = [tuple(song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(s)) for s in song.sections]
+        seams.append(seam_stats(audio, joins, sr, bar_lines, ref, spans))
+        raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref, spans))
+        sf_seams.append(seam_stats(ref, joins, sr, bar_lines, spans=spans))
         count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))
         if track is song.tracks[-1]:
             log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
@@ -379,7 +407,9 @@ def print_table(report: dict, log=print) -> None:
             f"max energy step {s['join_energy_db_max']:.1f} dB (inner p99 {s['inner_energy_db_p99']:.1f} dB), "
             f"within range {s['joins_within_inner_range']:.2f} (SoundFont render, no seams: "
             f"{r['soundfont_seams']['joins_within_inner_range']:.2f}, max jump {r['soundfont_seams']['join_jump_max']:.4f}); "
-            f"no click (within range, or no larger than the SoundFont render's own step at the join): {s['joins_no_click']:.2f}")
+            f"no click (within range, or no larger than the SoundFont render's own step at the join): {s['joins_no_click']:.2f}; "
+            f"within the range of the whole sections (every sample jump and 10 ms energy step inside them): "
+            f"{s['joins_within_sections']:.2f} (SoundFont render {r['soundfont_seams']['joins_within_sections']:.2f})")
         log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB (max "
             f"{r['loudness_diff_db_max_abs']:.1f}), within 3 dB {r['loudness_within_3db_fraction']:.2f}; NaN renders "
             f"{r['nan_renders']}, clipped {r['clipped_renders']} of {r['renders']}")

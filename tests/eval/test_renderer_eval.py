@@ -59,6 +59,13 @@ def test_seams_find_a_click_at_a_join_and_pass_a_step_the_music_has():
     entry[: join[0]] *= 0.01  # the music enters at the join (a downbeat after a rest): so does the reference
     stepped = seam_stats(entry, join, SR, bars, reference=entry)
     assert stepped["within"] == [False] and stepped["no_click"] == [True]
+    spans = [(0, join[0]), (join[0], 4 * SR)]  # the literal measure: the range of the whole sections
+    assert seam_stats(smooth, join, SR, bars, spans=spans)["within_sections"] == [True]
+    assert seam_stats(clicked, join, SR, bars, spans=spans)["within_sections"] == [False]
+    drums = smooth.copy()
+    drums[SR // 2: SR // 2 + 2400] += 0.5 * np.exp(-np.arange(2400) / 480)  # a hit inside the first section,
+    # whose own jump and energy step are larger than the click's
+    assert seam_stats(drums + (clicked - smooth), join, SR, bars, spans=spans)["within_sections"] == [True]
 
 
 def test_a_whole_evaluation_writes_the_report(tmp_path):
