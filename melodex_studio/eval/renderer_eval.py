@@ -188,6 +188,29 @@ def _section_ranges(audio: np.ndarray, spans: list[tuple[int, int]], w: int) -> 
     return jump, step
 
 
+def _flagged_joins(stats: dict, song, track, audio: np.ndarray, reference: np.ndarray, joins: list[int],
+                   sr: int) -> list[dict]:
+    """The joins ``seam_stats`` did not pass (by either measure), with what a reader needs to judge them: the
+    track, the section that starts there, and the 10 ms levels before and after in the render's own measure
+    and in the reference's."""
+    w = int(0.01 * sr)
+    joins = [j for j in joins if w < j < audio.size - w]  # the joins seam_stats measured
+    starts = {song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr): s.label for s in song.sections}
+
+    def db(x: np.ndarray) -> float:
+        return float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-10))
+
+    out = []
+    for k, j in enumerate(joins):
+        if stats.get("no_click", [True] * len(joins))[k] and stats.get("within_sections", [True] * len(joins))[k]:
+            continue
+        out.append({"track": track.name, "program": track.program, "drum": track.is_drum, "section": starts.get(j),
+                    "jump": stats["join_jump"][k], "energy_db": stats["join_energy_db"][k],
+                    "inner_jump_p99": stats["inner_jump_p99"], "inner_energy_db_p99": stats["inner_energy_db_p99"],
+                    "reference_db_before": db(reference[j - w: j]), "reference_db_after": db(reference[j: j + w])})
+    return out
+
+
 def seam_summary(seams: list[dict]) -> dict:
     """Joins of all tracks: each judged against its own track's range inside sections (and, where measured,
     against the seamless reference at the same join)."""
@@ -341,6 +364,7 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
     seams: list[dict] = []
     raw_seams: list[dict] = []
     sf_seams: list[dict] = []
+    flagged: list[dict] = []
     nan = clipped = raw_clipped = 0
     count = n_renders = 0
     t0 = time.time()
@@ -360,6 +384,7 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
                      for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
         spans = [tuple(song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(s)) for s in song.sections]
         seams.append(seam_stats(audio, joins, sr, bar_lines, ref, spans))
+        flagged += _flagged_joins(seams[-1], song, track, audio, ref, joins, sr)
         raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref, spans))
         sf_seams.append(seam_stats(ref, joins, sr, bar_lines, spans=spans))
         count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))
@@ -369,7 +394,7 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
             break
     return {
         "sections": count, **_summary(per, "diffusion"),
-        "seams": seam_summary(seams),
+        "seams": {**seam_summary(seams), "flagged": flagged},
         # the SoundFont render has no seams (one continuous render): its joins show what the measure gives
         # for the music itself (a crash on the chorus downbeat); the renderer's joins should do as well
         "soundfont_seams": seam_summary(sf_seams),
@@ -410,6 +435,10 @@ def print_table(report: dict, log=print) -> None:
             f"no click (within range, or no larger than the SoundFont render's own step at the join): {s['joins_no_click']:.2f}; "
             f"within the range of the whole sections (every sample jump and 10 ms energy step inside them): "
             f"{s['joins_within_sections']:.2f} (SoundFont render {r['soundfont_seams']['joins_within_sections']:.2f})")
+        for f in s.get("flagged", []):
+            log(f"    flagged join: {f['track']} (program {f['program']}) at {f['section']}: jump {f['jump']:.4f} (bar "
+                f"lines {f['inner_jump_p99']:.4f}), energy step {f['energy_db']:.1f} dB ({f['inner_energy_db_p99']:.1f}); "
+                f"SoundFont render {f['reference_db_before']:.1f} -> {f['reference_db_after']:.1f} dBFS there")
         log(f"  loudness vs SoundFont: median |diff| {r['loudness_diff_db_median_abs']:.1f} dB (max "
             f"{r['loudness_diff_db_max_abs']:.1f}), within 3 dB {r['loudness_within_3db_fraction']:.2f}; NaN renders "
             f"{r['nan_renders']}, clipped {r['clipped_renders']} of {r['renders']}")

@@ -95,6 +95,11 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     assert not r["adherence_ok"]  # an untrained renderer does not follow the score
     assert r["soundfont_seams"]["joins"] == r["seams"]["joins"] == r["raw"]["seams"]["joins"]
     assert 0.0 <= r["seams"]["joins_no_click"] <= 1.0 and "joins_no_click" not in r["soundfont_seams"]
+    s = r["seams"]  # every join that fails either measure is listed, with its track and section
+    failing = round((1 - min(s["joins_no_click"], s["joins_within_sections"])) * s["joins"])
+    assert failing <= len(s["flagged"]) <= s["joins"]
+    assert all(f["section"] and f["track"] and np.isfinite(f["reference_db_after"]) for f in s["flagged"])
+    assert sum(line.strip().startswith("flagged join:") for line in lines) == len(s["flagged"])
     # the engine's leveling: whatever level the random decoder gives, the delivered stems have the SoundFont's
     assert r["loudness_within_3db_fraction"] == 1.0 and r["clipped_renders"] == 0 and r["renders"] >= 2
     assert r["raw"]["loudness_diff_db_median_abs"] > r["loudness_diff_db_median_abs"]
