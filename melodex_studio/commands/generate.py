@@ -92,7 +92,7 @@ def _generate(args: argparse.Namespace) -> int:
     from ..io.project import save_project
     from ..prompt.parse import parse_prompt
 
-    args.renderer = chosen_renderer(args) if args.wav or args.stems else args.renderer or "soundfont"  # nothing to render
+    args.renderer = chosen_renderer(args, renders_audio=bool(args.wav or args.stems))
     if args.renderer == "diffusion" and (args.wav or args.stems):
         from ..engine.models import diffusion_model_paths
 

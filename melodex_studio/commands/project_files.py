@@ -189,7 +189,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("melodex export: error: nothing to export: give --midi FILE, --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
     check_export_settings(args.rate, args.bits, args.fmt)  # before the (slow) load and render
-    args.renderer = chosen_renderer(args) if args.wav or args.stems else args.renderer or "soundfont"  # nothing to render
+    args.renderer = chosen_renderer(args, renders_audio=bool(args.wav or args.stems))
     song = _load(args.project)
     report = export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, rate=args.rate, bits=args.bits,
                         lufs=args.lufs, fmt=args.fmt, dither=not args.no_dither, midi_type=0 if args.type0 else 1,

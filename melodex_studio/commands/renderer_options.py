@@ -26,11 +26,14 @@ def diffusion_options(args: argparse.Namespace) -> DiffusionOptions:
                             device=getattr(args, "device", "auto"))
 
 
-def chosen_renderer(args: argparse.Namespace) -> str:
+def chosen_renderer(args: argparse.Namespace, renders_audio: bool = True) -> str:
     """The renderer a command uses: the one asked for, else diffusion when its models are found, else the
-    SoundFont renderer (saying why on stderr)."""
+    SoundFont renderer (saying why on stderr). A command that writes no audio (``renders_audio`` False) needs
+    no models: SoundFont unless asked otherwise, without a note."""
     if args.renderer:
         return args.renderer
+    if not renders_audio:
+        return "soundfont"
     from ..engine.models import diffusion_model_paths
     from ..errors import ModelError
 

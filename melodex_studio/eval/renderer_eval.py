@@ -160,8 +160,8 @@ def seam_stats(audio: np.ndarray, joins: list[int], sr: int, inner: list[int], r
     ij = float(np.percentile(I[:, 0], 99)) if len(I) else 0.0
     ie = float(np.percentile(I[:, 1], 99)) if len(I) else 0.0
     within = [bool(a <= ij and b <= max(ie, 1e-9)) for a, b in J]
-    out = {"join_jump": J[:, 0].tolist(), "join_energy_db": J[:, 1].tolist(), "inner_jump_p99": ij,
-           "inner_energy_db_p99": ie, "within": within}
+    out = {"join_samples": joins, "join_jump": J[:, 0].tolist(), "join_energy_db": J[:, 1].tolist(),
+           "inner_jump_p99": ij, "inner_energy_db_p99": ie, "within": within}
     if reference is not None:
         R = np.array([at(reference, j) if j < reference.size - w else (np.inf, np.inf) for j in joins]).reshape(-1, 2)
         out["no_click"] = [bool(a <= max(ij, ra) and b <= max(ie, rb)) for (a, b), (ra, rb) in zip(J, R)]
@@ -188,13 +188,10 @@ def _section_ranges(audio: np.ndarray, spans: list[tuple[int, int]], w: int) -> 
     return jump, step
 
 
-def _flagged_joins(stats: dict, song, track, audio: np.ndarray, reference: np.ndarray, joins: list[int],
-                   sr: int) -> list[dict]:
+def _flagged_joins(stats: dict, song, track, reference: np.ndarray, sr: int) -> list[dict]:
     """The joins ``seam_stats`` did not pass (by either measure), with what a reader needs to judge them: the
-    track, the section that starts there, and the 10 ms levels before and after in the render's own measure
-    and in the reference's."""
-    w = int(0.01 * sr)
-    joins = [j for j in joins if w < j < audio.size - w]  # the joins seam_stats measured
+    track, the section that starts there, its steps and the reference's 10 ms levels before and after."""
+    w, joins = int(0.01 * sr), stats["join_samples"]
     starts = {song.tempo_map.tick_to_sample(song.section_ticks(s)[0], sr): s.label for s in song.sections}
 
     def db(x: np.ndarray) -> float:
@@ -384,7 +381,7 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
                      for b in range(sec.start_bar + 1, sec.start_bar + sec.length_bars)]
         spans = [tuple(song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(s)) for s in song.sections]
         seams.append(seam_stats(audio, joins, sr, bar_lines, ref, spans))
-        flagged += _flagged_joins(seams[-1], song, track, audio, ref, joins, sr)
+        flagged += _flagged_joins(seams[-1], song, track, ref, sr)
         raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref, spans))
         sf_seams.append(seam_stats(ref, joins, sr, bar_lines, spans=spans))
         count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))

@@ -15,7 +15,8 @@ import torch
 from ..errors import ModelError
 from .denoiser import FlowDenoiser
 from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
-from .score_features import ROLL, RenderConditions, encode_conditions, score_features, section_frames, tag_vector
+from .score_features import (ROLL, RenderConditions, encode_conditions, instrument_index, score_features,
+                             section_frames, tag_vector)
 
 
 def save_model(model: torch.nn.Module, config_json: str, path: str | Path, kind: str, extra: dict | None = None,
@@ -219,8 +220,7 @@ class DiffusionRenderer:
             feats = score_features(song, track, frame_start, frame_start + latent.shape[0], self.sample_rate, self.hop)
             roll = torch.from_numpy(np.ascontiguousarray(feats.features[:, ROLL]))
         if self.codec.cfg.conditioned:
-            instrument = encode_conditions(RenderConditions.from_song(song, track))["instrument"]
-            cond = {"instrument": torch.tensor([instrument]),
+            cond = {"instrument": torch.tensor([instrument_index(track.program, track.is_drum)]),
                     "tags": torch.from_numpy(self._frame_tags(song, track, frame_start, latent.shape[0], tags))[None]}
         return self.decode(latent, roll, cond)
 
