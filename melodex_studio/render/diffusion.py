@@ -52,7 +52,8 @@ def read_checkpoint(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor
 
 
 def file_hash(path: str | Path) -> str:
-    """sha256 of a file (the project file records model hashes)."""
+    """sha256 of a file (the project file records model hashes): the one implementation; ``engine.models.
+    file_sha256`` caches it per (path, size, mtime) for the studio, structure checkpoints call it too."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

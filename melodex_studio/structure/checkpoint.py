@@ -6,7 +6,6 @@ bytes) for the project file's generation record.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,18 +15,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import ModelError
+from ..render.diffusion import file_hash  # the one sha256-of-a-file implementation (engine.models caches it)
 from .tokens import TOKENIZER_VERSION, VOCAB_SIZE
 from .transformer import StructureConfig, StructureTransformer
 
 FORMAT = "melodex-structure"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_checkpoint(model: StructureTransformer, path: str | os.PathLike, extra: dict | None = None,
@@ -45,7 +37,7 @@ def save_checkpoint(model: StructureTransformer, path: str | os.PathLike, extra:
     tmp = path.with_suffix(path.suffix + ".tmp")
     save_file(sd, str(tmp), metadata=meta)
     os.replace(tmp, path)
-    return file_sha256(path)
+    return file_hash(path)
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -64,11 +56,13 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return meta
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[StructureTransformer, dict]:
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
+                    sha256: str | None = None) -> tuple[StructureTransformer, dict]:
     """Rebuild the model stored at ``path`` on ``device`` (float32), in eval mode.
 
-    Returns (model, info) with info = {sha256, config, training, path}. Raises ``ModelError`` on a missing,
-    corrupt or mismatched file.
+    Returns (model, info) with info = {sha256, config, training, path}; ``sha256`` is the file's hash when the
+    caller already knows it (the engine's hash cache), else it is computed. Raises ``ModelError`` on a
+    missing, corrupt or mismatched file.
     """
     meta = read_metadata(path)
     if meta.get("tokenizer") != TOKENIZER_VERSION:
@@ -94,4 +88,4 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     model.load_state_dict(sd, strict=False)
     model.head.weight = model.wte.weight
     model.to(device).eval()
-    return model, {"sha256": file_sha256(path), "config": meta["config"], "training": meta["training"], "path": str(path)}
+    return model, {"sha256": sha256 or file_hash(path), "config": meta["config"], "training": meta["training"], "path": str(path)}
