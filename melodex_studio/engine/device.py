@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from ..errors import ModelError
+from ..errors import ModelError, OutOfMemoryError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -28,11 +28,11 @@ def pick_device(requested: str = "auto"):
         return torch.device("cpu")
     if req.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ModelError("CUDA was requested but no CUDA GPU is available; use --device cpu or auto")
+            raise ModelError("CUDA was requested but no CUDA GPU is available on this machine; choose the CPU or automatic")
         return torch.device(req)
     if req == "mps":
         if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise ModelError("Apple MPS was requested but is not available on this machine; use --device cpu or auto")
+            raise ModelError("Apple MPS was requested but is not available on this machine; choose the CPU or automatic")
         return torch.device("mps")
     if req == "cpu":
         return torch.device("cpu")
@@ -60,5 +60,6 @@ def out_of_memory_as_error(what: str, device) -> Iterator[None]:
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        raise ModelError(f"the {device} device ran out of memory while {what}; nothing was changed. Close other "
-                         f"programs that use it, render one section or fewer tracks at a time, or use --device cpu") from e
+        raise OutOfMemoryError(f"the {device} device ran out of memory while {what}; nothing was changed. Close other "
+                               f"programs that use it, render one section or fewer tracks at a time, or run on the CPU",
+                               str(device)) from e

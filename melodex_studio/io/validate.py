@@ -16,7 +16,7 @@ gain in dB, pan in -1..1)::
      "chords": [{"start_tick", "duration_ticks", "root", "quality", "bass"}],
      "takes": [{"id", "section_id", "track_id", "notes": {track_id: [[...], ...]}, "seed", "params",
                 "tensors": [name, ...], "created"}],
-     "active_takes": {"<section_id>/<track_id or *>": take_id},
+     "active_takes": {"<section_id>/<track_id or *>": take_id, "render:<section_id>/<track_id>": take_id},
      "plan": {...}, "generation": {...}}
 
 Free-form values (section overrides, take params, plan, generation) may hold JSON values only
@@ -37,6 +37,7 @@ from ..song.timing import MeterMap, TempoMap
 FORMAT = "melodex-project"
 SCHEMA_VERSION = 1
 
+RENDER_CHOICE = "render:"  # active_takes key prefix of a chosen render take (engine.render_takes.chosen_key)
 MAX_DEPTH = 64  # nesting of free-form JSON values
 MAX_TICK = 2**31 - 1  # ~620 hours at 120 BPM
 MAX_BAR = 100_000
@@ -388,7 +389,7 @@ def song_from_dict(d: Any) -> Song:
         _fail("active_takes", f"expected an object, found {_kind(active)}")
     for k, take_id in active.items():
         p = f"active_takes[{k!r}]"
-        sec, sep, trk = k.partition("/")
+        sec, sep, trk = k.removeprefix(RENDER_CHOICE).partition("/")  # "render:..." = the render take chosen
         take = takes.get(take_id) if type(take_id) is str else None
         if take is None:
             _fail(p, f"refers to take {take_id!r}, which is not in the project")

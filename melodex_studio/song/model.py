@@ -9,6 +9,7 @@ in bars (0-based start bar, length in bars); gains in dB; pan in [-1, 1].
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
@@ -220,6 +221,31 @@ class Song:
         self.plan: dict[str, Any] = {}  # the StylePlan as a plain dict (see prompt.plan)
         self.generation: dict[str, Any] = {}  # prompts, seeds, model hashes, timings
         self._listeners: list[Listener] = []
+
+    # --- snapshots (undo) ------------------------------------------------------------------------
+    def copy(self) -> "Song":
+        """A structural copy: new lists, sections, tracks and take containers, sharing the immutable parts
+        (notes, chords, tempo and meter maps). Editing either song never changes the other; listeners are
+        not copied. Costs O(notes) pointer copies (an undo snapshot of a 3-minute song takes well under 1 ms)."""
+        out = Song.__new__(Song)
+        out.__dict__.update(self.__dict__)
+        out.sections = [replace(s, overrides=copy.deepcopy(s.overrides)) for s in self.sections]
+        out.tracks = [replace(t, notes=list(t.notes)) for t in self.tracks]
+        out.chords = list(self.chords)
+        out.takes = [replace(t, notes={k: list(v) for k, v in t.notes.items()}, params=copy.deepcopy(t.params),
+                             tensors=list(t.tensors)) for t in self.takes]
+        out.active_takes = dict(self.active_takes)
+        out.plan = copy.deepcopy(self.plan)
+        out.generation = copy.deepcopy(self.generation)
+        out._listeners = []
+        return out
+
+    def assign(self, other: "Song") -> None:
+        """Make this song a copy of ``other`` (keeping this song's listeners) and notify ``reset`` once."""
+        listeners = self._listeners
+        self.__dict__.update(other.copy().__dict__)
+        self._listeners = listeners
+        self.notify("reset", self)
 
     # --- notifications -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
