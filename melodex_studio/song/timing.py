@@ -4,19 +4,36 @@ All positions in the document are integer ticks at ``PPQ`` ticks per quarter not
 and the meter map turn ticks into seconds/samples and bars. Conversions to seconds go through
 ``fractions.Fraction`` so that a tick position maps to an exact rational second and to an exact
 sample index (rounded half to even only once, at the very end).
+
+The cost of a tempo map stays linear in its number of changes: exact sums of many different tempos would grow
+denominators without bound (100,000 changes took 19 s and 3.5 GB), so a segment's start time is kept exact while
+its denominator stays at most ``TIME_GRID`` (every song with a handful of tempos) and is otherwise rounded to the
+nearest 1/``TIME_GRID`` s. A map of n changes is then off by at most n / (2 * ``TIME_GRID``) s: 3e-15 s for
+100,000 changes, a billionth of a sample at 384 kHz.
 """
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 PPQ = 480  # ticks per quarter note (MIDI "ticks per beat")
+TIME_GRID = 2**64  # largest denominator (1/s) of a tempo segment's start time; see the module docstring
 
 
-def _bpm_fraction(bpm: float) -> Fraction:
-    """Exact rational BPM from a float such as 82, 82.5 or 119.88 (via its shortest repr)."""
-    return Fraction(repr(float(bpm)))
+def _round_half_even(num: int, den: int) -> int:
+    """num / den (den > 0) rounded to the nearest integer, ties to even (as ``round`` does)."""
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q % 2):
+        q += 1
+    return q
+
+
+def _bpm_ratio(bpm: float) -> tuple[int, int]:
+    """Exact rational BPM (numerator, denominator) of a float such as 82, 82.5 or 119.88 (via its shortest repr)."""
+    return Decimal(repr(float(bpm))).as_integer_ratio()
 
 
 @dataclass(frozen=True)
@@ -63,23 +80,32 @@ class TempoMap:
                 dedup.append(c)
         self.changes: list[TempoChange] = dedup
         self._ticks = [c.tick for c in dedup]
-        # exact start time (seconds) of each tempo segment
+        # exact seconds per tick of each segment (Fractions), and the start time (seconds) of each segment
+        spt: dict[float, Fraction] = {}
+        for c in dedup:
+            if c.bpm not in spt:
+                p, q = _bpm_ratio(c.bpm)
+                spt[c.bpm] = Fraction(60 * q, PPQ * p)
+        self._spt: list[Fraction] = [spt[c.bpm] for c in dedup]
         self._start_s: list[Fraction] = [Fraction(0)]
-        for prev, cur in zip(dedup, dedup[1:]):
-            self._start_s.append(self._start_s[-1] + self._seg_seconds(prev.bpm, cur.tick - prev.tick))
-
-    @staticmethod
-    def _seg_seconds(bpm: float, ticks: int) -> Fraction:
-        return Fraction(ticks * 60) / (_bpm_fraction(bpm) * PPQ)
+        num, den = 0, 1  # the running start time num/den in lowest terms (int sums: Fraction sums are slow)
+        for i in range(1, len(dedup)):
+            p, q, dt = self._spt[i - 1].numerator, self._spt[i - 1].denominator, self._ticks[i] - self._ticks[i - 1]
+            num, den = num * q + p * dt * den, den * q
+            if den > TIME_GRID:
+                g = math.gcd(num, den)
+                num, den = num // g, den // g
+                if den > TIME_GRID:  # keeps the numbers (and the cost) bounded
+                    num, den = _round_half_even(num * TIME_GRID, den), TIME_GRID
+            self._start_s.append(Fraction(num, den))
 
     def bpm_at(self, tick: int) -> float:
         return self.changes[bisect.bisect_right(self._ticks, tick) - 1].bpm
 
     def tick_to_seconds_exact(self, tick: int) -> Fraction:
-        """Exact time in seconds of ``tick`` (an int >= 0)."""
+        """Time in seconds of ``tick`` (an int >= 0), an exact rational (see the module docstring)."""
         i = bisect.bisect_right(self._ticks, tick) - 1
-        c = self.changes[i]
-        return self._start_s[i] + self._seg_seconds(c.bpm, tick - c.tick)
+        return self._start_s[i] + self._spt[i] * (tick - self._ticks[i])
 
     def tick_to_seconds(self, tick: int) -> float:
         return float(self.tick_to_seconds_exact(tick))
@@ -93,8 +119,7 @@ class TempoMap:
         s = Fraction(repr(float(seconds)))
         i = bisect.bisect_right(self._start_s, s) - 1
         i = max(i, 0)
-        c = self.changes[i]
-        return float(c.tick + (s - self._start_s[i]) * _bpm_fraction(c.bpm) * PPQ / 60)
+        return float(self._ticks[i] + (s - self._start_s[i]) / self._spt[i])
 
     def to_list(self) -> list[list[float]]:
         return [[c.tick, c.bpm] for c in self.changes]
