@@ -24,9 +24,16 @@ tensors and the header of every stem (format, channels, sample rate, length), bu
 the stems: ``Project.audio`` is an ``AudioCache`` whose stems decode on first access, re-reading
 their member from the file (which must not have changed since the load). Every problem (not a zip,
 truncated, missing or unexpected members, unsafe names, oversized or over-compressed members, bad
-JSON, out-of-range values, NaN/Inf or badly shaped tensors, bad stem headers, newer schema) raises
-``ProjectError`` with a message a musician can read; damage inside a stem's audio data (bad CRC,
-undecodable FLAC frames, wrong length) raises ``ProjectError`` when that stem is first used.
+JSON, out-of-range values, sizes beyond ``song.limits``, NaN/Inf or badly shaped tensors, render takes
+whose state or tensors do not fit, bad stem headers, newer schema, a path that is not a regular file such
+as a pipe or a device) raises ``ProjectError`` with a message a musician can read; damage inside a
+stem's audio data (bad CRC, undecodable FLAC frames, wrong length) raises ``ProjectError`` when that stem
+is first used. Lone UTF-16 surrogates in the document's text become U+FFFD. A stem longer than the song
+plus ``MAX_STEM_TAIL_SECONDS`` (a stale cache) is left out and named in ``Project.notes``, so that no stem
+costs more to decode than the song's own length.
+
+Saving through a symbolic link writes the link's target (the link stays a link); a path that exists and
+is not a regular file is refused.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import tempfile
 import threading
@@ -52,8 +60,10 @@ from safetensors.numpy import load as _st_load
 from safetensors.numpy import save as _st_save
 
 from ..errors import ProjectError
+from ..song.limits import MAX_SONG_SECONDS, MAX_STEM_TAIL_SECONDS
 from ..song.model import Song
-from .validate import SCHEMA_VERSION, song_from_dict, song_to_dict
+from .validate import (SCHEMA_VERSION, clean_surrogates, is_render_take, render_take_tensor_problem, song_from_dict,
+                       song_to_dict)
 
 __all__ = [
     "Project", "AudioCache", "CachedStem", "SCHEMA_VERSION", "save_project", "read_project", "load_project", "song_to_dict",
@@ -72,7 +82,8 @@ MAX_AUDIO_BYTES = 2 * 2**30
 MAX_MEMBERS = 4096
 MAX_RATIO = 200  # uncompressed / compressed size, checked for members over RATIO_MIN_BYTES
 RATIO_MIN_BYTES = 2**20
-MAX_AUDIO_SECONDS = 3600  # longest stem accepted, in seconds at the song's sample rate
+MAX_AUDIO_SECONDS = MAX_SONG_SECONDS  # longest stem accepted, in seconds at the song's sample rate
+DECODE_BLOCK_FRAMES = 2**16  # frames decoded at a time (a stem's memory is its float32 array plus one block)
 FLAC_HEAD_BYTES = 8 * 2**10  # bytes of a stem read at load to check its header (ours: 86 bytes of metadata)
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -81,6 +92,7 @@ _FLAC_LEVEL = 0.0  # soundfile compression_level 0..1 (libFLAC level 0: fastest)
 _PCM24 = 2**23  # full scale of 24-bit PCM
 _ST_META = {"melodex_schema": str(SCHEMA_VERSION)}  # one key only: safetensors orders several keys randomly
 _TENSOR_KINDS = "biuf"  # bool, signed, unsigned, float (safetensors.numpy dtypes)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape that may decode to a lone surrogate
 
 
 @dataclass
@@ -88,11 +100,13 @@ class Project:
     """A loaded project. ``tensors``: name -> array (the safetensors content); ``audio``: stem name ->
     float32 array of shape (frames, channels) at ``song.sample_rate`` Hz, channels 1 or 2. After
     ``read_project`` it is an ``AudioCache`` (stems decode on first access); pass it back to
-    ``save_project`` as is, so that unchanged stems are copied instead of re-encoded."""
+    ``save_project`` as is, so that unchanged stems are copied instead of re-encoded. ``notes``: what the
+    load left out, in sentences for the user (stale stems longer than the song)."""
 
     song: Song
     tensors: dict[str, np.ndarray] = field(default_factory=dict)
     audio: Mapping[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -377,7 +391,8 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
     """Save ``song`` with its ``tensors`` and ``audio`` stems to ``path`` (a ``.melodex`` file), atomically.
 
     Args:
-        path: the project file; its folder must exist. An existing file is kept as ``<path>.bak``.
+        path: the project file; its folder must exist. An existing file is kept as ``<path>.bak``. A
+            symbolic link is followed: its target is saved (and backed up), the link stays.
         song: the document. It is validated as a load would validate it, so a saved file always loads.
         tensors: name -> numeric or bool array (finite), stored in ``state.safetensors``.
         audio: stem name (see ``AUDIO_NAME``) -> float32 (frames, channels) at ``song.sample_rate`` Hz,
@@ -390,6 +405,8 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
     has changed since it was opened or whose data is damaged.
     """
     path = Path(path)
+    if path.is_symlink():  # save to the link's target; the link stays
+        path = Path(os.path.realpath(path))
     tensors = dict(tensors or {})
     doc = song_to_dict(song)
     try:  # the checks a load makes, so that a saved file always loads
@@ -410,6 +427,8 @@ def save_project(path: str | os.PathLike, song: Song, tensors: dict[str, np.ndar
         raise ProjectError(f"Cannot save {path.name!r}: the folder {str(folder)!r} does not exist")
     if path.is_dir():
         raise ProjectError(f"Cannot save {path.name!r}: a folder of that name is in the way")
+    if path.exists() and not path.is_file():
+        raise ProjectError(f"Cannot save {path.name!r}: it is not a regular file (a pipe, device or socket)")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
@@ -520,10 +539,15 @@ def _decode_state(data: bytes, song: Song) -> dict[str, np.ndarray]:
 
 
 def _check_take_tensors(song: Song, tensors: dict[str, np.ndarray], where: str) -> None:
+    """Every tensor a take lists is in ``tensors``; a render take's have the layout its variation reads."""
     for i, take in enumerate(song.takes):
         for name in take.tensors:
             if name not in tensors:
                 raise ProjectError(f"{where}: takes[{i}] lists tensor {name!r}, which is not in the project tensors")
+        if is_render_take(take):
+            problem = render_take_tensor_problem(take, tensors)
+            if problem:
+                raise ProjectError(f"{where}: takes[{i}] is a diffusion render, but {problem}")
 
 
 def _flac_header(name: str, head: bytes, sample_rate: int) -> tuple[int, int]:
@@ -550,7 +574,8 @@ def _flac_header(name: str, head: bytes, sample_rate: int) -> tuple[int, int]:
 
 def _decode_flac(name: str, data: bytes, sample_rate: int, expect: tuple[int, int] | None = None) -> np.ndarray:
     """float32 (frames, channels) of a stem; checks format, rate, channels and length (and, with
-    ``expect``, that it decodes to exactly (frames, channels) as its header declared)."""
+    ``expect``, that it decodes to exactly (frames, channels) as its header declared). Decodes in blocks
+    of ``DECODE_BLOCK_FRAMES``: the memory is the result plus one block."""
     where = f"{AUDIO_DIR}{name}.flac"
     max_frames = int(MAX_AUDIO_SECONDS * sample_rate)
     try:
@@ -563,14 +588,23 @@ def _decode_flac(name: str, data: bytes, sample_rate: int, expect: tuple[int, in
                 raise ProjectError(f"{where!r} has {f.channels} channels; stems have 1 or 2")
             if f.frames > max_frames:
                 raise ProjectError(f"{where!r} is longer than {MAX_AUDIO_SECONDS / 60:g} minutes")
-            pcm = f.read(min(f.frames, max_frames) + 1, dtype="int32", always_2d=True)  # (frames, ch)
+            if f.frames < 1 or (expect is not None and (f.frames, f.channels) != expect):
+                raise ProjectError(f"{where!r} has a wrong length")
+            out = np.empty((f.frames, f.channels), np.float32)  # (frames, ch)
+            block = np.empty((min(DECODE_BLOCK_FRAMES, f.frames), f.channels), np.int32)
+            pos = 0
+            while pos < out.shape[0]:
+                got = f.read(out=block[: out.shape[0] - pos])  # (n, ch) int32: the 24-bit sample << 8
+                if got.shape[0] == 0:
+                    raise ProjectError(f"{where!r} has a wrong length")
+                got >>= 8
+                out[pos: pos + got.shape[0]] = got  # exact: 24-bit integers fit float32
+                pos += got.shape[0]
+            if f.read(1, dtype="int32").shape[0]:
+                raise ProjectError(f"{where!r} has a wrong length")
     except (sf.LibsndfileError, RuntimeError, ValueError) as e:
         raise ProjectError(f"{where!r} is not readable audio ({e})") from e
-    if pcm.shape[0] > max_frames or pcm.shape[0] == 0 or (expect is not None and pcm.shape != expect):
-        raise ProjectError(f"{where!r} has a wrong length")
-    pcm >>= 8
-    out = pcm.astype(np.float32)  # from integers: always finite, within [-1, 1)
-    out *= np.float32(1.0 / _PCM24)
+    out *= np.float32(1.0 / _PCM24)  # from integers: always finite, within [-1, 1)
     return out
 
 
@@ -580,15 +614,34 @@ def _read_head(zf: zipfile.ZipFile, zi: zipfile.ZipInfo) -> bytes:
         return f.read(min(zi.file_size, FLAC_HEAD_BYTES))
 
 
-def _open_zip(path: Path) -> BinaryIO:
+def _open_regular(path: Path, what: str) -> BinaryIO:
+    """``path`` opened for reading, if it is a regular file: a pipe, device or socket is refused without
+    waiting for a writer (O_NONBLOCK) or reading endless bytes."""
     try:
-        return open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise ProjectError(f"Cannot open {path.name!r}: the file does not exist") from None
     except IsADirectoryError:
-        raise ProjectError(f"Cannot open {path.name!r}: it is a folder, not a project file") from None
+        raise ProjectError(f"Cannot open {path.name!r}: it is a folder, not {what}") from None
     except OSError as e:
         raise ProjectError(f"Cannot open {path.name!r}: {e.strerror or e}") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ProjectError(f"Cannot open {path.name!r}: it is a folder, not {what}")
+        if not stat.S_ISREG(mode):
+            raise ProjectError(f"Cannot open {path.name!r}: it is not a regular file (a pipe, device or socket), "
+                               f"not {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_zip(path: Path) -> BinaryIO:
+    return _open_regular(path, "a project file")
 
 
 def _read(f: BinaryIO, path: Path) -> Project:
@@ -603,15 +656,24 @@ def _read(f: BinaryIO, path: Path) -> Project:
             doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise ProjectError(f"{PROJECT_JSON!r} is not valid JSON ({e})") from None
+        if _SURROGATE_ESCAPE.search(raw):
+            doc = clean_surrogates(doc)
         song = song_from_dict(doc)
         tensors = _decode_state(_read_member(zf, members[STATE]), song)
         stems: dict[str, CachedStem] = {}
+        notes: list[str] = []
         key = _stat_key(os.fstat(f.fileno()))
+        song_s = song.tempo_map.tick_to_seconds(max(song.end_tick, song.last_note_end_tick()))
+        max_frames = int((song_s + MAX_STEM_TAIL_SECONDS) * song.sample_rate)
         for m in sorted(n for n in members if n.startswith(AUDIO_DIR)):
             name, zi = m[len(AUDIO_DIR):-len(".flac")], members[m]
             frames, channels = _flac_header(name, _read_head(zf, zi), song.sample_rate)
+            if frames > max_frames:
+                notes.append(f"the audio stem {name!r} ({frames / song.sample_rate:.1f} s) is longer than the song "
+                             f"({song_s:.1f} s), so it is out of date and was left out; render it again")
+                continue
             stems[name] = CachedStem(name, _Source(path, key, m, _fingerprint(zi)), song.sample_rate, frames, channels)
-    return Project(song, tensors, AudioCache(stems))
+    return Project(song, tensors, AudioCache(stems), notes)
 
 
 def read_project(path: str | os.PathLike) -> Project:

@@ -22,15 +22,35 @@ gain in dB, pan in -1..1)::
 Free-form values (section overrides, take params, plan, generation) may hold JSON values only
 (str, finite numbers, bool, null, lists, objects with string keys), nested at most ``MAX_DEPTH`` deep;
 numpy scalars are converted to Python numbers on save.
+
+Sizes and positions are bounded by ``song.limits`` (tracks, notes, takes, tempo and meter changes, song length
+in bars and in seconds): a document beyond a limit is refused before it costs more than reading it.
+
+A *render take* (``params["kind"] == RENDER_TAKE_KIND``, written by ``engine.render_takes``) must hold the
+state its later variation reads (``render.diffusion.render_to_state``)::
+
+    params["state"] = {"frame_start": int >= 0, "seed": int, "steps_recorded": [k, ...] (distinct ints),
+                       "settings": {"steps": 1..MAX_STEPS, "sampler": str, "guidance": number,
+                                    "guidance_interval": [lo, hi] in 0..1, "shift": number > 0, "seed": int,
+                                    "record_steps": [int, ...] | null}}
+
+and list these tensors (``P`` = ``render/<take id>``), float arrays: ``P/latent`` (T, D), ``P/schedule`` (S,)
+with 1 <= S <= steps + 1 and times in 0..1, and for every recorded step k < S ``P/x/k`` and ``P/denoised/k``,
+each (T, D). ``check_render_take`` checks the document part, ``render_take_tensor_problem`` the tensors.
+
+Text read from a file may hold lone UTF-16 surrogates (JSON escapes such as ``"\\ud800"``), which no terminal,
+MIDI file or UTF-8 encoder accepts: ``clean_surrogates`` replaces each with U+FFFD.
 """
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 
 from ..errors import ProjectError
+from ..song import limits
 from ..song.model import ROLES, Chord, Key, Note, Section, Song, Take, Track
 from ..song.timing import MeterMap, TempoMap
 
@@ -39,8 +59,8 @@ SCHEMA_VERSION = 1
 
 RENDER_CHOICE = "render:"  # active_takes key prefix of a chosen render take (engine.render_takes.chosen_key)
 MAX_DEPTH = 64  # nesting of free-form JSON values
-MAX_TICK = 2**31 - 1  # ~620 hours at 120 BPM
-MAX_BAR = 100_000
+MAX_TICK = limits.MAX_TICK  # 1 hour at 1000 BPM (song.limits)
+MAX_BAR = limits.MAX_BARS
 MAX_TEXT = 10_000  # characters in titles, labels, names
 MAX_ID = 128  # characters in an id
 BPM_RANGE = (1.0, 1000.0)  # as accepted by TempoMap
@@ -48,7 +68,11 @@ SAMPLE_RATE_RANGE = (8_000, 384_000)  # Hz
 GAIN_DB_RANGE = (-144.0, 48.0)
 PAN_RANGE = (-1.0, 1.0)
 METER_DENOMINATORS = (1, 2, 4, 8, 16, 32)
-SEED_RANGE = (-(2**63), 2**64 - 1)
+SEED_RANGE = limits.STORED_SEED_RANGE
+RENDER_TAKE_KIND = "diffusion_render"  # engine.render_takes.RENDER_KIND (io does not import the engine)
+_STATE_KEYS = {"frame_start", "seed", "steps_recorded", "settings"}
+_SETTINGS_KEYS = {"steps", "sampler", "guidance", "guidance_interval", "shift", "seed", "record_steps"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SONG_KEYS = {
     "format", "schema", "title", "sample_rate", "tempo_map", "meter_map", "key", "sections", "tracks",
@@ -245,6 +269,117 @@ def _unique(ids: list[str], path: str, what: str) -> None:
         seen.add(x)
 
 
+def _count(items: list, path: str, what: str, limit: int) -> list:
+    """``items``, unless there are more than ``limit`` of them (``song.limits``)."""
+    _total(len(items), path, what, limit)
+    return items
+
+
+def _total(n: int, path: str, what: str, limit: int) -> None:
+    problem = limits.count_problem(what, n, limit)
+    if problem:
+        _fail(path, problem)
+
+
+# --- text -----------------------------------------------------------------------------------------
+def clean_text(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (U+D800..U+DFFF) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def clean_surrogates(value: Any, depth: int = 0) -> Any:
+    """A copy of a JSON value whose strings (keys too) have no lone surrogates (``clean_text``); other values
+    are returned as they are. Nesting deeper than ``MAX_DEPTH`` is left to the validation to refuse."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth > MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [clean_surrogates(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_surrogates(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+# --- render takes ---------------------------------------------------------------------------------
+def is_render_take(take: Take) -> bool:
+    return take.params.get("kind") == RENDER_TAKE_KIND
+
+
+def render_take_tensors(take: Take) -> dict[str, str]:
+    """role ('latent', 'schedule', 'x/<k>', 'denoised/<k>') -> tensor name, of a render take whose state passed
+    ``check_render_take``."""
+    prefix = f"render/{take.id}"
+    names = {"latent": f"{prefix}/latent", "schedule": f"{prefix}/schedule"}
+    for k in take.params["state"]["steps_recorded"]:
+        names[f"x/{k}"] = f"{prefix}/x/{k}"
+        names[f"denoised/{k}"] = f"{prefix}/denoised/{k}"
+    return names
+
+
+def check_render_take(take: Take, path: str) -> None:
+    """Check the document part of a render take (see the module docstring): its state and its tensor list."""
+    state = _obj(take.params.get("state"), f"{path}.params.state", _STATE_KEYS)
+    p = f"{path}.params.state"
+    _int(state["frame_start"], p, 0, 2**31 - 1, "frame_start")
+    _int(state["seed"], p, *SEED_RANGE, "seed")
+    settings = _obj(state["settings"], f"{p}.settings", _SETTINGS_KEYS)
+    q = f"{p}.settings"
+    steps = _int(settings["steps"], q, 1, limits.MAX_STEPS, "steps")
+    _str(settings["sampler"], q, "sampler", 64, empty=False)
+    _num(settings["guidance"], q, -100.0, 100.0, "guidance")
+    gi = settings["guidance_interval"]
+    if type(gi) is not list or len(gi) != 2:
+        _fail(q, "guidance_interval must be [low, high]")
+    lo, hi = (_num(x, q, 0.0, 1.0, "guidance interval end") for x in gi)
+    if lo > hi:
+        _fail(q, f"guidance_interval [{lo}, {hi}] is reversed")
+    _num(settings["shift"], q, 1e-3, 1e3, "shift")
+    _int(settings["seed"], q, *SEED_RANGE, "seed")
+    if settings["record_steps"] is not None:
+        for x in _count(_list(settings["record_steps"], f"{q}.record_steps"), f"{q}.record_steps", "steps",
+                        steps + 1):
+            _int(x, f"{q}.record_steps", 0, steps, "recorded step")
+    recorded = _count(_list(state["steps_recorded"], f"{p}.steps_recorded"), f"{p}.steps_recorded", "steps",
+                      steps + 1)
+    for x in recorded:
+        _int(x, f"{p}.steps_recorded", 0, steps, "recorded step")
+    if len(set(recorded)) != len(recorded):
+        _fail(f"{p}.steps_recorded", "a step is listed twice")
+    listed = set(take.tensors)
+    for name in render_take_tensors(take).values():
+        if name not in listed:
+            _fail(f"{path}.tensors", f"the render's tensor {name!r} is not listed")
+
+
+def render_take_tensor_problem(take: Take, tensors: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with the tensors of a render take (checked by ``check_render_take``), or None: each must be
+    present and floating point, ``latent`` (T, D), ``schedule`` (S,) with 1 <= S <= steps + 1 and times in 0..1,
+    every recorded step below S, ``x/k`` and ``denoised/k`` shaped like the latent."""
+    names = render_take_tensors(take)
+    for role, name in names.items():
+        a = tensors.get(name)
+        if a is None:
+            return f"its {role} tensor {name!r} is missing"
+        if a.dtype.kind != "f":
+            return f"its {role} tensor {name!r} holds {a.dtype}, not floating point numbers"
+    latent, schedule = tensors[names["latent"]], tensors[names["schedule"]]
+    if latent.ndim != 2 or 0 in latent.shape:
+        return f"its latent has shape {latent.shape}, not (frames, channels)"
+    steps = take.params["state"]["settings"]["steps"]
+    if schedule.ndim != 1 or not 1 <= schedule.shape[0] <= steps + 1:
+        return f"its schedule has shape {schedule.shape}, not ({steps + 1},) or shorter"
+    if schedule.size and not (float(schedule.min()) >= 0.0 and float(schedule.max()) <= 1.0):
+        return "its schedule holds times outside 0..1"
+    for k in take.params["state"]["steps_recorded"]:
+        if k >= schedule.shape[0]:
+            return f"it records step {k}, past the end of its {schedule.shape[0]}-step schedule"
+        for role in (f"x/{k}", f"denoised/{k}"):
+            if tensors[names[role]].shape != latent.shape:
+                return f"its {role} tensor has shape {tensors[names[role]].shape}, not the latent's {latent.shape}"
+    return None
+
+
 # --- dict -> Song ---------------------------------------------------------------------------------
 def check_schema(d: Any) -> None:
     """Check that ``d`` is a Melodex project document of a schema this version can read."""
@@ -260,7 +395,7 @@ def check_schema(d: Any) -> None:
 
 
 def _tempo_map(v: Any) -> TempoMap:
-    items = _list(v, "tempo_map")
+    items = _count(_list(v, "tempo_map"), "tempo_map", "tempo changes", limits.MAX_TEMPO_CHANGES)
     if not items:
         _fail("tempo_map", "the tempo map is empty")
     last = -1
@@ -277,7 +412,7 @@ def _tempo_map(v: Any) -> TempoMap:
 
 
 def _meter_map(v: Any) -> MeterMap:
-    items = _list(v, "meter_map")
+    items = _count(_list(v, "meter_map"), "meter_map", "meter changes", limits.MAX_METER_CHANGES)
     if not items:
         _fail("meter_map", "the meter map is empty")
     last = -1
@@ -316,8 +451,8 @@ def song_from_dict(d: Any) -> Song:
     """Validate a project document (see the module docstring) and build its ``Song``.
 
     Raises ``ProjectError`` with the path of the first problem found: wrong types, out-of-range
-    values, duplicate ids, takes or active takes that refer to unknown sections/tracks/takes, or a
-    schema newer than ``SCHEMA_VERSION``.
+    values, duplicate ids, takes or active takes that refer to unknown sections/tracks/takes, render takes
+    without their state, sizes or a length beyond ``song.limits``, or a schema newer than ``SCHEMA_VERSION``.
     """
     check_schema(d)
     _obj(d, "project", _SONG_KEYS)
@@ -325,18 +460,23 @@ def song_from_dict(d: Any) -> Song:
     sample_rate = _int(d["sample_rate"], "sample_rate", *SAMPLE_RATE_RANGE, "sample rate (Hz)")
     song = Song(title, _tempo_map(d["tempo_map"]), _meter_map(d["meter_map"]), _key(d["key"]), sample_rate)
 
-    for i, s in enumerate(_list(d["sections"], "sections")):
+    for i, s in enumerate(_count(_list(d["sections"], "sections"), "sections", "sections", limits.MAX_SECTIONS)):
         p = f"sections[{i}]"
         _obj(s, p, _SECTION_KEYS)
+        start = _int(s["start_bar"], p, 0, MAX_BAR - 1, "start bar")
         song.sections.append(Section(
-            _str(s["label"], p, "label"), _int(s["start_bar"], p, 0, MAX_BAR, "start bar"),
-            _int(s["length_bars"], p, 1, MAX_BAR, "length (bars)"), _free(s["overrides"], f"{p}.overrides"),
-            _id(s["id"], p)))
+            _str(s["label"], p, "label"), start, _int(s["length_bars"], p, 1, MAX_BAR - start, "length (bars)"),
+            _free(s["overrides"], f"{p}.overrides"), _id(s["id"], p)))
     _unique([s.id for s in song.sections], "sections", "section")
 
-    for i, t in enumerate(_list(d["tracks"], "tracks")):
+    n_notes = 0
+    for i, t in enumerate(_count(_list(d["tracks"], "tracks"), "tracks", "tracks", limits.MAX_TRACKS)):
         p = f"tracks[{i}]"
         _obj(t, p, _TRACK_KEYS)
+        if isinstance(t["notes"], list):
+            _count(t["notes"], f"{p}.notes", "notes", limits.MAX_NOTES_PER_TRACK)
+            n_notes += len(t["notes"])
+            _total(n_notes, "tracks", "notes", limits.MAX_NOTES)
         if t["role"] not in ROLES:
             _fail(p, f"unknown track role {t['role']!r}; expected one of {', '.join(ROLES)}")
         song.tracks.append(Track(
@@ -348,7 +488,7 @@ def song_from_dict(d: Any) -> Song:
     track_ids = {t.id for t in song.tracks}
     section_ids = {s.id for s in song.sections}
 
-    for i, c in enumerate(_list(d["chords"], "chords")):
+    for i, c in enumerate(_count(_list(d["chords"], "chords"), "chords", "chords", limits.MAX_CHORDS)):
         p = f"chords[{i}]"
         _obj(c, p, _CHORD_KEYS)
         bass = c["bass"]
@@ -357,7 +497,8 @@ def song_from_dict(d: Any) -> Song:
             _int(c["root"], p, 0, 11, "root"), _str(c["quality"], p, "quality", 32, empty=False),
             None if bass is None else _int(bass, p, 0, 11, "bass")))
 
-    for i, t in enumerate(_list(d["takes"], "takes")):
+    n_notes = 0
+    for i, t in enumerate(_count(_list(d["takes"], "takes"), "takes", "takes", limits.MAX_TAKES)):
         p = f"takes[{i}]"
         _obj(t, p, _TAKE_KEYS)
         section_id = _str(t["section_id"], p, "section id", MAX_ID)
@@ -372,6 +513,9 @@ def song_from_dict(d: Any) -> Song:
         for tid, ns in t["notes"].items():
             if tid not in track_ids:
                 _fail(f"{p}.notes", f"has notes for track {tid!r}, which is not in the song")
+            if isinstance(ns, list):
+                n_notes += len(ns)
+                _total(n_notes, "takes", "notes in takes", limits.MAX_TAKE_NOTES)
             notes[tid] = _notes(ns, f"{p}.notes[{tid!r}]")
         seed = t["seed"]
         if seed is not None:
@@ -379,8 +523,11 @@ def song_from_dict(d: Any) -> Song:
         tensors = _list(t["tensors"], f"{p}.tensors")
         for j, name in enumerate(tensors):
             _str(name, f"{p}.tensors[{j}]", "tensor name", 1024, empty=False)
-        song.takes.append(Take(section_id, track_id, notes, seed, _free(t["params"], f"{p}.params"),
-                               list(tensors), _str(t["created"], p, "created"), _id(t["id"], p)))
+        take = Take(section_id, track_id, notes, seed, _free(t["params"], f"{p}.params"), list(tensors),
+                    _str(t["created"], p, "created"), _id(t["id"], p))
+        if is_render_take(take):
+            check_render_take(take, p)
+        song.takes.append(take)
     _unique([t.id for t in song.takes], "takes", "take")
 
     takes = {t.id: t for t in song.takes}
@@ -399,4 +546,16 @@ def song_from_dict(d: Any) -> Song:
 
     song.plan = _free(d["plan"], "plan")
     song.generation = _free(d["generation"], "generation")
+    _check_length(song)
     return song
+
+
+def _check_length(song: Song) -> None:
+    """The song's sections, notes (takes' too) and chords end within ``limits.MAX_SONG_SECONDS``."""
+    end_tick = max([n.end_tick for t in song.tracks for n in t.notes]
+                   + [n.end_tick for tk in song.takes for ns in tk.notes.values() for n in ns]
+                   + [c.start_tick + c.duration_ticks for c in song.chords] + [0])
+    end_bar = max([s.end_bar for s in song.sections] + [0])
+    problem = limits.length_problem(song.tempo_map, song.meter_map, end_tick, end_bar)
+    if problem:
+        raise ProjectError(f"the song is too long: {problem}")
