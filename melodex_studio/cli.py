@@ -1,22 +1,27 @@
 """`melodex`: the headless front end. Each sub-command lives in its own module in
 ``melodex_studio/commands/`` with ``register(subparsers)``; this file only discovers and dispatches.
 
-Commands call ``engine/`` (and ``io/`` for plain file work), never the models directly. A
-``MelodexError`` is printed as one readable line and the process exits with its ``exit_code``.
+Commands call the project session (``engine.session``), never the models directly. A ``MelodexError`` is
+printed as one readable line (one JSON object on stdout with ``--json``) and the process exits with its
+``exit_code`` (the table is in ``melodex --help``). A closed pipe (``melodex plan ... | head``) ends quietly.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import pkgutil
 import sys
 
 from . import __version__, commands
-from .errors import MelodexError
+from .errors import CancelledError, MelodexError, exit_code_table
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="melodex", description="Melodex Studio command line")
+    parser = argparse.ArgumentParser(prog="melodex", description="Melodex Studio command line",
+                                     epilog="exit codes:\n" + exit_code_table(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"melodex {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -27,17 +32,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args, error: MelodexError) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": {"type": type(error).__name__, "message": str(error), "exit_code": error.exit_code}}))
+    print(f"melodex: error: {error}", file=sys.stderr)
+    return error.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
-    except MelodexError as e:
-        print(f"melodex: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("melodex: cancelled", file=sys.stderr)
-        return 130
+        try:
+            return int(args.func(args) or 0)
+        except MelodexError as e:
+            return _fail(args, e)
+        except KeyboardInterrupt:
+            return _fail(args, CancelledError("cancelled; nothing was changed"))
+        finally:
+            from .commands.common import close_sessions
+
+            close_sessions()
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -9,10 +9,9 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from ..engine.diffusion_render import DiffusionOptions
-from .renderer_options import add_renderer_args, chosen_renderer, diffusion_options
+from .common import add_progress_arg, export_kwargs, progress_for, run, session_for, wait
+from .renderer_options import add_renderer_args, chosen_renderer
 
 ORDER = 10
 
@@ -28,6 +27,7 @@ def register(sub) -> None:
     add_renderer_args(p)
     p.add_argument("--model", default=None, help="structure model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
+    add_progress_arg(p)
     p.set_defaults(func=_generate)
 
     p = sub.add_parser("regenerate", help="regenerate a section (or one track of it) as a new take")
@@ -49,6 +49,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--model", default=None)
     p.add_argument("--json", action="store_true")
+    add_progress_arg(p)
     p.set_defaults(func=_regenerate)
 
 
@@ -81,112 +82,72 @@ def _print(doc: dict, as_json: bool) -> None:
     print("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in doc["timings_s"].items()))
 
 
-def _progress(as_json: bool):
-    if as_json or not sys.stderr.isatty():
-        return None
-    return lambda frac, msg: print(f"\r{100 * frac:5.1f}% {msg:40s}", end="", file=sys.stderr, flush=True)
+class _Clock(dict):
+    """Seconds per stage: ``with clock("save"): ...``."""
+
+    def __call__(self, stage: str):
+        clock = self
+
+        class _Timer:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - self.t
+
+        return _Timer()
+
+
+def _save_and_export(session, args, proposal, clock: _Clock, progress, output) -> None:
+    """Save the project first (a bad export path then loses nothing), then write the files asked for."""
+    with clock("save"):
+        session.save_as(output) if session.path is None else session.save()
+    if args.midi or args.wav or args.stems:
+        kwargs = {**export_kwargs(args, output), "renderer": args.renderer}
+        with clock("export"):
+            wait(session.export(progress=progress, rendered=proposal.info.get("rendered"), **kwargs), progress)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..engine.generation import generate_song
-    from ..io.project import save_project
-    from ..prompt.parse import parse_prompt
-
     args.renderer = chosen_renderer(args, renders_audio=bool(args.wav or args.stems))
     if args.renderer == "diffusion" and (args.wav or args.stems):
         from ..engine.models import diffusion_model_paths
 
         diffusion_model_paths()  # a missing model is reported before the song is written, not after
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    plan = parse_prompt(args.prompt)
-    timings["prompt"] = time.perf_counter() - t
-    t = time.perf_counter()
-    song, tensors = generate_song(plan, seed=args.seed, device=args.device, progress=_progress(args.json),
-                                  model_path=args.model, prompt=args.prompt)
-    timings["structure"] = time.perf_counter() - t
-    if args.midi or args.wav or args.stems:
-        from ..engine.rendering import export_all
-
-        t = time.perf_counter()
-        rendered = None
-        if args.renderer == "diffusion" and (args.wav or args.stems):  # the render is kept as takes
-            from ..engine.render_takes import render_with_takes
-            from ..engine.rendering import mix_result
-
-            rendered = mix_result(song, render_with_takes(song, tensors, options=diffusion_options(args))[0])
-        export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, renderer=args.renderer,
-                   project_name=Path(args.output).stem, rendered=rendered,
-                   diffusion=diffusion_options(args))
-        timings["export"] = time.perf_counter() - t
-    t = time.perf_counter()
-    song.generation.setdefault("timings", {}).update({f"{k}_s": round(v, 4) for k, v in timings.items()})
-    save_project(args.output, song, tensors)
-    timings["save"] = time.perf_counter() - t
-    doc = summary(song, timings)
-    doc["output"] = args.output
-    _print(doc, args.json)
-    return 0
-
-
-def _vary(args: argparse.Namespace, proj, timings: dict) -> int:
-    from ..engine.render_takes import decode_takes, vary_takes
-    from ..engine.rendering import export_all, mix_result
-    from ..io.project import save_project
-
-    if args.from_bar is not None or args.prompt:
-        print("melodex regenerate: error: --from-step varies a render of the current notes; it cannot be combined "
-              "with --from-bar or --prompt", file=sys.stderr)
-        return 2
-    opts = DiffusionOptions(device=args.device)
-    t = time.perf_counter()
-    tensors = dict(proj.tensors)
-    takes = vary_takes(proj.song, tensors, args.section, args.from_step, seed=args.seed,
-                       track_ids=[args.track] if args.track else None, variation=args.strength, take_id=args.take,
-                       options=opts)
-    timings["vary"] = time.perf_counter() - t
-    if args.wav or args.stems:
-        t = time.perf_counter()
-        export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=Path(args.project).stem,
-                   rendered=mix_result(proj.song, decode_takes(proj.song, tensors, options=opts)))
-        timings["export"] = time.perf_counter() - t
-    t = time.perf_counter()
-    save_project(args.project, proj.song, tensors, proj.audio)
-    timings["save"] = time.perf_counter() - t
-    doc = summary(proj.song, timings)
-    doc.update({"takes": [{"take": k.id, "track": proj.song.track(k.track_id).name, "seed": k.seed,
-                           "parent": k.params["parent"], "from_step": k.params["from_step"]} for k in takes],
-                "section": proj.song.section(takes[0].section_id).label})
+    session, progress, clock = session_for(args), progress_for(args), _Clock()
+    with clock("generate"):
+        p = run(session, session.generate(args.prompt, seed=args.seed, progress=progress,
+                                          render=args.renderer == "diffusion" and bool(args.wav or args.stems)), progress)
+    _save_and_export(session, args, p, clock, progress, args.output)
+    doc = {**summary(session.song, clock), "output": args.output}
     _print(doc, args.json)
     return 0
 
 
 def _regenerate(args: argparse.Namespace) -> int:
-    from ..engine.generation import regenerate
-    from ..io.project import read_project, save_project
-
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    proj = read_project(args.project)
-    timings["load"] = time.perf_counter() - t
-    if args.from_step is not None:
-        return _vary(args, proj, timings)
-    overrides = None
-    if args.prompt:
-        from ..prompt.parse import parse_prompt
-
-        p = parse_prompt(args.prompt)
-        overrides = {k: getattr(p, k) for k in ("genre", "mood") if k in p.stated or getattr(p, k)}
-    t = time.perf_counter()
-    tensors = dict(proj.tensors)
-    take = regenerate(proj.song, args.section, track=args.track, seed=args.seed, plan_overrides=overrides,
-                      from_bar=args.from_bar, device=args.device, tensors=tensors, model_path=args.model)
-    timings["structure"] = time.perf_counter() - t
-    t = time.perf_counter()
-    save_project(args.project, proj.song, tensors, proj.audio)
-    timings["save"] = time.perf_counter() - t
-    doc = summary(proj.song, timings)
-    doc.update({"take": take.id, "section": proj.song.section(take.section_id).label, "take_seed": take.seed,
-                "track": args.track})
+    if args.from_step is not None and (args.from_bar is not None or args.prompt):
+        print("melodex regenerate: error: --from-step varies a render of the current notes; it cannot be combined "
+              "with --from-bar or --prompt", file=sys.stderr)
+        return 2
+    session, progress, clock = session_for(args), progress_for(args), _Clock()
+    with clock("load"):
+        session.open(args.project)
+    args.renderer = "diffusion"
+    if args.from_step is None:
+        job = session.regenerate(args.section, args.track, args.seed, args.prompt, args.from_bar, progress=progress)
+    else:
+        job = session.vary(args.section, args.from_step, args.seed, [args.track] if args.track else None,
+                           args.strength, args.take, progress=progress)
+    with clock("structure" if args.from_step is None else "vary"):
+        p = run(session, job, progress)
+    args.midi = None
+    _save_and_export(session, args, p, clock, progress, args.project)
+    doc = summary(session.song, clock)
+    if args.from_step is None:
+        doc.update({"take": p.info["take"], "section": p.info["section"], "take_seed": p.info["seed"], "track": args.track})
+    else:
+        doc.update({"takes": [{"take": k.id, "track": session.song.track(k.track_id).name, "seed": k.seed,
+                               "parent": k.params["parent"], "from_step": k.params["from_step"]} for k in p.takes],
+                    "section": session.song.section(p.takes[0].section_id).label})
     _print(doc, args.json)
     return 0

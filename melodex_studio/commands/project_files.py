@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
-from ..errors import ProjectError
 from ..song import Song
-from .renderer_options import add_renderer_args, chosen_renderer, diffusion_options
+from .common import export_kwargs, print_written, progress_for, run, session_for, wait
+from .renderer_options import add_renderer_args, chosen_renderer
 
 ORDER = 30
 
@@ -71,21 +72,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-def _read(path: Path):
-    """The ``io.project.Project`` at ``path``, with clear messages for a missing path or a folder."""
-    from ..io.project import read_project
-
-    if not path.exists():
-        raise ProjectError(f"the project {path} does not exist")
-    if path.is_dir():
-        raise ProjectError(f"{path} is a folder, not a .melodex project")
-    return read_project(path)
-
-
-def _load(path: Path) -> Song:
-    return _read(path).song
-
-
 def song_summary(song: Song) -> dict:
     """The JSON summary of ``song`` printed by ``info --json`` (units in the key names)."""
     first_meter = song.meter_map.changes[0]
@@ -120,81 +106,67 @@ def _finite(obj):
     return obj
 
 
-def _format_duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     m, s = divmod(seconds, 60.0)
     return f"{int(m)}:{s:04.1f}"
 
 
-def _print_written(report) -> None:
-    if report.midi:
-        print(f"MIDI   {report.midi}")
-    if report.wav:
-        print(f"mix    {report.wav}  ({report.sample_rate} Hz, {report.bits}-bit, {_format_duration(report.duration_seconds)},"
-              f" peak {report.peak_dbfs:.1f} dBFS)")
-    for p in report.stems:
-        print(f"stem   {p}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences) and lone surrogates escaped."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii")
+                        if not 0xD800 <= ord(m.group()) <= 0xDFFF else f"\\u{ord(m.group()):04x}", str(text))
 
 
 # --- commands -----------------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..io.midi import import_midi
-    from ..io.project import save_project
-
-    song = import_midi(args.midi)
+    session = session_for(args)
+    session.import_midi(args.midi)
     if args.title:
-        song.title = args.title
-    if args.output.suffix.lower() != ".melodex":
-        raise ProjectError(f"the project name {args.output.name!r} should end in .melodex")
-    save_project(args.output, song)
+        session.set_title(args.title)
+    session.save_as(args.output)
+    song = session.song
     notes = sum(len(t.notes) for t in song.tracks)
-    print(f"imported {args.midi.name}: {len(song.tracks)} tracks, {notes} notes, {song.length_bars} bars, "
-          f"{_format_duration(song.duration_seconds)} -> {args.output}")
+    print(f"imported {printable(args.midi.name)}: {len(song.tracks)} tracks, {notes} notes, {song.length_bars} bars, "
+          f"{format_duration(song.duration_seconds)} -> {args.output}")
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from ..engine.rendering import export_all
-
     if args.wav is None and args.stems is None:
         print("melodex render: error: say where to write: --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
     args.renderer = chosen_renderer(args)
-    if args.renderer != "diffusion" or args.no_save:
-        song = _load(args.project)
-        report = export_all(song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
-                            section=args.section, track_ids=args.tracks, soundfont=args.soundfont,
-                            renderer=args.renderer, diffusion=diffusion_options(args))
-        _print_written(report)
-        return 0
-    from ..engine.render_takes import render_with_takes
-    from ..engine.rendering import mix_result
-    from ..io.project import save_project
-
-    proj = _read(args.project)
-    tensors = dict(proj.tensors)
-    dry, takes = render_with_takes(proj.song, tensors, track_ids=args.tracks, section=args.section,
-                                   soundfont=args.soundfont, options=diffusion_options(args))
-    report = export_all(proj.song, wav=args.wav, stems_dir=args.stems, project_name=args.project.stem,
-                        rendered=mix_result(proj.song, dry))
-    save_project(args.project, proj.song, tensors, proj.audio)
-    _print_written(report)
-    print(f"takes  {len(takes)} diffusion render takes recorded in {args.project}")
+    session, progress = session_for(args), progress_for(args)
+    keep = args.renderer == "diffusion" and not args.no_save
+    session.open(args.project, read_only=not keep)
+    rendered = None
+    if keep:
+        p = run(session, session.render(args.section, args.tracks, progress=progress), progress)
+        session.save()
+        rendered = p.info.get("rendered")
+    kwargs = {**export_kwargs(args, args.project), "section": args.section, "track_ids": args.tracks}
+    report = wait(session.export(progress=progress, rendered=rendered, **kwargs), progress).info["report"]
+    print_written(report)
+    if keep:
+        print(f"takes  {len(p.takes)} diffusion render takes recorded in {args.project}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..engine.rendering import check_export_settings, export_all
+    from ..engine.rendering import check_export_settings
 
     if args.midi is None and args.wav is None and args.stems is None:
         print("melodex export: error: nothing to export: give --midi FILE, --wav FILE and/or --stems DIR", file=sys.stderr)
         return 2
     check_export_settings(args.rate, args.bits, args.fmt)  # before the (slow) load and render
     args.renderer = chosen_renderer(args, renders_audio=bool(args.wav or args.stems))
-    song = _load(args.project)
-    report = export_all(song, midi=args.midi, wav=args.wav, stems_dir=args.stems, rate=args.rate, bits=args.bits,
-                        lufs=args.lufs, fmt=args.fmt, dither=not args.no_dither, midi_type=0 if args.type0 else 1,
-                        project_name=args.project.stem, soundfont=args.soundfont,
-                        renderer=args.renderer, diffusion=diffusion_options(args))
+    session, progress = session_for(args), progress_for(args)
+    session.open(args.project, read_only=True)
+    proposal = wait(session.export(progress=progress, **export_kwargs(args, args.project)), progress)
+    report = proposal.info["report"]
     if args.json:
         print(json.dumps(_finite({
             "midi": str(report.midi) if report.midi else None,
@@ -202,31 +174,34 @@ def cmd_export(args: argparse.Namespace) -> int:
             "stems": [str(p) for p in report.stems],
             "sample_rate": report.sample_rate, "bits": report.bits, "duration_seconds": report.duration_seconds,
             "peak_dbfs": report.peak_dbfs, "loudness_gain_db": report.loudness_gain_db,
-            "stems_residual_db": report.stems_residual_db,
+            "stems_residual_db": report.stems_residual_db, "from_project_stems": proposal.info["from_cache"],
             "timings": {k: round(v, 4) for k, v in report.timings.items()},
         }), indent=2))
     else:
-        _print_written(report)
+        print_written(report)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    song = _load(args.project)
-    info = song_summary(song)
+    session = session_for(args)
+    report = session.open(args.project, read_only=True)
+    info = song_summary(session.song)
     if args.json:
-        print(json.dumps(info, indent=2, ensure_ascii=False))
+        print(json.dumps({**info, "missing_models": report.missing_models}, indent=2, ensure_ascii=True))
         return 0
     tempo = ", ".join(f"{c['bpm']:g} BPM at tick {c['tick']}" for c in info["tempo_map"][1:])
-    print(f"{info['title']}")
+    print(f"{printable(info['title'])}")
     print(f"  {info['bpm']:g} BPM{' (then ' + tempo + ')' if tempo else ''}, {info['meter']}, {info['key']}, "
-          f"{info['bars']} bars, {_format_duration(info['duration_seconds'])}, {info['sample_rate']} Hz")
+          f"{info['bars']} bars, {format_duration(info['duration_seconds'])}, {info['sample_rate']} Hz")
     if info["sections"]:
         print("  sections:")
         for s in info["sections"]:
-            print(f"    {s['label']:<12} bar {s['start_bar'] + 1:>4}  {s['bars']:>3} bars")
+            print(f"    {printable(s['label']):<12} bar {s['start_bar'] + 1:>4}  {s['bars']:>3} bars")
     print("  tracks:")
     for t in info["tracks"]:
         inst = "drum kit" if t["drum"] else f"program {t['program']}"
         flags = " muted" if t["mute"] else (" solo" if t["solo"] else "")
-        print(f"    {t['name']:<16} {t['role']:<10} {inst:<12} {t['notes']:>6} notes{flags}")
+        print(f"    {printable(t['name']):<16} {t['role']:<10} {inst:<12} {t['notes']:>6} notes{flags}")
+    for line in report.missing_models:
+        print(f"  note: {line}")
     return 0

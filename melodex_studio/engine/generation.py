@@ -8,6 +8,7 @@ model hash, token sequences (as project tensors) and timings.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -90,7 +91,7 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     song.plan = plan.to_dict()
     song.generation = {
         "prompt": prompt, "seed": seed, "device": str(dev), "temperature": temperature, "top_p": top_p,
-        "structure_model": {"sha256": info["sha256"], "path": info["path"]},
+        "structure_model": {"sha256": info["sha256"], "name": Path(info["path"]).stem},
         "tokens_tensor": TOKENS_TENSOR, "tokens": len(res.tokens), "sampled_tokens": res.sampled,
         "timings": {"load_model_s": round(t_load, 4), "structure_s": round(res.seconds, 4)},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -124,7 +125,8 @@ def song_header(song: Song, plan_overrides: dict | None = None):
 def regenerate(song: Song, section: str | int, track: str | None = None, seed: int | None = None,
                plan_overrides: dict | None = None, from_bar: int | None = None, device: str = "auto",
                tensors: dict[str, np.ndarray] | None = None, model_path: str | None = None,
-               temperature: float = 0.95, top_p: float = 0.95) -> Take:
+               temperature: float = 0.95, top_p: float = 0.95, progress: Callable[[float, str], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> Take:
     """Regenerate one section (all tracks), one ``track`` of it, or its bars from ``from_bar`` (0-based,
     inside the section) and add the result as a new active take (``song.add_take``).
 
@@ -158,7 +160,7 @@ def regenerate(song: Song, section: str | int, track: str | None = None, seed: i
     try:
         with _cpu_threads(dev), out_of_memory_as_error(f"regenerating {sec.label!r}", dev):
             res = regenerate_tokens(model, header, old_tokens, si, seed, song.tracks.index(tr) if tr else None,
-                                    from_bar or 0, SampleOptions(temperature, top_p))
+                                    from_bar or 0, SampleOptions(temperature, top_p), cancel, progress)
     except Cancelled:
         raise CancelledError("regeneration cancelled; nothing was changed") from None
     new = T.decode(res.tokens, header)

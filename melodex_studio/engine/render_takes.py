@@ -45,16 +45,29 @@ def is_render_take(take: Take) -> bool:
     return take.params.get("kind") == RENDER_KIND
 
 
+def chosen_key(section_id: str, track_id: str) -> str:
+    """The ``song.active_takes`` key of the render take the user chose for (section, track)."""
+    return f"render:{section_id}/{track_id}"
+
+
 def current_take(song: Song, section: Section | str | int, track: str) -> Take | None:
-    """The newest render take of ``track`` (id or name) in ``section`` that rendered its current notes."""
+    """The render take of ``track`` (id or name) in ``section`` that plays: the one the user chose (``chosen_key``)
+    when it rendered the track's current notes, else the newest render take that did; None when none did."""
     sec, tr = _section(song, section), song.track(track)
     start, end = song.section_ticks(sec)
     notes = tr.notes_in(start, end)
-    for take in reversed(song.takes):
-        if is_render_take(take) and take.section_id == sec.id and take.track_id == tr.id \
-                and take.notes.get(tr.id) == notes:
+    chosen = song.active_takes.get(chosen_key(sec.id, tr.id))
+    matching = [t for t in song.takes if is_render_take(t) and t.section_id == sec.id and t.track_id == tr.id
+                and t.notes.get(tr.id) == notes]
+    for take in matching:
+        if take.id == chosen:
             return take
-    return None
+    return matching[-1] if matching else None
+
+
+def render_takes_of(song: Song, section: Section, track_id: str) -> list[Take]:
+    """Every render take of (section, track), oldest first, whatever notes they rendered."""
+    return [t for t in song.takes if is_render_take(t) and t.section_id == section.id and t.track_id == track_id]
 
 
 def _no_render(track_name: str, section_label: str) -> ModelError:
@@ -216,10 +229,11 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr, 
 
 
 def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence[str] | None = None,
-                 options: DiffusionOptions | None = None, soundfont: str | os.PathLike | None = None) -> RenderResult:
+                 options: DiffusionOptions | None = None, soundfont: str | os.PathLike | None = None,
+                 cancel: Cancel | None = None) -> RenderResult:
     """Dry stems of the song at its rate decoded from the current render takes (no sampling), levelled to the
     SoundFont references as ``render_diffusion`` levels them; ModelError names the first section and track
-    without one."""
+    without one. ``cancel`` is checked before each track's decoding and inside the SoundFont references."""
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
@@ -227,8 +241,10 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
     tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
     mono = {}
     for tr in tracks:
+        if cancel is not None and cancel():
+            raise CancelledError("decoding cancelled; nothing was changed")
         latent, _ = track_latent(song, tensors, tr.id, dr, require=True)
         with out_of_memory_as_error(f"decoding {tr.name!r}", dr.device):
             mono[tr.id] = dr.decode_track(song, tr, latent)
-    refs = reference_renders(song, list(mono), dr.sample_rate, soundfont)
+    refs = reference_renders(song, list(mono), dr.sample_rate, soundfont, cancel)
     return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate), dr.sample_rate, None)

@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import AudioError
+from ..io.staging import StagedOutputs, write_error
 from ..mix.mixer import mix_stems
 from ..render.soundfont import RenderResult, SoundFontRenderer
 from .diffusion_render import DiffusionOptions, render_diffusion
@@ -193,18 +194,38 @@ def export_all(
     if midi_type not in (0, 1):
         raise AudioError(f"MIDI file type {midi_type} is not supported; choose 0 or 1")
     report = ExportReport(bits=bits)
-    if midi is not None:
-        from ..io.midi import export_midi
+    with StagedOutputs() as out:  # every file under a temporary name until all are written
+        if midi is not None:
+            _write_midi(song, Path(midi), midi_type, out, report)
+        if wav is not None or stems_dir is not None:
+            t0 = time.perf_counter()
+            res = rendered or render_song(song, renderer, progress, cancel, track_ids, section, soundfont, diffusion)
+            report.timings["render"] = time.perf_counter() - t0
+            _write_audio_files(song, res, wav, stems_dir, rate, bits, lufs, fmt, dither, project_name, out, report)
+        if cancel is not None and cancel():
+            from ..errors import CancelledError
 
-        t0 = time.perf_counter()
-        export_midi(song, midi, file_type=midi_type)
-        report.midi = Path(midi)
-        report.timings["midi"] = time.perf_counter() - t0
-    if wav is None and stems_dir is None:
-        return report
+            raise CancelledError("export cancelled; no file was written")
+        out.commit()
+    return report
+
+
+def _write_midi(song: Song, path: Path, midi_type: int, out: StagedOutputs, report: ExportReport) -> None:
+    from ..io.midi import export_midi
+
     t0 = time.perf_counter()
-    res = rendered or render_song(song, renderer, progress, cancel, track_ids, section, soundfont, diffusion)
-    report.timings["render"] = time.perf_counter() - t0
+    tmp = out.file(path)
+    try:
+        export_midi(song, tmp, file_type=midi_type)
+    except Exception as e:
+        raise write_error(path, e) from e
+    report.midi = path
+    report.timings["midi"] = time.perf_counter() - t0
+
+
+def _write_audio_files(song: Song, res: RenderResult, wav, stems_dir, rate, bits, lufs, fmt, dither, project_name,
+                       out: StagedOutputs, report: ExportReport) -> None:
+    """The mix file and the stems folder of ``export_all``, through ``out``'s temporaries."""
     mix, stems, sr = res.mix, res.stems, res.sample_rate
     if lufs:
         t0 = time.perf_counter()
@@ -221,7 +242,11 @@ def export_all(
         path = Path(wav)
         if fmt == "flac" and path.suffix.lower() != ".flac":
             path = path.with_suffix(".flac")
-        write_audio(path, mix, sr, bits=bits, dither=dither, rate=rate)
+        tmp = out.file(path)
+        try:
+            write_audio(tmp, mix, sr, bits=bits, dither=dither, rate=rate)
+        except Exception as e:
+            raise write_error(path, e) from e
         report.wav = path
     if stems_dir is not None:
         from ..mix.mixer import stems_residual_db
@@ -230,6 +255,10 @@ def export_all(
         names = stem_names(song, list(stems))
         named = {names[tid]: audio for tid, audio in stems.items()}
         name = project_name or song.title or "Untitled"
-        report.stems = list(export_stems(stems_dir, name, named, sr, bits=bits, fmt=fmt, dither=dither, rate=rate))
+        tmp = out.folder(Path(stems_dir))
+        try:
+            written = export_stems(tmp, name, named, sr, bits=bits, fmt=fmt, dither=dither, rate=rate)
+        except Exception as e:
+            raise write_error(Path(stems_dir), e) from e
+        report.stems = [Path(stems_dir) / p.name for p in written]
     report.timings["write"] = time.perf_counter() - t0
-    return report

@@ -337,7 +337,7 @@ def fit_bar(bar: list[list[int]], steps_left: int, header: T.Header) -> list[lis
 @_session
 def regenerate_tokens(model, header: T.Header, song_tokens: list[int], section: int, seed: int,
                       track: int | None = None, from_bar: int = 0, opts: SampleOptions | None = None,
-                      cancel: Callable[[], bool] | None = None) -> GenResult:
+                      cancel: Callable[[], bool] | None = None, progress: Progress | None = None) -> GenResult:
     """New tokens for the song with section ``section`` redone; every other section is kept token for token.
 
     ``track`` (index into header.tracks) redoes only that track (the chord track and the other tracks are
@@ -349,7 +349,13 @@ def regenerate_tokens(model, header: T.Header, song_tokens: list[int], section: 
     hdr, secs = split_song(song_tokens)
     if len(secs) != len(header.sections):
         raise ValueError(f"the song has {len(secs)} sections but the plan has {len(header.sections)}")
-    s = Sampler(model, header, seed, opts, None, cancel)
+    bars = header.sections[section].bars
+
+    def bar_progress(b, msg):
+        if progress is not None:
+            progress(b / max(bars, 1), msg)
+
+    s = Sampler(model, header, seed, opts, bar_progress, cancel)
     for si in range(section):  # context: earlier sections, forced
         s.feed(T.section_tokens(header, si))
         for bar in secs[si][1]:

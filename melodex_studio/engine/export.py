@@ -1,0 +1,50 @@
+"""Export as a job: MIDI, the mix and the stems of the open project, from its current diffusion stems when
+every track has one (no rendering), else rendered with the chosen renderer. Writes files only (atomically,
+``io.staging``); the project does not change."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..render.soundfont import RenderResult
+from ..song import Song
+from .jobs import JobContext
+from .proposals import Proposal, stem_name
+
+
+def cached_render(song: Song, audio: dict) -> RenderResult | None:
+    """The dry stems of every track from the audio cache (copies), or None when a track has no current stem."""
+    stems = {}
+    for t in song.tracks:
+        name = stem_name(song, t.id)
+        if name is None or name not in audio:
+            return None
+        a = audio[name]
+        stems[t.id] = np.array(a.array() if hasattr(a, "array") else a, dtype=np.float32, copy=True)
+    if not stems:
+        return None
+    frames = max(a.shape[0] for a in stems.values())
+    stems = {k: np.pad(a, ((0, frames - a.shape[0]), (0, 0))) for k, a in stems.items()}
+    return RenderResult(stems=stems, mix=sum(stems.values()), sample_rate=song.sample_rate)
+
+
+def export_project(ctx: JobContext, song: Song, tensors: dict, audio: dict, renderer: str = "soundfont",
+                   rendered: RenderResult | None = None, section=None, track_ids=None, diffusion=None,
+                   **kwargs) -> Proposal:
+    """``engine.rendering.export_all`` for a session (``kwargs``: midi, wav, stems_dir, rate, bits, lufs, fmt,
+    dither, midi_type, project_name, soundfont). ``rendered``: dry stems already made by this run."""
+    import dataclasses
+
+    from .rendering import export_all, mix_result
+
+    wants_audio = kwargs.get("wav") is not None or kwargs.get("stems_dir") is not None
+    if wants_audio and rendered is None and renderer == "diffusion" and section is None and not track_ids:
+        rendered = cached_render(song, audio)
+    elif rendered is not None:  # the mixer works in place: never on arrays the project's audio cache holds
+        rendered = RenderResult({k: np.array(v, np.float32) for k, v in rendered.stems.items()}, rendered.mix,
+                                rendered.sample_rate)
+    if rendered is not None:
+        rendered = mix_result(song, rendered)
+    opts = dataclasses.replace(diffusion, device=ctx.device) if diffusion is not None else None
+    report = export_all(song, renderer=renderer, rendered=rendered, section=section, track_ids=track_ids,
+                        progress=ctx.stage("export"), cancel=ctx.token, diffusion=opts, **kwargs)
+    return Proposal("export", "Export", info={"report": report, "from_cache": rendered is not None})

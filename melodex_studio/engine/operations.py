@@ -1,0 +1,171 @@
+"""The compute half of every model operation: each function runs in a job (``engine.jobs``) on a *copy* of
+the song and of the tensor table, and returns a ``Proposal``; the session applies it as one undoable change.
+
+Every function takes the ``JobContext`` first (cancel token, progress, device) and checks for a cancel at
+every model step: the structure sampler per token, the diffusion sampler per step, decoding and SoundFont
+references per track.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+from ..render.soundfont import RenderResult
+from ..song import Section, Song
+from .diffusion_render import DiffusionOptions
+from .jobs import JobContext
+from .proposals import Proposal, new_entries, stem_name, stems_of_track
+
+
+def _opts(ctx: JobContext, opts: DiffusionOptions | None) -> DiffusionOptions:
+    return dataclasses.replace(opts or DiffusionOptions(), device=ctx.device)
+
+
+def _span(ctx: JobContext, stage: str, i: int, n: int):
+    """A fraction callback for part ``i`` of ``n`` of ``stage``."""
+    report = ctx.stage(stage)
+    return lambda frac, msg=None: report((i + max(0.0, min(1.0, frac))) / max(n, 1), msg)
+
+
+def _choose(song: Song, takes, proposal: Proposal) -> None:
+    """New render takes are the ones that play (the user's earlier choice for those sections gives way)."""
+    from .render_takes import chosen_key, is_render_take
+
+    for t in takes:
+        if is_render_take(t):
+            song.active_takes[chosen_key(t.section_id, t.track_id)] = t.id
+            proposal.choose[chosen_key(t.section_id, t.track_id)] = t.id
+
+
+def decode_current(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence[str], audio_names,
+                   opts: DiffusionOptions | None) -> tuple[dict[str, Any], set[str]]:
+    """(stems to cache, stem names to drop) for ``track_ids``: each track whose every section has a current
+    render take is decoded (no sampling); the track's other cached stems are dropped."""
+    from .render_takes import decode_takes
+
+    names = {tid: stem_name(song, tid) for tid in track_ids}
+    todo = [tid for tid, n in names.items() if n is not None and n not in audio_names]
+    stems: dict[str, Any] = {}
+    if todo:
+        ctx.report("decode", 0, len(todo), "decoding the takes")
+        dry = decode_takes(song, tensors, todo, options=_opts(ctx, opts), cancel=ctx.token)
+        stems = {names[tid]: dry.stems[tid] for tid in todo}
+        ctx.add_stems({tid: dry.stems[tid] for tid in todo})
+        ctx.report("decode", len(todo), len(todo), "decoded")
+    drop = {n for tid in track_ids for n in stems_of_track(audio_names, tid) if n != names[tid]}
+    return stems, drop
+
+
+def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal, audio_names,
+                 section: Section | None = None, track_ids: Sequence[str] | None = None, stale_only: bool = False,
+                 opts: DiffusionOptions | None = None) -> RenderResult | None:
+    """Diffusion-render (``section`` or every section) x (``track_ids`` or every track) of ``song`` (a copy,
+    which receives the takes) into ``proposal``: takes, tensors, current stems. ``stale_only`` skips the pairs
+    that already have a current render take. Returns the dry render when one renderer call covered the whole
+    request (what an immediate export writes), else None."""
+    from .render_takes import current_take, render_with_takes
+
+    sections = [section] if section is not None else sorted(song.sections, key=lambda s: s.start_bar)
+    tids = list(dict.fromkeys(song.track(t).id for t in track_ids)) if track_ids else [t.id for t in song.tracks]
+    todo = {tid: [s for s in sections if not stale_only or current_take(song, s, tid) is None] for tid in tids}
+    todo = {tid: ss for tid, ss in todo.items() if ss}
+    if not todo:
+        return None
+    o = _opts(ctx, opts)
+    before = {t.id for t in song.takes}
+    before_tensors = dict(tensors)
+    whole = [tid for tid, ss in todo.items() if section is None and len(ss) == len(song.sections)]
+    per_section = [(s, [tid for tid in todo if tid not in whole and s in todo[tid]]) for s in sections]
+    per_section = [(s, ts) for s, ts in per_section if ts]
+    calls, dry = (1 if whole else 0) + len(per_section), None
+    if whole:
+        dry, _ = render_with_takes(song, tensors, track_ids=whole, progress=_span(ctx, "diffusion", 0, calls),
+                                   cancel=ctx.token, options=o)
+        _choose(song, [t for t in song.takes if t.id not in before], proposal)
+        for tid in whole:
+            proposal.stems[stem_name(song, tid)] = dry.stems[tid]
+        ctx.add_stems({tid: dry.stems[tid] for tid in whole})
+    for i, (sec, ts) in enumerate(per_section, start=1 if whole else 0):
+        dry, _ = render_with_takes(song, tensors, track_ids=ts, section=sec, progress=_span(ctx, "diffusion", i, calls),
+                                   cancel=ctx.token, options=o)
+    new = [t for t in song.takes if t.id not in before]
+    _choose(song, new, proposal)
+    proposal.takes += new
+    proposal.tensors.update(new_entries(before_tensors, tensors))
+    rest = [tid for tid in todo if tid not in whole]
+    stems, drop = decode_current(ctx, song, tensors, rest, set(audio_names) | set(proposal.stems), o)
+    proposal.stems.update(stems)
+    proposal.drop_stems |= drop | {n for tid in whole for n in stems_of_track(audio_names, tid)
+                                   if n not in proposal.stems}
+    proposal.tracks |= set(todo)
+    proposal.sections |= {s.id for ss in todo.values() for s in ss}
+    return dry if calls == 1 else None
+
+
+def generate(ctx: JobContext, plan, prompt: str | None, seed: int | None, model_path=None,
+             render: DiffusionOptions | None = None) -> Proposal:
+    """A new song for ``plan`` (a ``StylePlan``); with ``render``, also its diffusion render as takes."""
+    from .generation import generate_song
+
+    song, tensors = generate_song(plan, seed=seed, device=ctx.device, progress=ctx.stage("structure"),
+                                  cancel=ctx.token, model_path=model_path, prompt=prompt)
+    p = Proposal("generate", f"Generate “{song.title}”", song=song, tensors=tensors,
+                 info={"seed": song.generation.get("seed")})
+    if render is not None:
+        p.info["rendered"] = render_pairs(ctx, song, tensors, p, (), opts=render)
+        p.takes, p.tensors = [], tensors  # already in the new song
+    return p
+
+
+def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section, track: str | None = None,
+               seed: int | None = None, overrides: dict | None = None, from_bar: int | None = None, model_path=None,
+               render: DiffusionOptions | None = None) -> Proposal:
+    """A new structure take of ``section`` (one ``track`` of it, or its bars from ``from_bar``) of ``song`` (a
+    copy); with ``render``, the new notes are diffusion-rendered too (the section's tracks that changed)."""
+    from .generation import regenerate as regenerate_section
+
+    work = dict(tensors)
+    take = regenerate_section(song, section, track=track, seed=seed, plan_overrides=overrides, from_bar=from_bar,
+                              device=ctx.device, tensors=work, model_path=model_path, progress=ctx.stage("structure"),
+                              cancel=ctx.token)
+    sec = song.section(take.section_id)
+    start, end = song.section_ticks(sec)
+    p = Proposal("regenerate", f"Regenerate {sec.label}" + (f" ({song.track(track).name})" if track else ""),
+                 takes=[take], activate={take.id}, sections={sec.id}, tracks=set(take.notes),
+                 info={"take": take.id, "seed": take.seed, "section": sec.label})
+    if take.track_id is None:
+        p.chords = (start, end, [c for c in song.chords if start <= c.start_tick < end])
+    p.tensors = new_entries(tensors, work)
+    if render is not None:
+        render_pairs(ctx, song, work, p, audio_names, section=sec, track_ids=list(take.notes), opts=render)
+    return p
+
+
+def render(ctx: JobContext, song: Song, tensors: dict, audio_names, section=None, track_ids=None,
+           stale_only: bool = False, opts: DiffusionOptions | None = None) -> Proposal:
+    """Diffusion render of the song, a section, some tracks, or only what is stale, as takes."""
+    sec = song.section(section) if section is not None and not isinstance(section, Section) else section
+    p = Proposal("render", "Render" + (f" {sec.label}" if sec else "") + (" (stale)" if stale_only else ""))
+    work = dict(tensors)
+    p.info["rendered"] = render_pairs(ctx, song, work, p, audio_names, sec, track_ids, stale_only, opts)
+    return p
+
+
+def vary(ctx: JobContext, song: Song, tensors: dict, audio_names, section, step: int, seed: int | None = None,
+         track_ids: Sequence[str] | None = None, variation: float = 1.0, take_id: str | None = None,
+         opts: DiffusionOptions | None = None) -> Proposal:
+    """New render takes of ``section`` resumed from recorded sampler ``step`` of the current (or ``take_id``'s)
+    render with noise ``seed``; the new takes play, and the tracks' stems are decoded again."""
+    from .render_takes import vary_takes
+
+    work = dict(tensors)
+    takes = vary_takes(song, work, section, step, seed=seed, track_ids=track_ids, variation=variation, take_id=take_id,
+                       progress=ctx.stage("diffusion"), cancel=ctx.token, options=_opts(ctx, opts))
+    sec = song.section(takes[0].section_id)
+    p = Proposal("vary", f"Vary {sec.label} from step {step}", takes=takes, sections={sec.id},
+                 tracks={t.track_id for t in takes}, info={"takes": [t.id for t in takes]})
+    _choose(song, takes, p)
+    p.tensors = new_entries(tensors, work)
+    stems, p.drop_stems = decode_current(ctx, song, work, sorted(p.tracks), audio_names, opts)
+    p.stems.update(stems)
+    return p
