@@ -30,19 +30,33 @@ end of their track, keeps tempo and meter changes (a meter change inside a bar m
 this and other repairs are listed in ``song.generation["midi_import"]["notes"]``), reads the first key
 signature and the markers, builds one song track per (MIDI track, channel) and guesses track roles.
 A second export of an imported export is byte-identical to the first.
+
+``import_midi`` opens regular files only (a pipe or a device is refused without waiting or reading), of at
+most ``song.limits.MAX_MIDI_BYTES``, and parses them with ``read_smf`` (mido's message types; a key signature
+mido cannot name is skipped with a note instead of failing the file). A tempo of 0 microseconds per quarter
+is refused, and so is a file beyond ``song.limits`` (tempo or meter changes, tracks, notes, sections, length):
+every problem is a ``MidiError``; the work is bounded by the file's size. Lone UTF-16 surrogates in text
+become U+FFFD.
 """
 from __future__ import annotations
 
+import bisect
 import math
+import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
+from mido.midifiles.meta import KeySignatureError, build_meta_message
+from mido.messages.specs import SPEC_BY_STATUS
 
 from ..errors import MidiError
+from ..song import limits
 from ..song.model import Key, Note, Section, Song, Track
 from ..song.timing import PPQ, MeterChange, MeterMap, TempoChange, TempoMap
+from .validate import clean_text
 
 DRUM_CHANNEL = 9
 MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
@@ -242,25 +256,209 @@ def _decode(text: str, charset: str) -> str:
     return text
 
 
-def import_midi(path: str | Path) -> Song:
-    """Read a Standard MIDI File (type 0 or 1) into a new Song titled after its first track name (or file name).
-
-    Raises ``MidiError`` with a readable message when the file is missing, not MIDI, truncated or odd.
-    """
-    p = Path(path)
+def _read_regular(p: Path) -> bytes:
+    """The bytes of ``p`` if it is a regular file of at most ``MAX_MIDI_BYTES`` (a pipe or a device is refused
+    without waiting for a writer or reading endless bytes)."""
     try:
-        mid = mido.MidiFile(str(p), clip=True)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError as e:
         raise MidiError(f"The MIDI file {p} does not exist.") from e
     except OSError as e:
-        if isinstance(e, (PermissionError, IsADirectoryError)):
-            raise MidiError(f"The MIDI file {p} cannot be opened: {e.strerror or e}") from e
-        raise MidiError(f"{p.name} is not a MIDI file (no MIDI header found).") from e
-    except EOFError as e:
-        raise MidiError(f"{p.name} is cut short: the MIDI file ends in the middle of a track.") from e
+        raise MidiError(f"The MIDI file {p} cannot be opened: {e.strerror or e}") from e
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MidiError(f"The MIDI file {p} cannot be opened: it is a folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise MidiError(f"{p.name} is not a regular file (a pipe, device or socket), so it cannot be a MIDI file.")
+        if st.st_size > limits.MAX_MIDI_BYTES:
+            raise MidiError(f"{p.name} is {st.st_size / 2**20:.1f} MB; a MIDI file of a song is at most "
+                            f"{limits.MAX_MIDI_BYTES / 2**20:g} MB")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        try:
+            data = f.read(limits.MAX_MIDI_BYTES + 1)
+        except OSError as e:
+            raise MidiError(f"The MIDI file {p} cannot be read: {e.strerror or e}") from e
+    if len(data) > limits.MAX_MIDI_BYTES:
+        raise MidiError(f"{p.name} is larger than {limits.MAX_MIDI_BYTES / 2**20:g} MB, the limit of a MIDI file")
+    return data
+
+
+def import_midi(path: str | Path) -> Song:
+    """Read a Standard MIDI File (type 0 or 1) into a new Song titled after its first track name (or file name).
+
+    Raises ``MidiError`` with a readable message when the file is missing, not a regular file, too large, not
+    MIDI, truncated, odd or beyond ``song.limits``.
+    """
+    p = Path(path)
+    mid, read_notes = read_smf(_read_regular(p), p.name)
+    song = midifile_to_song(mid, title=None, default_title=p.stem)
+    song.generation["midi_import"]["notes"][:0] = read_notes
+    return song
+
+
+# high nibble of a channel status byte -> (mido message type, data byte names in file order)
+_CHANNEL_MESSAGES = {
+    0x8: ("note_off", ("note", "velocity")), 0x9: ("note_on", ("note", "velocity")),
+    0xA: ("polytouch", ("note", "value")), 0xB: ("control_change", ("control", "value")),
+    0xC: ("program_change", ("program",)), 0xD: ("aftertouch", ("value",)), 0xE: ("pitchwheel", ("lsb", "msb")),
+}
+_new_message = object.__new__
+Message = mido.Message
+
+
+class _Cut(Exception):
+    """The data ends inside an event."""
+
+
+def _varlen(data: bytes, pos: int) -> tuple[int, int]:
+    """A variable-length quantity (at most 4 bytes, as the standard says) at ``pos``: (value, next position)."""
+    value = 0
+    for i in range(4):
+        if pos >= len(data):
+            raise _Cut
+        b = data[pos]
+        pos += 1
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, pos
+    raise ValueError("a time or length value is longer than 4 bytes")
+
+
+def _read_track(data: bytes, pos: int, end: int, notes: list[str], track_no: int) -> mido.MidiTrack:
+    """The events of one MTrk chunk's body data[pos:end] as mido messages (delta times in ticks)."""
+    track = mido.MidiTrack()
+    append = track.append
+    running = None
+    carry = 0  # delta time of skipped events, added to the next one
+    n = len(data)
+    while pos < end:
+        if pos < n and data[pos] < 0x80:  # the usual one-byte delta time, inline
+            delta, pos = data[pos], pos + 1
+        else:
+            delta, pos = _varlen(data, pos)
+        if carry:
+            delta, carry = delta + carry, 0
+        if pos >= n:
+            raise _Cut
+        status = data[pos]
+        pos += 1
+        if status == 0xFF:  # meta event; cancels running status
+            running = None
+            if pos >= n:
+                raise _Cut
+            kind = data[pos]
+            length, pos = _varlen(data, pos + 1)
+            if pos + length > n:
+                raise _Cut
+            payload = list(data[pos:pos + length])
+            pos += length
+            try:
+                append(build_meta_message(kind, payload, delta))
+            except KeySignatureError:
+                sf = payload[0] - 256 if payload and payload[0] > 127 else (payload[0] if payload else 0)
+                mi = payload[1] if len(payload) > 1 else None
+                notes.append(f"a key signature in track {track_no} ({sf} sharps/flats, mode {mi}) is not a key; "
+                             f"it was ignored")
+                carry = delta
+            continue
+        if status in (0xF0, 0xF7):  # sysex; cancels running status
+            running = None
+            length, pos = _varlen(data, pos)
+            if pos + length > n:
+                raise _Cut
+            body = data[pos:pos + length]
+            pos += length
+            if body[:1] == b"\xf0":
+                body = body[1:]
+            if body[-1:] == b"\xf7":
+                body = body[:-1]
+            append(mido.Message("sysex", data=[min(b, 127) for b in body], time=delta))
+            continue
+        if status < 0x80:  # running status: this byte is the first data byte
+            if running is None:
+                raise ValueError("running status without an earlier status byte")
+            status, pos = running, pos - 1
+        elif status < 0xF0:
+            running = status
+        if status < 0xF0:  # a channel message, built as mido builds it (its __init__ less the checks)
+            kind, names = _CHANNEL_MESSAGES[status >> 4]
+            if pos + len(names) > n:
+                raise _Cut
+            msg = _new_message(Message)
+            fields = msg.__dict__
+            fields["type"], fields["time"], fields["channel"] = kind, delta, status & 0x0F
+            a = data[pos] if data[pos] < 0x80 else 0x7F  # data bytes clip to 127 (mido's clip=True)
+            if len(names) == 1:
+                fields[names[0]] = a
+                pos += 1
+            else:
+                b = data[pos + 1] if data[pos + 1] < 0x80 else 0x7F
+                if kind == "pitchwheel":
+                    fields["pitch"] = (a | b << 7) + mido.MIN_PITCHWHEEL
+                else:
+                    fields[names[0]], fields[names[1]] = a, b
+                pos += 2
+            append(msg)
+            continue
+        spec = SPEC_BY_STATUS.get(status)  # system common and real-time messages: rare in files
+        if spec is None:
+            raise ValueError(f"undefined status byte 0x{status:02x}")
+        size = spec["length"] - 1
+        if pos + size > n:
+            raise _Cut
+        append(mido.Message.from_bytes([status] + [min(b, 127) for b in data[pos:pos + size]], time=delta))
+        pos += size
+    return track
+
+
+def read_smf(data: bytes, name: str = "the file") -> tuple[mido.MidiFile, list[str]]:
+    """Parse a Standard MIDI File held in ``data`` into a ``mido.MidiFile`` (as ``mido.MidiFile(clip=True)``
+    reads it: data bytes above 127 clip to 127, text as Latin-1) and the notes of what was skipped.
+
+    Unlike mido it skips chunks other than MTrk (as the standard asks) and key signatures that name no key
+    (each with a note). Raises ``MidiError`` for data that is not MIDI, cut short or damaged; the work is
+    linear in ``len(data)``.
+    """
+    notes: list[str] = []
+    if data[:4] != b"MThd" or len(data) < 14:
+        if data[:4] == b"MThd":
+            raise MidiError(f"{name} is cut short: the MIDI header is incomplete.")
+        raise MidiError(f"{name} is not a MIDI file (no MIDI header found).")
+    header_len = int.from_bytes(data[4:8], "big")
+    fmt, n_tracks = int.from_bytes(data[8:10], "big"), int.from_bytes(data[10:12], "big")
+    division = int.from_bytes(data[12:14], "big", signed=True)
+    if header_len < 6:
+        raise MidiError(f"{name} is damaged and cannot be read as MIDI (its header is {header_len} bytes long).")
+    if fmt not in (0, 1, 2):
+        raise MidiError(f"{name} is damaged and cannot be read as MIDI (unknown file type {fmt}).")
+    pos = 8 + header_len
+    tracks: list[mido.MidiTrack] = []
+    try:
+        while len(tracks) < n_tracks:
+            if pos + 8 > len(data):
+                raise _Cut
+            kind, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "big")
+            pos += 8
+            if kind != b"MTrk":  # an alien chunk: skipped
+                notes.append(f"a chunk of type {kind!r} ({size} bytes) is not MIDI data and was skipped")
+                pos += size
+                continue
+            if pos + size > len(data):
+                raise _Cut
+            tracks.append(_read_track(data, pos, pos + size, notes, len(tracks) + 1))
+            pos += size
+    except _Cut:
+        raise MidiError(f"{name} is cut short: the MIDI file ends in the middle of a track.") from None
     except (ValueError, KeyError, IndexError, TypeError, UnicodeError) as e:
-        raise MidiError(f"{p.name} is damaged and cannot be read as MIDI ({e}).") from e
-    return midifile_to_song(mid, title=None, default_title=p.stem)
+        raise MidiError(f"{name} is damaged and cannot be read as MIDI ({e}).") from e
+    return mido.MidiFile(type=fmt, ticks_per_beat=division, charset="latin1", tracks=tracks), notes
 
 
 def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title: str = "Imported MIDI") -> Song:
@@ -308,15 +506,18 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
             t = scale(tick)
             if msg.is_meta:
                 if msg.type == "set_tempo":
+                    if msg.tempo <= 0:
+                        raise MidiError(f"The MIDI file sets a tempo of 0 microseconds per beat (track {ti + 1}, "
+                                        f"tick {tick}), which is no tempo; the file is damaged")
                     tempos.append((t, msg.tempo))
                 elif msg.type == "time_signature":
                     meters.append((t, msg.numerator, msg.denominator))
                 elif msg.type == "key_signature":
                     keys.append((t, msg.key))
                 elif msg.type == "marker":
-                    markers.append((t, _decode(msg.text, charset).strip()))
+                    markers.append((t, clean_text(_decode(msg.text, charset).strip())))
                 elif msg.type == "track_name" and ti not in names:
-                    names[ti] = _decode(msg.name, charset).strip()
+                    names[ti] = clean_text(_decode(msg.name, charset).strip())
                 continue
             ch = getattr(msg, "channel", None)
             if ch is None:
@@ -347,7 +548,8 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
             close(ch, pitch, end)
         track_ends.append(end)
 
-    song = Song(title=title or names.get(0) or default_title)
+    _check_count("meter changes", len(meters), limits.MAX_METER_CHANGES)
+    song = Song(title=clean_text(title or names.get(0) or default_title))
     song.tempo_map = _tempo_map(tempos)
     song.meter_map = _meter_map(meters, notes_log)
     if keys:
@@ -374,6 +576,10 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
             name=name or ("Drums" if is_drum else f"Channel {ch + 1}"), role="drums" if is_drum else "counter",
             program=program, is_drum=is_drum, notes=sorted(g.notes),
             gain_db=0.0 if cc7 is None else cc7_to_gain_db(cc7), pan=0.0 if cc10 is None else cc10_to_pan(cc10)))
+    _check_count("tracks", len(song.tracks), limits.MAX_TRACKS)
+    for t in song.tracks:
+        _check_count("notes in one track", len(t.notes), limits.MAX_NOTES_PER_TRACK)
+    _check_count("notes", sum(len(t.notes) for t in song.tracks), limits.MAX_NOTES)
     guess_roles(song.tracks)
 
     # The song ends where a conductor track ends on a bar line after the last marker (our export writes
@@ -383,9 +589,22 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         bar, off = song.meter_map.tick_to_bar(track_ends[0])
         if off == 0:
             end_tick = track_ends[0]
+    problem = limits.length_problem(song.tempo_map, song.meter_map, max([end_tick] + [t for t, _ in markers]))
+    if problem:
+        raise MidiError(f"The MIDI file is too long for a song: {problem}")
     song.sections = _sections(song.meter_map, markers, end_tick, notes_log)
+    _check_count("sections (markers)", len(song.sections), limits.MAX_SECTIONS)
+    problem = limits.length_problem(song.tempo_map, song.meter_map, end_bar=max([s.end_bar for s in song.sections] + [0]))
+    if problem:
+        raise MidiError(f"The MIDI file is too long for a song: {problem}")
     song.generation["midi_import"] = {"ticks_per_beat": tpb, "type": mid.type, "notes": notes_log}
     return song
+
+
+def _check_count(what: str, n: int, limit: int) -> None:
+    problem = limits.count_problem(what, n, limit, "a song")
+    if problem:
+        raise MidiError(f"The MIDI file holds {problem}")
 
 
 def _tempo_map(tempos: list[tuple[int, int]]) -> TempoMap:
@@ -396,21 +615,39 @@ def _tempo_map(tempos: list[tuple[int, int]]) -> TempoMap:
             changes[-1] = TempoChange(tick, bpm)
         elif not changes or changes[-1].bpm != bpm:
             changes.append(TempoChange(tick, bpm))
-    return TempoMap(changes) if changes else TempoMap()
+    if len(changes) > limits.MAX_TEMPO_CHANGES + 1:  # refused before the work of a map
+        _check_count("tempo changes", len(changes), limits.MAX_TEMPO_CHANGES)
+    if changes and changes[-1].tick > limits.MAX_TICK:
+        raise MidiError(f"The MIDI file is too long for a song: it changes tempo at tick {changes[-1].tick:,}")
+    tempo_map = TempoMap(changes) if changes else TempoMap()
+    _check_count("tempo changes", len(tempo_map.changes), limits.MAX_TEMPO_CHANGES)  # with the one at tick 0
+    return tempo_map
 
 
 def _meter_map(meters: list[tuple[int, int, int]], log: list[str]) -> MeterMap:
-    """Meter changes at ticks -> MeterMap by bars; a change inside a bar moves to the next bar line."""
+    """Meter changes at ticks -> MeterMap by bars; a change inside a bar moves to the next bar line (a later change
+    at the same bar replaces it). O(n log n) in the number of changes (it was quadratic)."""
     changes = [MeterChange(0, 4, 4)]
+    start_tick = [0]  # first tick of each change's bar
     for tick, num, den in sorted(meters, key=lambda x: x[0]):
         if not (1 <= num <= 32) or den not in (1, 2, 4, 8, 16, 32):
             log.append(f"time signature {num}/{den} is not supported and was skipped")
             continue
-        bar, off = MeterMap(changes).tick_to_bar(tick)
+        i = bisect.bisect_right(start_tick, tick) - 1
+        bar, off = divmod(tick - start_tick[i], changes[i].ticks_per_bar)
+        bar += changes[i].bar
         if off:
             log.append(f"time signature {num}/{den} at tick {tick} falls inside bar {bar + 1}; it starts at bar {bar + 2} instead")
             bar += 1
-        changes = [c for c in changes if c.bar < bar] + [MeterChange(bar, num, den)]
+        if bar > limits.MAX_BARS:
+            raise MidiError(f"The MIDI file is too long for a song: it changes meter at bar {bar + 1:,}; a song holds "
+                            f"at most {limits.MAX_BARS:,} bars")
+        while changes and changes[-1].bar >= bar:  # a later change at the same bar replaces it
+            changes.pop()
+            start_tick.pop()
+        prev = changes[-1] if changes else None
+        start_tick.append(0 if prev is None else start_tick[-1] + (bar - prev.bar) * prev.ticks_per_bar)
+        changes.append(MeterChange(bar, num, den))
     merged = [changes[0]]
     for c in changes[1:]:
         if (c.numerator, c.denominator) != (merged[-1].numerator, merged[-1].denominator):

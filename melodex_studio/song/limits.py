@@ -22,7 +22,7 @@ limit                       value             why this value
 ``MAX_TAKE_NOTES``          1,000,000         notes stored in all takes together
 ``MAX_STEM_TAIL_SECONDS``   60                audio a stem may run past the song's last note or bar
                                               (release tails); longer stems are a stale cache
-``MAX_MIDI_BYTES``          4 MiB             a MIDI file (real songs: 10-500 KB)
+``MAX_MIDI_BYTES``          2 MiB             a MIDI file (real songs: 10-500 KB); parsing is linear in it
 ``MAX_STEPS``               1,000             sampler steps of a diffusion render (8-50 in use)
 ``SEED_RANGE``              0 .. 2**63-1      seeds the studio accepts from a user (64-bit generators)
 ``STORED_SEED_RANGE``       -2**63 .. 2**64-1 seeds a project file may record (any 64-bit integer)
@@ -50,7 +50,7 @@ MAX_CHORDS = 100_000
 MAX_TAKES = 10_000
 MAX_TAKE_NOTES = 1_000_000
 MAX_STEM_TAIL_SECONDS = 60
-MAX_MIDI_BYTES = 4 * 2**20
+MAX_MIDI_BYTES = 2 * 2**20
 MAX_STEPS = 1_000
 SEED_RANGE = (0, 2**63 - 1)
 STORED_SEED_RANGE = (-(2**63), 2**64 - 1)
