@@ -61,29 +61,179 @@ def file_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
+# --- loading: a checkpoint's config is checked before any model is built -----------------------------
+# Hyper-parameters a checkpoint's config may hold: name -> (type, low, high) or a tuple of the allowed values.
+# The ranges lie far beyond any model of this project; they keep a tampered config from dividing by zero,
+# building a model of terabytes or rendering silence. Fields left out of a config take their defaults.
+CODEC_FIELDS: dict[str, tuple] = {
+    "sample_rate": (int, 8_000, 192_000), "n_fft": (int, 16, 16_384), "hop_length": (int, 1, 16_384),
+    "downsample": (int, 1, 64), "latent_dim": (int, 1, 1024), "enc_dim": (int, 1, 8192), "enc_blocks": (int, 0, 64),
+    "dec_dim": (int, 1, 8192), "dec_blocks": (int, 0, 64), "dec_high_dim": (int, 1, 8192),
+    "dec_high_blocks": (int, 0, 64), "mag_max_log": (float, 1.0, 20.0), "phase_mode": ("direct", "integrate"),
+    "harmonics": (int, 0, 256), "harmonic_tail": (float, 0.0, 60.0), "conditioned": (bool,),
+    "latent_mean": (float, -100.0, 100.0), "latent_std": (float, 1e-3, 1e3),
+}
+DIT_FIELDS: dict[str, tuple] = {
+    "latent_dim": (int, 1, 1024), "feature_dim": (int, 1, 65_536), "dim": (int, 2, 8192), "depth": (int, 1, 64),
+    "heads": (int, 1, 64), "mlp_ratio": (float, 0.25, 16.0), "patch": (int, 1, 64),
+    "n_instruments": (int, 1, 65_536), "n_tags": (int, 1, 65_536), "n_genres": (int, 1, 65_536),
+    "time_freqs": (int, 2, 4096), "rope_base": (float, 2.0, 1e7),
+}
+
+
+def check_config(text: str, fields: dict[str, tuple], where: str) -> dict:
+    """The config JSON ``text`` of a checkpoint as a dict, after checking the type and range of every field named
+    in ``fields`` (see ``CODEC_FIELDS``); ``ModelError`` naming ``where`` and the field otherwise."""
+    try:
+        d = json.loads(text)
+    except (ValueError, RecursionError, TypeError) as e:
+        raise ModelError(f"{where}: its config is not valid JSON ({e})") from None
+    if not isinstance(d, dict):
+        raise ModelError(f"{where}: its config is not a JSON object")
+    for name, rule in fields.items():
+        if name not in d:
+            continue
+        v = d[name]
+        if rule[0] is bool:
+            ok = type(v) is bool
+        elif rule[0] is int:
+            ok = type(v) is int and rule[1] <= v <= rule[2]
+        elif rule[0] is float:
+            ok = type(v) in (int, float) and math.isfinite(v) and rule[1] <= v <= rule[2]
+        else:
+            ok = isinstance(v, str) and v in rule
+        if not ok:
+            allowed = ("true or false" if rule[0] is bool else " or ".join(map(repr, rule)) if isinstance(rule[0], str)
+                       else f"{'a whole number' if rule[0] is int else 'a number'} in {rule[1]:g}..{rule[2]:g}")
+            raise ModelError(f"{where}: config field {name!r} is {v!r}; it must be {allowed} (a damaged or tampered "
+                             f"checkpoint)")
+    return d
+
+
+class _ParamsOnMeta(torch.overrides.TorchFunctionMode):
+    """Inside it, ``torch.empty`` (which every ``nn`` layer uses for its weights) makes 'meta' tensors, with shapes
+    and no memory, and in-place initialisers of meta tensors do nothing: a model of any size is built in
+    milliseconds to read its state dict's shapes. (The 'meta' device context would also do, but its Python
+    reference ops import torch._dynamo, 2-3 s, on first use.) Buffers computed in ``__init__`` stay real; the
+    config's ranges bound them."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.empty:
+            return func(*args, **{**kwargs, "device": "meta"})
+        name = getattr(func, "__name__", "")
+        if name.endswith("_") and not name.endswith("__"):
+            target = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            if isinstance(target, torch.Tensor) and target.is_meta:
+                return target
+        return func(*args, **kwargs)
+
+
+def load_weights(path: str | Path, kind: str, fields: dict[str, tuple], build, check=None,
+                 format_key: str = "kind", skip: frozenset[str] = frozenset()):
+    """(model, config dict, metadata) of the checkpoint at ``path``: its metadata's ``format_key`` must be ``kind``;
+    its config passes ``check_config(fields)`` and ``check(config dict)`` (cross-field rules; returns a problem or
+    None); ``build(config dict)`` makes the model, first on the 'meta' device (no memory) to compare every tensor
+    name and shape with the file's header (``_ParamsOnMeta``), then for real. Tensors must be floating point and finite; names in
+    ``skip`` are not stored (tied weights). ``ModelError`` for every problem, before the model is allocated."""
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"model file {p} does not exist; train one or point the studio at another checkpoint")
+    where = f"model file {p}"
+    try:
+        f = safe_open(str(p), framework="pt")
+    except Exception as e:  # safetensors raises several error types for corrupt files
+        raise ModelError(f"{where} is not a readable safetensors checkpoint ({e})") from e
+    with f:
+        meta = f.metadata() or {}
+        if meta.get(format_key) != kind or "config" not in meta:
+            raise ModelError(f"{where} is not a {kind} checkpoint ({format_key} {meta.get(format_key)!r})")
+        cfg = check_config(meta["config"], fields, where)
+        problem = check(cfg) if check else None
+        if problem:
+            raise ModelError(f"{where}: its config does not describe a model ({problem})")
+        try:
+            with _ParamsOnMeta():
+                skeleton = build(cfg)
+        except (TypeError, ValueError, RuntimeError, AssertionError, ZeroDivisionError) as e:
+            raise ModelError(f"{where}: its config does not describe a model ({e})") from e
+        expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items() if k not in skip}
+        try:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+        except Exception as e:
+            raise ModelError(f"{where} is not a readable safetensors checkpoint ({e})") from e
+        if set(shapes) != set(expected):
+            missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+            raise ModelError(f"{where} does not match its own config: missing tensors {missing[:3]}, unexpected "
+                             f"{unexpected[:3]}")
+        for k, shape in shapes.items():
+            if shape != expected[k]:
+                raise ModelError(f"{where} does not match its own config: tensor {k} has shape {shape}, the config "
+                                 f"makes {expected[k]}")
+        sd = {}
+        for k in shapes:
+            try:
+                t = f.get_tensor(k)
+            except Exception as e:
+                raise ModelError(f"{where} is damaged: tensor {k} cannot be read ({e})") from e
+            if not t.is_floating_point():
+                raise ModelError(f"{where}: tensor {k} holds {t.dtype}, not floating point weights")
+            t = t.float()
+            if not math.isfinite(float(t.sum())) and not bool(torch.isfinite(t).all()):  # cheap sum first
+                raise ModelError(f"{where}: tensor {k} holds NaN or infinite values")
+            sd[k] = t
+    model = build(cfg)
+    try:
+        model.load_state_dict(sd, strict=not skip)
+    except RuntimeError as e:
+        raise ModelError(f"{where} does not match its own config ({e})") from e
+    return model, cfg, meta
+
+
+def _codec_problem(cfg: dict) -> str | None:
+    from .codec import CodecConfig
+
+    c = CodecConfig(**{k: v for k, v in cfg.items() if k in CODEC_FIELDS})
+    if c.hop_length > c.n_fft:
+        return f"hop_length {c.hop_length} is longer than n_fft {c.n_fft}"
+    return None
+
+
+def _dit_problem(cfg: dict) -> str | None:
+    from .dit import DiTConfig
+    from .score_features import FEATURE_DIM, GENRES, N_INSTRUMENTS, STYLE_TAGS
+
+    c = DiTConfig(**{k: v for k, v in cfg.items() if k in DIT_FIELDS})
+    if c.dim % c.heads or (c.dim // c.heads) % 2:
+        return f"dim {c.dim} does not split into {c.heads} heads of an even size"
+    if c.time_freqs % 2:
+        return f"time_freqs {c.time_freqs} is odd"
+    for name, have, want in (("feature_dim", c.feature_dim, FEATURE_DIM), ("n_instruments", c.n_instruments, N_INSTRUMENTS),
+                             ("n_tags", c.n_tags, len(STYLE_TAGS)), ("n_genres", c.n_genres, len(GENRES) + 1)):
+        if have != want:
+            return f"{name} is {have}; this version's score conditions have {want}"
+    return None
+
+
 def load_codec(path: str | Path, device: torch.device | str = "cpu"):
-    """Rebuild an ``AudioCodec`` from its checkpoint (config from the metadata), in eval mode."""
+    """Rebuild an ``AudioCodec`` from its checkpoint (config from the metadata, checked against
+    ``CODEC_FIELDS`` and the file's tensors before it is built), in eval mode. ``ModelError`` when unusable."""
     from .codec import AudioCodec, CodecConfig
 
-    sd, meta = read_checkpoint(path, "codec")
-    model = AudioCodec(CodecConfig.from_json(meta["config"]))
-    try:
-        model.load_state_dict({k: v.float() for k, v in sd.items()})
-    except RuntimeError as e:
-        raise ModelError(f"codec checkpoint {path} does not match its own config ({e})") from e
+    model, _, _ = load_weights(path, "codec", CODEC_FIELDS, lambda d: AudioCodec(CodecConfig.from_json(json.dumps(d))),
+                               _codec_problem)
     return model.to(device).eval()
 
 
 def load_dit(path: str | Path, device: torch.device | str = "cpu"):
-    """Rebuild a ``DiT`` from its checkpoint, in eval mode."""
+    """Rebuild a ``DiT`` from its checkpoint (config checked against ``DIT_FIELDS``, this version's score
+    conditions and the file's tensors before it is built), in eval mode. ``ModelError`` when unusable."""
     from .dit import DiT, DiTConfig
 
-    sd, meta = read_checkpoint(path, "renderer")
-    model = DiT(DiTConfig.from_json(meta["config"]))
-    try:
-        model.load_state_dict({k: v.float() for k, v in sd.items()})
-    except RuntimeError as e:
-        raise ModelError(f"renderer checkpoint {path} does not match its own config ({e})") from e
+    model, _, _ = load_weights(path, "renderer", DIT_FIELDS, lambda d: DiT(DiTConfig.from_json(json.dumps(d))),
+                               _dit_problem)
     return model.to(device).eval()
 
 

@@ -52,8 +52,28 @@ def read_metadata(path: str | os.PathLike) -> dict:
     if meta.get("format") != FORMAT:
         raise ModelError(f"{path} is not a Melodex structure model (format {meta.get('format')!r})")
     for k in ("config", "training"):
-        meta[k] = json.loads(meta.get(k) or "{}")
+        try:
+            meta[k] = json.loads(meta.get(k) or "{}")
+        except (ValueError, RecursionError) as e:
+            raise ModelError(f"{path}: its {'config' if k == 'config' else 'training record'} is not valid JSON "
+                             f"({e})") from None
     return meta
+
+
+# Config fields of a structure checkpoint: name -> (type, low, high) (see ``render.diffusion.check_config``).
+STRUCTURE_FIELDS: dict[str, tuple] = {
+    "vocab_size": (int, 1, 1_000_000), "block_size": (int, 1, 8192), "n_layer": (int, 1, 64), "n_head": (int, 1, 64),
+    "n_embd": (int, 2, 4096), "mlp_ratio": (int, 1, 16), "dropout": (float, 0.0, 1.0), "rope_base": (float, 2.0, 1e7),
+}
+
+
+def _config_problem(cfg: dict) -> str | None:
+    c = StructureConfig.from_dict(cfg)
+    if c.vocab_size != VOCAB_SIZE:
+        return f"a vocabulary of {c.vocab_size} tokens; expected {VOCAB_SIZE}"
+    if c.n_embd % c.n_head or (c.n_embd // c.n_head) % 2:
+        return f"n_embd {c.n_embd} does not split into {c.n_head} heads of an even size"
+    return None
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
@@ -62,30 +82,16 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
 
     Returns (model, info) with info = {sha256, config, training, path}; ``sha256`` is the file's hash when the
     caller already knows it (the engine's hash cache), else it is computed. Raises ``ModelError`` on a
-    missing, corrupt or mismatched file.
+    missing, corrupt or mismatched file: the config is checked (``STRUCTURE_FIELDS``, tokenizer, vocabulary)
+    and compared with the file's tensors before the model is built (``render.diffusion.load_weights``).
     """
+    from ..render.diffusion import load_weights
+
     meta = read_metadata(path)
     if meta.get("tokenizer") != TOKENIZER_VERSION:
         raise ModelError(f"{path} was trained with tokenizer {meta.get('tokenizer')!r}; this version reads {TOKENIZER_VERSION!r}")
-    cfg = StructureConfig.from_dict(meta["config"])
-    if cfg.vocab_size != VOCAB_SIZE:
-        raise ModelError(f"{path} has a vocabulary of {cfg.vocab_size} tokens; expected {VOCAB_SIZE}")
-    model = StructureTransformer(cfg)
-    expected = {k: v.shape for k, v in model.state_dict().items() if k != "head.weight"}
-    sd = {}
-    with safe_open(str(path), framework="pt") as f:
-        names = set(f.keys())
-        if names != set(expected):
-            missing, unexpected = sorted(set(expected) - names), sorted(names - set(expected))
-            raise ModelError(f"{path} does not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
-        for k in names:
-            t = f.get_tensor(k)
-            if tuple(t.shape) != tuple(expected[k]):
-                raise ModelError(f"{path}: tensor {k} has shape {tuple(t.shape)}, expected {tuple(expected[k])}")
-            if not torch.isfinite(t.float()).all():
-                raise ModelError(f"{path}: tensor {k} holds NaN or infinite values")
-            sd[k] = t.float()
-    model.load_state_dict(sd, strict=False)
-    model.head.weight = model.wte.weight
+    model, _, _ = load_weights(path, FORMAT, STRUCTURE_FIELDS, lambda d: StructureTransformer(StructureConfig.from_dict(d)),
+                               _config_problem, format_key="format", skip=frozenset({"head.weight"}))
+    model.head.weight = model.wte.weight  # tied, not stored
     model.to(device).eval()
     return model, {"sha256": sha256 or file_hash(path), "config": meta["config"], "training": meta["training"], "path": str(path)}
