@@ -45,6 +45,24 @@ def record_default(steps: int) -> tuple[int, ...]:
     return tuple(sorted({round(steps * q) for q in (0.25, 0.5, 0.75)} & set(range(1, steps))))
 
 
+def check_options(opts: DiffusionOptions) -> None:
+    """``ModelError`` naming the first option a render cannot use: steps outside 1..``limits.MAX_STEPS``, a seed
+    outside ``limits.SEED_RANGE`` (noise generators take 64 bits), strength outside 0..1, a guidance weight that
+    is not a finite number, recorded steps outside 0..steps."""
+    from ..song import limits
+
+    problem = limits.steps_problem(opts.steps) or limits.seed_problem(opts.seed, "render seed")
+    if problem:
+        raise ModelError(problem)
+    if not isinstance(opts.strength, (int, float)) or not 0.0 <= opts.strength <= 1.0:
+        raise ModelError(f"strength {opts.strength} must be between 0 (keep the SoundFont render) and 1 (from noise)")
+    if not isinstance(opts.guidance, (int, float)) or not -100.0 <= opts.guidance <= 100.0:
+        raise ModelError(f"guidance {opts.guidance} must be a number between -100 and 100 (renders use 1-4)")
+    for k in opts.record_steps or ():
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= opts.steps:
+            raise ModelError(f"recorded step {k!r} must be a whole number between 0 and the {opts.steps} steps")
+
+
 def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section: Section | str | int | None = None,
                      progress: Progress | None = None, cancel: Cancel | None = None,
                      soundfont: str | os.PathLike | None = None,
@@ -57,10 +75,7 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
-    if not 0.0 <= opts.strength <= 1.0:
-        raise ModelError(f"strength {opts.strength} must be between 0 (keep the SoundFont render) and 1 (from noise)")
-    if opts.steps < 1:
-        raise ModelError(f"steps must be at least 1 (got {opts.steps})")
+    check_options(opts)
     dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
     tracks = song.tracks if track_ids is None else [song.track(t) for t in dict.fromkeys(track_ids)]
     sec = section if section is None or isinstance(section, Section) else SoundFontRenderer._find_section(song, section)
