@@ -19,6 +19,8 @@ from melodex_studio.io.project import load_project, save_project
 from tests.songs import make_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]
+# These tests are about files and exit codes, not the renderer: the SoundFont one needs no models and is fast.
+SOUNDFONT = ("--renderer", "soundfont")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def test_info_text(project, capsys):
 def test_export_everything(project, tmp_path, capsys):
     midi, wav, stems = tmp_path / "song.mid", tmp_path / "song.wav", tmp_path / "stems"
     rc = main(["export", str(project), "--midi", str(midi), "--wav", str(wav), "--stems", str(stems),
-               "--rate", "48000", "--bits", "24", "--json"])
+               "--rate", "48000", "--bits", "24", "--json", *SOUNDFONT])
     assert rc == 0
     report = json.loads(capsys.readouterr().out)
     info = sf.info(str(wav))
@@ -100,7 +102,7 @@ def test_export_everything(project, tmp_path, capsys):
 def test_export_type0_midi_and_16_bit_flac(project, tmp_path):
     midi, wav = tmp_path / "t0.mid", tmp_path / "mix.flac"
     assert main(["export", str(project), "--midi", str(midi), "--type0", "--wav", str(wav), "--bits", "16",
-                 "--format", "flac", "--no-dither"]) == 0
+                 "--format", "flac", "--no-dither", *SOUNDFONT]) == 0
     assert mido.MidiFile(str(midi)).type == 0
     info = sf.info(str(wav))
     assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_16", 44100)
@@ -113,7 +115,7 @@ def test_export_streaming_loudness_keeps_stems_summing_to_the_mix(tmp_path):
     path = tmp_path / "short.melodex"
     save_project(path, song)
     wav, stems = tmp_path / "loud.wav", tmp_path / "stems"
-    assert main(["export", str(path), "--wav", str(wav), "--stems", str(stems), "--lufs"]) == 0
+    assert main(["export", str(path), "--wav", str(wav), "--stems", str(stems), "--lufs", *SOUNDFONT]) == 0
     mix, rate = sf.read(wav, dtype="float64")
     assert pyloudnorm.Meter(rate).integrated_loudness(mix) == pytest.approx(-14.0, abs=0.5)
     assert residual_db(sorted(stems.iterdir()), wav) < -60.0
@@ -121,7 +123,7 @@ def test_export_streaming_loudness_keeps_stems_summing_to_the_mix(tmp_path):
 
 def test_render_one_section_of_one_track(project, tmp_path):
     wav = tmp_path / "chorus.wav"
-    assert main(["render", str(project), "--wav", str(wav), "--section", "verse", "--track", "Bass"]) == 0
+    assert main(["render", str(project), "--wav", str(wav), "--section", "verse", "--track", "Bass", *SOUNDFONT]) == 0
     song = load_project(project)
     start, end = song.section_ticks(song.section("verse"))
     length_s = song.tick_to_seconds(end) - song.tick_to_seconds(start)
@@ -140,9 +142,9 @@ def test_user_errors_exit_non_zero_with_a_readable_message(project, tmp_path, ca
     assert not (tmp_path / "y.melodex").exists()
     assert main(["export", str(project)]) == 2
     assert "nothing to export" in capsys.readouterr().err
-    assert main(["export", str(project), "--wav", str(tmp_path / "a.wav"), "--bits", "8"]) == 5
+    assert main(["export", str(project), "--wav", str(tmp_path / "a.wav"), "--bits", "8", *SOUNDFONT]) == 5
     assert "8-bit" in capsys.readouterr().err
-    assert main(["render", str(project), "--wav", str(tmp_path / "b.wav"), "--section", "coda"]) == 5
+    assert main(["render", str(project), "--wav", str(tmp_path / "b.wav"), "--section", "coda", *SOUNDFONT]) == 5
     assert "no section" in capsys.readouterr().err
     assert not (tmp_path / "a.wav").exists() and not (tmp_path / "b.wav").exists()
 
@@ -156,13 +158,13 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_process_exit_codes(project, tmp_path):
     corrupt = tmp_path / "corrupt.melodex"
     corrupt.write_bytes(project.read_bytes()[:2000])  # truncated project
-    p = _run("export", str(corrupt), "--wav", str(tmp_path / "c.wav"), "--rate", "44100")
+    p = _run("export", str(corrupt), "--wav", str(tmp_path / "c.wav"), "--rate", "44100", *SOUNDFONT)
     assert p.returncode == 3, p.stderr
     assert p.stderr.startswith("melodex: error:") and "Traceback" not in p.stderr
     assert not (tmp_path / "c.wav").exists()
 
 
 def test_bad_rate_is_refused_before_rendering(project, tmp_path, capsys):
-    assert main(["export", str(project), "--wav", str(tmp_path / "c.wav"), "--rate", "12345"]) == 5
+    assert main(["export", str(project), "--wav", str(tmp_path / "c.wav"), "--rate", "12345", *SOUNDFONT]) == 5
     err = capsys.readouterr().err
     assert "12345 Hz" in err and "48000" in err

@@ -21,7 +21,7 @@ from melodex_studio.structure.checkpoint import save_checkpoint
 from melodex_studio.structure.transformer import build_model
 
 REPO = Path(__file__).resolve().parents[2]
-PROMPTS = REPO.parent / "shared" / "prompts" / "public.jsonl"
+PROMPTS = REPO / "tests" / "data" / "prompts" / "public.jsonl"
 SHIPPED = REPO / "models" / "structure-small.safetensors"
 SAMPLE = [0, 3, 7, 13, 14]  # lofi 4/4 with form, waltz 3/4 AABA, rock form, reggae, celtic jig 6/8
 
@@ -43,8 +43,6 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 def _prompts():
-    if not PROMPTS.exists():
-        pytest.skip(f"{PROMPTS} not found")
     lines = [json.loads(x) for x in PROMPTS.read_text().splitlines() if x.strip()]
     return [lines[i] for i in SAMPLE if i < len(lines)]
 

@@ -1,4 +1,4 @@
-"""Prompts -> StylePlans: the shared public prompt file and prompts phrased the way musicians write."""
+"""Prompts -> StylePlans: the public prompt file (tests/data/prompts) and prompts phrased the way musicians write."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,10 @@ from melodex_studio.prompt.parse import parse_prompt
 
 from .helpers import mismatches
 
-PUBLIC = Path(__file__).resolve().parents[2] / "../shared/prompts/public.jsonl"
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "prompts" / "public.jsonl"
 
 
 def _public_cases():
-    if not PUBLIC.exists():
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=f"{PUBLIC} is absent (shared prompt file)"))]
     rows = [json.loads(line) for line in PUBLIC.read_text().splitlines() if line.strip()]
     return [pytest.param(r["prompt"], r["expect"], id=r["prompt"][:40]) for r in rows]
 

@@ -18,9 +18,20 @@ from tests.songs import make_demo_song, single_note_song
 RATE = 44100
 
 
+def _bundled() -> Path:
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+# The onsets, tails and levels below are those of this font; a system FluidR3_GM differs (its first sound comes
+# 64 samples later on the presets used here).
+PINNED = _bundled()
+
+
 @pytest.fixture(scope="module")
 def renderer() -> SoundFontRenderer:
-    return SoundFontRenderer()
+    return SoundFontRenderer(PINNED)
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +59,10 @@ def clean_config(tmp_path, monkeypatch) -> Path:
     return settings_path()
 
 
-def _bundled() -> Path:
-    import pretty_midi
-
-    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+def test_the_suite_renders_with_the_pinned_font_even_when_a_system_one_is_installed():
+    """tests/conftest.py pins the bundled font through the user settings, above any system FluidR3_GM."""
+    assert find_soundfont() == PINNED
+    assert SoundFontRenderer().soundfont_path == PINNED
 
 
 def test_settings_path_is_in_the_user_config_dir(clean_config, tmp_path):
@@ -157,7 +168,7 @@ def test_release_tail_is_kept_beyond_the_end_of_the_song(renderer):
 
 
 def test_tail_is_capped(tmp_path):
-    r = SoundFontRenderer(tail_seconds=0.2)
+    r = SoundFontRenderer(PINNED, tail_seconds=0.2)
     song = single_note_song(PPQ * 4, pitch=64, program=48, duration_ticks=PPQ * 4, bars=2)
     res = r.render(song)
     assert res.frames <= song.tick_to_sample(song.end_tick) + int(0.2 * RATE)

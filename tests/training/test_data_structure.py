@@ -28,6 +28,7 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, cache):
+    """A small dataset built once (~6 s): every test using it is marked slow, so `make test-fast` skips the build."""
     out = tmp_path_factory.mktemp("ds")
     info = build_dataset(out, seed=0, max_items=N_ITEMS, variants=2, cache_dir=cache)
     return out, info
@@ -37,6 +38,7 @@ def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_manifest_has_source_and_licence_and_no_essen(built):
     out, info = built
     m = json.loads((out / "manifest.json").read_text())
@@ -57,6 +59,7 @@ def test_essen_is_refused():
         corpus.extract("essenFolksong/altdeu10.abc", 1)
 
 
+@pytest.mark.slow
 def test_splits_disjoint_by_source_and_fixed(built):
     out, _ = built
     m = json.loads((out / "manifest.json").read_text())
@@ -74,6 +77,7 @@ def test_splits_disjoint_by_source_and_fixed(built):
     assert 0.87 < c["train"] / 4000 < 0.93 and c["val"] > 120 and c["test"] > 120
 
 
+@pytest.mark.slow
 def test_same_seed_identical_files_other_seed_differs(built, tmp_path, cache):
     out, _ = built
     again = tmp_path / "again"
@@ -85,6 +89,7 @@ def test_same_seed_identical_files_other_seed_differs(built, tmp_path, cache):
     assert (other / "train.jsonl").read_text().splitlines()[0] != (out / "train.jsonl").read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 def test_songs_are_valid(built):
     out, _ = built
     n = 0
@@ -206,6 +211,7 @@ def test_chorale_chords_from_chordify(cache):
     assert rec["group"].startswith("chorale-melody:")
 
 
+@pytest.mark.slow
 def test_songs_from_midi_dir_reads_user_files(built, tmp_path):
     from melodex_studio.io.midi import export_midi
 

@@ -11,6 +11,7 @@ from melodex_studio.training.data_renderer import CodecTrainConfig, build_datase
 from melodex_studio.training.train_codec import train_codec
 
 
+@pytest.mark.slow
 def test_a_short_run_with_harmonics_then_a_decoder_only_fine_tune(tmp_path):
     torch.manual_seed(0)
     data = tmp_path / "data"
