@@ -14,7 +14,7 @@ from ..render.soundfont import RenderResult
 from ..song import Section, Song
 from .diffusion_render import DiffusionOptions
 from .jobs import JobContext
-from .proposals import Proposal, new_entries, stem_name, stems_of_track
+from .proposals import Proposal, cache_stem, new_entries, stem_name, stems_of_track
 
 
 def _opts(ctx: JobContext, opts: DiffusionOptions | None) -> DiffusionOptions:
@@ -49,7 +49,7 @@ def decode_current(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequen
     if todo:
         ctx.report("decode", 0, len(todo), "decoding the takes")
         dry = decode_takes(song, tensors, todo, options=_opts(ctx, opts), cancel=ctx.token)
-        stems = {names[tid]: dry.stems[tid] for tid in todo}
+        stems = {names[tid]: cache_stem(dry.stems[tid]) for tid in todo}
         ctx.add_stems({tid: dry.stems[tid] for tid in todo})
         ctx.report("decode", len(todo), len(todo), "decoded")
     drop = {n for tid in track_ids for n in stems_of_track(audio_names, tid) if n != names[tid]}
@@ -83,7 +83,7 @@ def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal,
                                    cancel=ctx.token, options=o)
         _choose(song, [t for t in song.takes if t.id not in before], proposal)
         for tid in whole:
-            proposal.stems[stem_name(song, tid)] = dry.stems[tid]
+            proposal.stems[stem_name(song, tid)] = cache_stem(dry.stems[tid])
         ctx.add_stems({tid: dry.stems[tid] for tid in whole})
     for i, (sec, ts) in enumerate(per_section, start=1 if whole else 0):
         dry, _ = render_with_takes(song, tensors, track_ids=ts, section=sec, progress=_span(ctx, "diffusion", i, calls),

@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..song import Chord, Song, Take
 
 
@@ -44,6 +46,19 @@ class Proposal:
     @property
     def empty(self) -> bool:
         return self.song is None and not (self.takes or self.chords or self.tensors or self.stems or self.drop_stems)
+
+
+def cache_stem(audio) -> np.ndarray:
+    """``audio`` on the grid the project file stores stems on (24-bit PCM, clipped to [-1, 1), the rounding of
+    ``io.project``), float32 and read-only: a cached stem is then the same array before a save and after a
+    load, and nothing can change it in place."""
+    q = np.array(audio, dtype=np.float32) * np.float32(2**23)
+    np.rint(q, out=q)
+    np.clip(q, -(2**23), 2**23 - 1, out=q)
+    q /= np.float32(2**23)
+    q += np.float32(0.0)  # -0.0 -> +0.0, as a decoded FLAC gives it
+    q.flags.writeable = False
+    return q
 
 
 def stem_name(song: Song, track_id: str) -> str | None:
