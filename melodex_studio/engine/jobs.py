@@ -126,6 +126,7 @@ class Job:
                 self.notes.append(f"{e}; ran it on the CPU instead")
                 self.context.device = "cpu"
                 self.result = self._compute(self.context)
+            self.token.check(self.label)  # a cancel that came after the last step still wins: nothing is applied
             if self.result is not None and hasattr(self.result, "notes"):
                 self.result.notes.extend(self.notes)
             self.status = "done"
