@@ -34,3 +34,11 @@ def _pin_the_soundfont(tmp_path_factory):
         mp.setenv("XDG_CONFIG_HOME", str(config))
         assert find_soundfont() == font, "the test SoundFont could not be pinned through the user settings"
         yield font
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_data(tmp_path_factory):
+    """Autosave copies and user models of the tests go to a folder of their own, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MELODEX_DATA_DIR", str(tmp_path_factory.mktemp("user-data")))
+        yield

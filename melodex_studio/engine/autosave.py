@@ -9,20 +9,10 @@ project finds it. A clean save or a close removes it. ``MELODEX_DATA_DIR`` overr
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
-ENV = "MELODEX_DATA_DIR"
-
-
-def data_dir() -> Path:
-    """The user data folder of the application (it need not exist)."""
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("melodex-studio"))
+from .userdata import data_dir
 
 
 def autosave_path(project: Path | None, session_id: str) -> Path:

@@ -67,10 +67,10 @@ class ModelInfo:
 # --- finding files ------------------------------------------------------------------------------------
 
 def user_models_dir() -> Path:
-    """``platformdirs.user_data_dir("melodex-studio")/models`` (it need not exist)."""
-    import platformdirs
+    """``<user data>/models`` (``engine.userdata.data_dir``; it need not exist)."""
+    from .userdata import data_dir
 
-    return Path(platformdirs.user_data_dir("melodex-studio")) / "models"
+    return data_dir() / "models"
 
 
 def _env_path(kind: str) -> Path | None:

@@ -85,6 +85,7 @@ class ProjectSession:
         self._job_lock = threading.Lock()
         self._autosave = Autosaver(autosave_interval_s) if autosave else None
         self._stem_memo: dict[str, Any] = {}
+        self.autosave_error: str | None = None
 
     # --- state -----------------------------------------------------------------------------------
     @property
@@ -269,12 +270,12 @@ class ProjectSession:
         """Make ``proposal`` one undoable change (nothing changes when it cannot be applied)."""
         info = ChangeInfo(proposal.label, proposal.kind, frozenset(proposal.sections), frozenset(proposal.tracks),
                           frozenset(t.id for t in proposal.takes), document=proposal.song is not None)
-        self._change(info, lambda song: apply_proposal(song, self.tensors, self.audio, proposal))
-        self.autosave(force=True)
+        self._change(info, lambda song: apply_proposal(song, self.tensors, self.audio, proposal), after_job=True)
         return info
 
-    def _change(self, info: ChangeInfo, mutate: Callable[[Song], Any]) -> Any:
-        """Run ``mutate`` on the live document and record it as one change; on error restore and re-raise."""
+    def _change(self, info: ChangeInfo, mutate: Callable[[Song], Any], after_job: bool = False) -> Any:
+        """Run ``mutate`` on the live document and record it as one change; on error restore and re-raise.
+        Then autosave: always after a job, else when the last autosave is older than the interval."""
         before, tensors, audio = self.song.copy(), dict(self.tensors), dict(self.audio)
         try:
             result = mutate(self.song)
@@ -287,6 +288,11 @@ class ProjectSession:
             raise
         self.history.push(Change.between(info, before, self.doc, tensors, audio))
         self._notify(info)
+        try:
+            self.autosave(force=after_job)
+            self.autosave_error = None
+        except (MelodexError, OSError) as e:  # the change stands; the front end says why there is no autosave
+            self.autosave_error = str(e)
         return result
 
     def _snapshot(self) -> tuple[Song, dict, set[str]]:

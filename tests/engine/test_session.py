@@ -264,3 +264,22 @@ def test_autosave_after_a_job_is_offered_on_open_and_removed_by_a_save(models, t
     assert snapshot(again)[0] == crashed[0] and again.dirty
     again.save()
     assert not auto.exists()
+
+
+def test_edits_autosave_at_most_once_per_interval(models, tmp_path):
+    from melodex_studio.engine.autosave import autosave_path
+
+    s = make_session(models, autosave=True, autosave_interval_s=3600)
+    s.run(s.generate(plan=tiny_plan(), seed=2))  # a job: autosaved at once
+    auto = autosave_path(None, s.id)
+    first = auto.stat().st_mtime_ns
+    s.set_title("an edit")  # an edit within the interval: not written again
+    assert auto.stat().st_mtime_ns == first
+    s._autosave.interval_s = 0
+    s.set_title("another edit")
+    assert auto.stat().st_mtime_ns > first
+    from melodex_studio.io.project import read_project
+
+    assert read_project(auto).song.title == "another edit"
+    s.close()
+    assert not auto.exists()  # closing (the user's choice) drops the copy

@@ -30,3 +30,25 @@ def test_window_shows_song_and_follows_changes(qtbot):
     tracks = w.outline.topLevelItem(1)
     assert tracks.child(0).text(0) == "Bass"
     assert "1 notes" in tracks.child(0).text(1)
+
+
+def test_window_opens_a_project_with_its_tensors_and_undoes_through_the_session(qtbot, tmp_path):
+    import numpy as np
+
+    from melodex_studio.io.project import save_project
+
+    song = Song(title="Kept")
+    song.add_section(Section("verse", 0, 2))
+    t = song.add_track(Track("Piano", role="chords"))
+    path = tmp_path / "k.melodex"
+    save_project(path, song, {"structure/tokens": np.arange(7, dtype=np.int32)})
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.open_project(str(path))
+    assert w.session.path == path and np.array_equal(w.session.tensors["structure/tokens"], np.arange(7))
+    w.session.edit_notes(t.id, add=[Note(0, 60, 480)])
+    assert "1 notes" in w.outline.topLevelItem(1).child(0).text(1) and "*" in w.windowTitle()
+    assert w.undo_action.text() == "&Undo Edit notes"
+    w.undo_action.trigger()
+    assert "0 notes" in w.outline.topLevelItem(1).child(0).text(1) and "*" not in w.windowTitle()
+    w.close()

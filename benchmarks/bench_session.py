@@ -1,0 +1,165 @@
+"""Benchmark: the project session as the window and the CLI use it (shipped models, CPU).
+
+* regenerate one 8-bar section of a 4-track, 72 s song end to end: structure model + diffusion render of
+  the section's four tracks + decoding the tracks' whole-song stems + the mix of the whole song (what a
+  musician waits for between "Regenerate" and hearing it), through ``session.regenerate(render=True)``;
+* switch a take (``use_take``: notes, render choice, stem from the cache or this session's memo);
+* undo of a regeneration;
+* cancel latency: a whole-song render job cancelled at a random moment, request -> job ended (p95 of 20);
+* save and load of a 192 s, 6-track project (benchmarks/bench_project.py's song) with 3 diffusion takes
+  per track and section (a render and two variations from step 4) and their full latent state.
+
+Median of 5 (and the min) unless stated. Rewrites the "Project session" section of RESULTS.md. Run:
+``.venv/bin/python benchmarks/bench_session.py``
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results import write_section  # noqa: E402
+
+RUNS = 5
+MARK = "<!-- session -->"
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _stats(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.3f} / {min(xs):.3f}"
+
+
+def main() -> None:
+    import torch
+
+    from melodex_studio.engine.diffusion_render import DiffusionOptions
+    from melodex_studio.engine.export import cached_render
+    from melodex_studio.engine.rendering import mix_result
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.prompt.plan import InstrumentPlan, SectionPlan, StylePlan
+    from melodex_studio.song import Key
+
+    threads = int(os.environ.get("MELODEX_BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
+    os.environ.setdefault("MELODEX_DATA_DIR", tempfile.mkdtemp())
+    rows: list[tuple[str, str, str]] = []
+    load = os.getloadavg()[0]
+
+    # --- regenerate one section end to end ----------------------------------------------------------
+    plan = StylePlan(tempo_bpm=120.0, meter=(4, 4), key=Key.parse("A minor"),
+                     form=[SectionPlan("intro", 4), SectionPlan("verse", 8), SectionPlan("chorus", 8),
+                           SectionPlan("verse", 8), SectionPlan("chorus", 8)],
+                     instruments=[InstrumentPlan("electric piano", 4, "chords"), InstrumentPlan("bass", 33, "bass"),
+                                  InstrumentPlan("flute", 73, "melody"), InstrumentPlan("drums", 0, "drums", is_drum=True)],
+                     drums=True, genre="pop", mood="happy")
+    s = ProjectSession(device="cpu", diffusion=DiffusionOptions(device="cpu"), autosave=False)
+    t_gen = _timed(lambda: s.run(s.generate(plan=plan, seed=3, render=True)))
+    stages: dict[str, list[float]] = {}
+    totals, takes = [], []
+    for i in range(RUNS):
+        marks = []
+        t0 = time.perf_counter()
+        p = s.run(s.regenerate("chorus", seed=100 + i, render=True,
+                               progress=lambda pr: marks.append((pr.stage, time.perf_counter()))))
+        t_job = time.perf_counter()
+        mix_result(s.song, cached_render(s.song, s.audio))
+        t1 = time.perf_counter()
+        totals.append(t1 - t0)
+        takes.append(p.takes[0].id)
+        prev = t0
+        for stage in ("structure", "diffusion", "decode"):
+            ts = [t for st, t in marks if st == stage]
+            if ts:
+                stages.setdefault(stage, []).append(ts[-1] - prev)
+                prev = ts[-1]
+        stages.setdefault("apply + mix", []).append(t1 - t_job)
+    rows.append(("regenerate chorus (8 bars, 4 tracks) end to end", _stats(totals), "under 3 s"))
+    for k, v in stages.items():
+        rows.append((f"  of which {k}", _stats(v), ""))
+
+    # --- switch a take, undo a regeneration -----------------------------------------------------------
+    s.use_take(takes[-2])
+    s.use_take(takes[-1])  # both stems now in the cache or the memo
+    switch = [_timed(lambda t=t: s.use_take(t)) for t in (takes[-2], takes[-1]) * 3][1:]
+    rows.append(("switch a take (structure take + its render, stems cached)", _stats(switch), "under 50 ms"))
+    undo = []
+    for i in range(RUNS):
+        s.run(s.regenerate("verse", seed=200 + i, render=True))
+        undo.append(_timed(s.undo))
+    rows.append(("undo of a regeneration (with render)", _stats(undo), "under 50 ms"))
+
+    # --- cancel latency ---------------------------------------------------------------------------------
+    rng, lat = random.Random(1), []
+    for _ in range(20):
+        job = s.render()
+        time.sleep(rng.uniform(0.05, 3.0))
+        t0 = time.perf_counter()
+        job.cancel()
+        job.join()
+        lat.append(time.perf_counter() - t0)
+    lat.sort()
+    rows.append(("cancel latency of a render job, p95 / max of 20", f"{lat[18]:.3f} / {lat[-1]:.3f}", "p95 under 0.5 s"))
+    s.close()
+
+    # --- save and load of a 3-minute 6-track project with 3 takes per section ------------------------
+    from benchmarks.bench_project import build_song
+
+    song = build_song()
+    song.takes.clear()
+    song.active_takes.clear()
+    big = ProjectSession(device="cpu", diffusion=DiffusionOptions(device="cpu"), autosave=False)
+    big.new(song)
+    t_render = _timed(lambda: big.run(big.render()))
+    t_vary = _timed(lambda: [big.run(big.vary(sec.id, 4, seed=k)) for sec in list(big.song.sections) for k in (1, 2)])
+    n_takes = len(big.song.takes)
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "big.melodex"
+    big.save_as(path)
+    save = []
+    for _ in range(RUNS):
+        big.set_title(f"Benchmark {len(save)}")
+        save.append(_timed(big.save))
+    size_mb = path.stat().st_size / 1e6
+    load_t = []
+    for _ in range(RUNS):
+        other = ProjectSession(autosave=False)
+        load_t.append(_timed(lambda o=other: o.open(path, read_only=True)))
+        other.close()
+    state_mb = sum(a.nbytes for a in big.tensors.values()) / 1e6
+    audio_mb = sum(getattr(a, "nbytes", 0) for a in big.audio.values()) / 1e6
+    rows.append((f"save, 192 s x 6 tracks, {n_takes} diffusion takes, stems cached", _stats(save), "under 1 s"))
+    rows.append(("load (open)", _stats(load_t), "under 1 s"))
+    rows.append(("project file size", f"{size_mb:.1f} MB", "at most 80 MB"))
+    big.close()
+
+    lines = [
+        "## Project session (`bench_session.py`)",
+        "",
+        f"Shipped models, device cpu, torch threads {threads}; x86_64, {os.cpu_count()} CPUs (shared; load average "
+        f"{load:.1f} at the start); {platform.python_version()}. The 72 s song (intro 4, verse 8, chorus 8, verse 8, "
+        f"chorus 8 at 120 BPM; electric piano, bass, flute, drums) was generated and rendered in {t_gen:.1f} s. "
+        f"The 192 s project: render of 6 tracks x 8 sections {t_render:.1f} s, then two variations per section from "
+        f"step 4 in {t_vary:.1f} s; tensors {state_mb:.1f} MB in memory, stems {audio_mb:.1f} MB as float32.",
+        "",
+        "| what | median / min (s) | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+    ]
+    print("\n".join(lines))
+    write_section(MARK, lines)
+
+
+if __name__ == "__main__":
+    main()
