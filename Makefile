@@ -15,6 +15,9 @@ test: install-dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 	$(VENV)/bin/lint-imports
 
+faults: install-dev
+	QT_QPA_PLATFORM=offscreen MELODEX_FAULT_TRIES=20 $(PY) -m pytest -q tests/test_faults.py
+
 test-fast: install-dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
 	$(VENV)/bin/lint-imports

@@ -39,15 +39,34 @@ def write_error(target: Path, exc: BaseException) -> MelodexError:
     while cause is not None and not isinstance(cause, OSError):
         cause = cause.__cause__
     reason = _REASONS.get(getattr(cause, "errno", None)) if cause is not None else None
-    if reason is None:
-        try:
-            if shutil.disk_usage(target.parent if target.parent.exists() else Path(".")).free < 2**20:
-                reason = "the disk is full"
-        except OSError:
-            pass
+    if reason is None:  # the audio library says only "System error.": ask the system what is wrong
+        reason = _probe(target.parent if str(target.parent) else Path("."))
     if reason is None:
         reason = f"the system reported {str(exc.__cause__ or exc) or type(exc).__name__!r}"
     return AudioError(f"could not write {target}: {reason}; nothing was changed there")
+
+
+def _probe(folder: Path) -> str | None:
+    """Why writing into ``folder`` fails, found by asking the system and by writing 1 MB there; None when
+    nothing is wrong that it can see."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return f"the file is larger than this system allows (files are limited to {limit:,} bytes)"
+    except (ImportError, OSError, ValueError):
+        pass
+    if not os.access(folder, os.W_OK):
+        return "permission denied"
+    try:
+        with tempfile.TemporaryFile(dir=folder) as f:
+            f.write(b"\0" * 2**20)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return _REASONS.get(e.errno, e.strerror)
+    return None
 
 
 def _sweep(folder: Path) -> None:
