@@ -72,7 +72,7 @@ def render_takes_of(song: Song, section: Section, track_id: str) -> list[Take]:
 
 def _no_render(track_name: str, section_label: str) -> ModelError:
     return ModelError(f"track {track_name!r} has no diffusion render of section {section_label!r} for its current notes; "
-                      f"render it with --renderer diffusion first")
+                      f"render it with the diffusion renderer first")
 
 
 def _model_info(opts: DiffusionOptions) -> dict[str, str]:
@@ -177,7 +177,7 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
     for take, old in zip(sources, olds):
         if step not in old.checkpoints and take.params.get("parent"):
             raise ModelError(f"take {take.id} is a variation from step {take.params['from_step']}, so it recorded only "
-                             f"steps {sorted(old.checkpoints)}; to vary from step {step}, vary its parent: --take "
+                             f"steps {sorted(old.checkpoints)}; to vary from step {step}, vary its parent, take "
                              f"{take.params['parent']}")
         if take.params.get("models") != models:
             raise ModelError(f"take {take.id} was rendered with other codec/renderer checkpoints; vary it with those "

@@ -114,7 +114,7 @@ def test_stale_renders_and_unrecorded_steps_are_clear_errors(loaded, checkpoints
     n = len(song.takes)
     with pytest.raises(ModelError, match=f"track '{track.name}' has no diffusion render of section"):
         vary_takes(song, tensors, sec, 2, seed=1, options=_opts(checkpoints))
-    with pytest.raises(ModelError, match="render it with --renderer diffusion first"):
+    with pytest.raises(ModelError, match="render it with the diffusion renderer first"):
         decode_takes(song, tensors, options=_opts(checkpoints))
     assert len(song.takes) == n
 
@@ -150,7 +150,7 @@ def test_a_variation_keeps_only_the_steps_after_its_branch_and_says_where_the_re
     parent = current_take(song, sec, track.id)
     (child,) = vary_takes(song, tensors, sec, 2, seed=3, track_ids=[track.id], options=_opts(checkpoints))
     assert child.params["state"]["steps_recorded"] == [3]
-    with pytest.raises(ModelError, match=f"vary its parent: --take {parent.id}"):
+    with pytest.raises(ModelError, match=f"vary its parent, take {parent.id}"):
         vary_takes(song, tensors, sec, 1, seed=4, track_ids=[track.id], options=_opts(checkpoints))
     (grandchild,) = vary_takes(song, tensors, sec, 3, seed=5, track_ids=[track.id], options=_opts(checkpoints))
     assert grandchild.params["parent"] == child.id
