@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from melodex_studio.io.project import read_project, save_project
+from tests.engine.session_helpers import write_tiny_models
 from tests.songs import make_demo_song
 
 pytestmark = pytest.mark.slow
@@ -28,15 +29,7 @@ CLI = [sys.executable, "-m", "melodex_studio.cli"]
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    import torch
-
-    from melodex_studio.structure.checkpoint import save_checkpoint
-    from melodex_studio.structure.transformer import build_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("m") / "tiny.safetensors"
-    save_checkpoint(build_model("tiny"), path)
-    return path
+    return write_tiny_models(tmp_path_factory.mktemp("m"))["structure"]
 
 
 def _env() -> dict:
