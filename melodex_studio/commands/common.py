@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..engine.jobs import Progress, ProgressCallback
+from ..progress import Progress
 
 
 def add_progress_arg(p: argparse.ArgumentParser) -> None:
@@ -43,6 +43,15 @@ class TerminalProgress:
         self._bar.n = p.step
         self._bar.set_postfix_str(p.message[:40], refresh=False)
         self._bar.refresh()
+
+    def log(self, text: str) -> None:
+        """Print a log line without breaking the bar (a training run's loss lines, say)."""
+        if self._bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=sys.stdout)
+        else:
+            print(text, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -8,6 +8,7 @@ import argparse
 from dataclasses import fields
 
 from ..eval.renderer_eval import EvalConfig
+from .common import TerminalProgress
 from ..training.data_renderer import CodecTrainConfig, RendererTrainConfig
 
 ORDER = 80
@@ -30,7 +31,11 @@ def _config_from(args, cls):
 def _train_codec(args) -> int:
     from ..training.train_codec import train_codec
 
-    path = train_codec(_config_from(args, CodecTrainConfig), log=lambda s: print(s, flush=True))
+    bar = TerminalProgress()
+    try:
+        path = train_codec(_config_from(args, CodecTrainConfig), log=bar.log, progress=bar)
+    finally:
+        bar.close()
     print(f"codec checkpoint: {path}")
     return 0
 
@@ -38,7 +43,11 @@ def _train_codec(args) -> int:
 def _train_renderer(args) -> int:
     from ..training.train_renderer import train_renderer
 
-    path = train_renderer(_config_from(args, RendererTrainConfig), log=lambda s: print(s, flush=True))
+    bar = TerminalProgress()
+    try:
+        path = train_renderer(_config_from(args, RendererTrainConfig), log=bar.log, progress=bar)
+    finally:
+        bar.close()
     print(f"renderer checkpoint: {path}")
     return 0
 
@@ -46,7 +55,11 @@ def _train_renderer(args) -> int:
 def _eval_renderer(args) -> int:
     from ..eval.renderer_eval import run_eval
 
-    run_eval(_config_from(args, EvalConfig), log=lambda s: print(s, flush=True))
+    bar = TerminalProgress()
+    try:
+        run_eval(_config_from(args, EvalConfig), log=bar.log, progress=bar)
+    finally:
+        bar.close()
     return 0
 
 

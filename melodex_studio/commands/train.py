@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+from .common import TerminalProgress
+
 ORDER = 60
 TRAINERS: dict[str, tuple[str, Callable, Callable]] = {}
 
@@ -53,7 +55,11 @@ def _structure_run(args: argparse.Namespace) -> int:
                                data=args.data, midi_dir=args.midi_dir, out=args.out, run_dir=args.run_dir,
                                resume=args.resume, device=args.device, eval_every=args.eval_every,
                                threads=args.threads, max_songs=args.max_songs, seed=args.seed)
-    path = train_structure(cfg, log=lambda s: print(s, flush=True))
+    bar = TerminalProgress()
+    try:
+        path = train_structure(cfg, log=bar.log, progress=bar)
+    finally:
+        bar.close()
     print(f"structure model: {path}")
     return 0
 

@@ -12,32 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import CancelledError, OutOfMemoryError
+from ..progress import Progress, ProgressCallback
 
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a job is: ``stage`` ('structure', 'references', 'diffusion', 'decode', 'mix', 'export', 'save'),
-    ``step`` of ``total`` in that stage, a message for people, and the stems finished so far (track id ->
-    (frames, 2) float32 at the song's rate) so a window can play audio as it arrives."""
-
-    stage: str
-    step: int
-    total: int
-    message: str = ""
-    stems: Mapping[str, Any] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    @property
-    def fraction(self) -> float:
-        """Progress within the stage, 0..1."""
-        return min(1.0, self.step / self.total) if self.total > 0 else 0.0
-
-
-ProgressCallback = Callable[[Progress], None]
+__all__ = ["Progress", "ProgressCallback", "CancelToken", "JobContext", "Job"]
 
 
 class CancelToken:

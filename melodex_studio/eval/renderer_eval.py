@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import Progress, ProgressCallback
 from ..render.score_features import DRUM_INSTRUMENT, ROLL, RenderConditions, encode_conditions, score_features
 
 MEL_BANDS, MEL_FFT, MEL_HOP = 80, 1024, 256
@@ -326,7 +327,7 @@ def _summary(per: dict, name: str) -> dict:
             "adherence_ok": bool(all(r >= 0.85 for r in ratio.values())), **_loudness_diff(per, name)}
 
 
-def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
+def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print, progress: ProgressCallback | None = None) -> dict:
     """Score adherence of the codec's reconstruction of the SoundFont render (encode + decode, no diffusion):
     the ceiling of what a renderer on this codec can reach on the same sections."""
     import torch
@@ -345,13 +346,15 @@ def eval_codec_adherence(codec, cfg: EvalConfig, device, log=print) -> dict:
             instrument, tags = torch.tensor([enc["instrument"]]), torch.from_numpy(enc["tags"])[None]
             y = codec.decode(z, roll, instrument, tags)[0].float().cpu().numpy()
         count += _adherence(song, track, {"codec": y, "soundfont": ref}, sr, per)
+        if progress is not None:
+            progress(Progress("eval codec", min(count, cfg.sections), cfg.sections, f"{count} sections"))
         if count >= cfg.sections:
             break
     log(f"  codec adherence: {count} sections ({time.time() - t0:.0f}s)")
     return {"sections": count, **_summary(per, "codec")}
 
 
-def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
+def eval_renderer(renderer, cfg: EvalConfig, log=print, progress: ProgressCallback | None = None) -> dict:
     """Score adherence, seams, loudness and sanity of diffusion renders vs SoundFont renders."""
     from ..engine.diffusion_render import level_to_references
     from ..render.diffusion import RenderSettings
@@ -385,6 +388,8 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print) -> dict:
         raw_seams.append(seam_stats(raw, joins, sr, bar_lines, ref, spans))
         sf_seams.append(seam_stats(ref, joins, sr, bar_lines, spans=spans))
         count += _adherence(song, track, {"diffusion": audio, "soundfont": ref, "raw": raw}, sr, per, ("raw",))
+        if progress is not None:
+            progress(Progress("eval renderer", min(count, cfg.sections), cfg.sections, f"{count} sections"))
         if track is song.tracks[-1]:
             log(f"  renderer eval: {count} sections ({time.time() - t0:.0f}s)")
         if count >= cfg.sections and track is song.tracks[-1]:
@@ -446,7 +451,7 @@ def print_table(report: dict, log=print) -> None:
             f"{w['seams']['join_jump_max']:.4f})")
 
 
-def run_eval(cfg: EvalConfig, log=print) -> dict:
+def run_eval(cfg: EvalConfig, log=print, progress: ProgressCallback | None = None) -> dict:
     """Run the evaluation, write ``cfg.out`` (JSON) and print the table; returns the report."""
     import torch
 
@@ -461,12 +466,12 @@ def run_eval(cfg: EvalConfig, log=print) -> dict:
     t0 = time.time()
     report: dict = {"config": asdict(cfg), "codec_sha256": file_hash(cfg.codec)}
     report["codec"] = eval_codec(codec, load_items(cfg.data_dir, "val"), cfg.sections, device, log)
-    report["codec_adherence"] = eval_codec_adherence(codec, cfg, device, log)
+    report["codec_adherence"] = eval_codec_adherence(codec, cfg, device, log, progress)
     log(f"codec evaluated in {time.time() - t0:.0f}s")
     if cfg.renderer and Path(cfg.renderer).is_file():
         report["renderer_sha256"] = file_hash(cfg.renderer)
         renderer = DiffusionRenderer(codec, load_dit(cfg.renderer, device), device)
-        report["renderer"] = eval_renderer(renderer, cfg, log)
+        report["renderer"] = eval_renderer(renderer, cfg, log, progress)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..progress import Progress, ProgressCallback
 from ..render.codec import CODEC_PRESETS, AudioCodec, CodecConfig, energy_loss, kl_loss, mel_loss, mrstft_loss
 from ..render.diffusion import load_codec, save_model
 from ..render.score_features import N_INSTRUMENTS
@@ -194,7 +195,7 @@ def warm_start(model: AudioCodec, state: dict[str, torch.Tensor]) -> list[str]:
     return skipped
 
 
-def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
+def train_codec(cfg: CodecTrainConfig, log=print, progress: ProgressCallback | None = None) -> Path:
     """Train (or resume) the codec; returns the path of the latest checkpoint."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -271,6 +272,8 @@ def train_codec(cfg: CodecTrainConfig, log=print) -> Path:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
+        if progress is not None and rank == 0:
+            progress(Progress("train", step, cfg.steps, f"mrstft {rec.item():.3f}"))
         acc[0] += rec.item()
         acc[1] += kl.item()
         acc[2] += 1

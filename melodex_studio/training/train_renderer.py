@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..progress import Progress, ProgressCallback
 from ..render.denoiser import FlowDenoiser
 from ..render.diffusion import file_hash, load_codec, load_dit, save_model
 from ..render.dit import DiT, build_dit
@@ -78,7 +79,7 @@ def window_batch(items: list[Item], latents: list[torch.Tensor], rng: np.random.
     return x0.to(device), cond, (valid * (1 - known_mask)).to(device)
 
 
-def train_renderer(cfg: RendererTrainConfig, log=print) -> Path:
+def train_renderer(cfg: RendererTrainConfig, log=print, progress: ProgressCallback | None = None) -> Path:
     """Train (or resume) the renderer; returns the path of the latest EMA checkpoint."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -142,6 +143,8 @@ def train_renderer(cfg: RendererTrainConfig, log=print) -> Path:
                 pe.lerp_(p, 1 - decay)
         step += 1
         acc, n = acc + loss.item(), n + 1
+        if progress is not None and rank == 0:
+            progress(Progress("train", step, cfg.steps, f"loss {loss.item():.3f}"))
         if rank == 0 and step % cfg.log_every == 0:
             history["train_fm"].append([step, acc / n])
             log(f"renderer step {step} loss {acc / n:.4f} lr {opt.param_groups[0]['lr']:.2e} {(time.time() - t0) / n:.2f}s/step")

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..progress import Progress, ProgressCallback
 from ..structure import tokens as T
 from ..structure.checkpoint import load_checkpoint, save_checkpoint
 from ..structure.transformer import PRESETS, StructureConfig, build_model
@@ -209,7 +210,8 @@ def evaluate(model, windows: list[tuple[torch.Tensor, torch.Tensor]], device) ->
 
 
 # --- the loop ------------------------------------------------------------------------------------------------
-def train_structure(cfg: StructureTrainConfig, log: Callable[[str], None] = print) -> Path:
+def train_structure(cfg: StructureTrainConfig, log: Callable[[str], None] = print,
+                    progress: ProgressCallback | None = None) -> Path:
     """Train (or resume) a structure model; returns the path of the best checkpoint (``cfg.out``)."""
     from ..engine.device import pick_device
 
@@ -287,6 +289,8 @@ def train_structure(cfg: StructureTrainConfig, log: Callable[[str], None] = prin
         scaler.update()
         state["step"] = step = step + 1
         tok_count += int((y >= 0).sum())
+        if progress is not None and rank == 0:
+            progress(Progress("train", step, cfg.steps, f"loss {loss.item():.3f}"))
         if step % 10 == 0:
             state["history"]["train"].append([step, loss.item()])
         if rank == 0 and (step % cfg.eval_every == 0 or step == cfg.steps):
