@@ -589,7 +589,8 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         bar, off = song.meter_map.tick_to_bar(track_ends[0])
         if off == 0:
             end_tick = track_ends[0]
-    problem = limits.length_problem(song.tempo_map, song.meter_map, max([end_tick] + [t for t, _ in markers]))
+    # every note ends by the end of its track
+    problem = limits.length_problem(song.tempo_map, song.meter_map, max(track_ends + [t for t, _ in markers]))
     if problem:
         raise MidiError(f"The MIDI file is too long for a song: {problem}")
     song.sections = _sections(song.meter_map, markers, end_tick, notes_log)
