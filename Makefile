@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 # A CUDA torch already in the venv is kept; otherwise the CPU build from local disk / PyPI.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-fast install install-dev lint bench clean
+.PHONY: run test test-fast faults install install-dev lint bench clean
 
 run: install
 	@bash packaging/linux_system_deps.sh

@@ -50,3 +50,14 @@ def test_a_closed_pipe_ends_quietly():
     p.stdout.close()  # the reader (`| head`) is gone before the command writes
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err, err
+
+
+def test_the_readme_lists_the_exit_codes_of_melodex_help():
+    from pathlib import Path
+
+    from melodex_studio.errors import exit_code_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for line in exit_code_table().splitlines():
+        code, text = line.split(maxsplit=1)
+        assert f"| {code} | {text} |" in readme
