@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 # A CUDA torch already in the venv is kept; otherwise the CPU build from local disk / PyPI.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-fast faults install install-dev lint bench clean
+.PHONY: run test test-fast faults fuzz install install-dev lint bench clean
 
 run: install
 	@bash packaging/linux_system_deps.sh
@@ -17,6 +17,13 @@ test: install-dev
 
 faults: install-dev
 	QT_QPA_PLATFORM=offscreen MELODEX_FAULT_TRIES=20 $(PY) -m pytest -q tests/test_faults.py
+
+# 2,000 mutations each of a real project, real MIDI files and the model checkpoints (tests/fuzz; numbers in tests/README.md)
+FUZZ_EXAMPLES ?= 2000
+fuzz: install-dev
+	mkdir -p build && rm -f build/fuzz-report.jsonl
+	QT_QPA_PLATFORM=offscreen MELODEX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MELODEX_FUZZ_REPORT=build/fuzz-report.jsonl \
+		$(PY) -m pytest -q -s -p no:cacheprovider tests/fuzz -k "mutated"
 
 test-fast: install-dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
