@@ -88,9 +88,12 @@ def close_sessions() -> None:
 def run(session, job, progress: TerminalProgress):
     """Wait for ``job`` (Ctrl-C cancels it: nothing changes) and apply its proposal."""
     try:
-        return session.run(job)
+        proposal = session.run(job)
     finally:
         progress.close()
+    for note in proposal.notes:  # e.g. "ran it on the CPU instead" after a GPU ran out of memory
+        print(f"note: {note}", file=sys.stderr)
+    return proposal
 
 
 def wait(job, progress: TerminalProgress):

@@ -153,14 +153,14 @@ def render(ctx: JobContext, song: Song, tensors: dict, audio_names, section=None
 
 def vary(ctx: JobContext, song: Song, tensors: dict, audio_names, section, step: int, seed: int | None = None,
          track_ids: Sequence[str] | None = None, variation: float = 1.0, take_id: str | None = None,
-         opts: DiffusionOptions | None = None) -> Proposal:
+         opts: DiffusionOptions | None = None, guidance: float | None = None) -> Proposal:
     """New render takes of ``section`` resumed from recorded sampler ``step`` of the current (or ``take_id``'s)
     render with noise ``seed``; the new takes play, and the tracks' stems are decoded again."""
     from .render_takes import vary_takes
 
     work = dict(tensors)
     takes = vary_takes(song, work, section, step, seed=seed, track_ids=track_ids, variation=variation, take_id=take_id,
-                       progress=ctx.stage("diffusion"), cancel=ctx.token, options=_opts(ctx, opts))
+                       progress=ctx.stage("diffusion"), cancel=ctx.token, options=_opts(ctx, opts), guidance=guidance)
     sec = song.section(takes[0].section_id)
     p = Proposal("vary", f"Vary {sec.label} from step {step}", takes=takes, sections={sec.id},
                  tracks={t.track_id for t in takes}, info={"takes": [t.id for t in takes]})

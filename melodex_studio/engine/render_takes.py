@@ -129,7 +129,7 @@ def render_with_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Seq
 def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | str | int, step: int,
                seed: int | None = None, track_ids: Sequence[str] | None = None, variation: float = 1.0,
                take_id: str | None = None, progress: Progress | None = None, cancel: Cancel | None = None,
-               options: DiffusionOptions | None = None) -> list[Take]:
+               options: DiffusionOptions | None = None, guidance: float | None = None) -> list[Take]:
     """Resume the current render take of each track (``track_ids``; None = every track) in ``section`` from
     its recorded sampler ``step`` with noise ``seed`` (None = a random one) and add the results as new takes.
 
@@ -137,6 +137,7 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
     noise level is lower); ``variation`` in [0, 1] is the fraction of the remaining noise that is replaced.
     The section's neighbours are the tracks' current takes, so the variation joins the song as it is now.
     The same seed as the take (and unchanged neighbours and models) gives the take's latent exactly.
+    ``guidance`` (None: the take's) changes the classifier-free guidance of the remaining steps.
     """
     import torch
 
@@ -189,11 +190,13 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
         known = torch.zeros_like(have)
         known[a:b] = have[a:b]
         known[f0:f1] = False
-        settings = RenderSettings(**{**old.settings.__dict__, "seed": seed})
+        settings = RenderSettings(**{**old.settings.__dict__, "seed": seed,
+                                     **({"guidance": float(guidance)} if guidance is not None else {})})
         with out_of_memory_as_error(f"varying {track.name!r} in {sec.label!r}", dr.device):
             new = dr.resume_section(song, track, sec, old, step, settings, latent, known, variation, on_step)
         results.append((take, new))
-    params = {"op": "vary", "models": models, "from_step": int(step), "variation": float(variation)}
+    params = {"op": "vary", "models": models, "from_step": int(step), "variation": float(variation),
+              **({"guidance": float(guidance)} if guidance is not None else {})}
     return [_add_take(song, tensors, sec.id, take.track_id, new,
                       {**{k: take.params.get(k) for k in ("strength", "steps", "guidance")}, **params, "parent": take.id})
             for take, new in results]

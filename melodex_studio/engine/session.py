@@ -337,14 +337,17 @@ class ProjectSession:
 
     def vary(self, section, step: int, seed: int | None = None, tracks: Sequence[str] | None = None,
              variation: float = 1.0, take: str | None = None, options: DiffusionOptions | None = None,
-             progress: ProgressCallback | None = None) -> Job:
-        """A job varying the section's render from recorded sampler ``step`` with noise ``seed``."""
+             progress: ProgressCallback | None = None, guidance: float | None = None) -> Job:
+        """A job varying the section's render from recorded sampler ``step`` with noise ``seed``: ``variation``
+        is the share of the remaining noise that is new, ``guidance`` (None: the take's) the guidance of the
+        remaining steps; the section's style is its overrides (``edit``) as the render reads them."""
         sec = find_section(self.song, section).id
         tids = [find_track(self.song, t).id for t in tracks] if tracks else None
         take_id = find_take(self.song, take).id if take else None
         song, tensors, names = self._snapshot()
         return self.start("vary", "Vary", lambda ctx: ops.vary(
-            ctx, song, tensors, names, sec, step, seed, tids, variation, take_id, options or self.diffusion), progress)
+            ctx, song, tensors, names, sec, step, seed, tids, variation, take_id, options or self.diffusion, guidance),
+            progress)
 
     def export(self, progress: ProgressCallback | None = None, rendered=None, **kwargs) -> Job:
         """A job exporting MIDI / mix / stems (``engine.export.export_project`` arguments). The project's

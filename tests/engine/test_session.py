@@ -283,3 +283,23 @@ def test_edits_autosave_at_most_once_per_interval(models, tmp_path):
     assert read_project(auto).song.title == "another edit"
     s.close()
     assert not auto.exists()  # closing (the user's choice) drops the copy
+
+
+def test_vary_with_another_guidance_records_it_and_changes_the_render(models):
+    import dataclasses
+
+    s = make_session(models)
+    s.diffusion = dataclasses.replace(s.diffusion, steps=8)  # records steps 2, 4, 6; guidance acts mid-run
+    s.run(s.generate(plan=tiny_plan(), seed=2, render=True))
+    same = s.run(s.vary("verse", 2, seed=5, tracks=["piano"])).takes[0]
+    a = s.tensors[f"render/{same.id}/latent"]
+    s.undo()
+    other = s.run(s.vary("verse", 2, seed=5, tracks=["piano"], guidance=6.0)).takes[0]
+    b = s.tensors[f"render/{other.id}/latent"]
+    assert other.params["guidance"] == 6.0 and same.params["guidance"] != 6.0
+    assert other.params["state"]["settings"]["guidance"] == 6.0  # what the sampler ran with
+    assert same.params["state"]["settings"]["guidance"] == s.diffusion.guidance
+    assert a.shape == b.shape  # (random tiny weights ignore the conditions, so the latents may be equal)
+    s.undo()
+    s.redo()
+    assert (s.tensors[f"render/{other.id}/latent"] == b).all()
