@@ -14,18 +14,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-test", action="store_true", help="start, show the window, process events and exit")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
-
-    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Melodex Studio")
     app.setOrganizationName("Melodex")
+    from .theme import apply_theme
+
+    apply_theme(app, str(QSettings().value("theme", "dark")))
+    from .main_window import MainWindow
+
     window = MainWindow()
+    window.show()
     if args.project:
         window.open_project(args.project)
-    window.show()
+    elif not args.smoke_test:
+        QTimer.singleShot(0, window.offer_untitled_recovery)
     if args.smoke_test:
         QTimer.singleShot(200, app.quit)
         app.exec()

@@ -1,63 +1,151 @@
-"""The main window: thin. It shows the open project of a ``ProjectSession`` (the one engine API the CLI
-also uses): its sections and tracks, and the File and Edit actions (open, save, undo, redo).
+"""The main window: thin. It lays out the views over one ``ProjectSession`` and wires them together.
 
-The full arrangement GUI (timeline, piano roll, waveform, inspector) grows here as views that
-subscribe to the session's change notifications; the window only wires them together.
+Layout: the transport bar on top (objectName ``transportBar``), the arrangement timeline in the centre
+(``timeline``), docks for the prompt panel (left), the inspector and the undo history (right) and the
+waveform view (under the timeline, ``waveformView``), the status bar (device, models, job progress). Dock
+placement is kept in QSettings. Actions are declared in ``ui/actions.py``; file actions live in
+``ui/files.py`` and model jobs in ``ui/job_actions.py`` (mixins); automation names in ``ui/README.md``.
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QToolBar, QWidget,
 )
 
+from ..engine.history import ChangeInfo
 from ..engine.session import ProjectSession
-from ..errors import MelodexError, ProjectBusyError
+from ..errors import JobBusyError, MelodexError, ModelError, ProjectError
 from ..song import Song
+from .actions import build_actions
+from .dialogs import show_about, show_shortcuts
+from .files import FileActions
+from .history_view import HistoryView
+from .icons import icon
+from .inspector import Inspector
+from .job_actions import JobActions
+from .jobs import JobRunner
+from .prompt_panel import PromptPanel
+from .status import StudioStatusBar
+from .theme import Theme, apply_theme
+from .timeline import Timeline
+from .waveform import WaveformView
+
+_HINTS = [  # what to do, by error type (the engine's message says what went wrong)
+    (JobBusyError, "Wait for the running job to finish, or press Cancel."),
+    (ProjectError, "Nothing was changed. Check the file, or open its .bak copy next to it."),
+    (ModelError, "Check the models in Help ▸ About, or choose the SoundFont preview under Advanced."),
+]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, JobActions, QMainWindow):
     def __init__(self, song: Song | None = None, session: ProjectSession | None = None):
         super().__init__()
-        self.setWindowTitle("Melodex Studio")
-        self.resize(1100, 700)
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icon("app"))
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = session or ProjectSession()
         if song is not None:
             self.session.new(song)
-        self._unsubscribe = lambda: None
+        self.jobs = JobRunner(self)
+        self._unsubscribe_song = lambda: None
+
+        self.timeline = Timeline(self.session, self, on_error=self.show_error)
+        self.setCentralWidget(self.timeline)
+        self.prompt_panel = PromptPanel(self)
+        self.inspector = Inspector(self.session, self.show_error, self)
+        self.history_view = HistoryView(self.session, self)
+        self.waveform = WaveformView(self)
+        self.prompt_dock = self._dock("Prompt", "promptDock", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.history_dock = self._dock("History", "historyDock", self.history_view,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.waveform_dock = self._dock("Waveform", "waveformDock", self.waveform,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.inspector_dock, self.history_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.prompt_dock, self.inspector_dock], [340, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.waveform_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.history_dock], [480, 220], Qt.Orientation.Vertical)
+
+        self.actions_by_id, self.menus = build_actions(self)
+        self.undo_action, self.redo_action = self.actions_by_id["undo"], self.actions_by_id["redo"]
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.menus["File"].insertMenu(self.actions_by_id["save"], self.recent_menu)
+        self.fill_recent_menu()
+        for dock in (self.prompt_dock, self.inspector_dock, self.history_dock, self.waveform_dock):
+            self.menus["View"].addAction(dock.toggleViewAction())
+        self.actions_by_id["light_theme"].setChecked(Theme.name == "light")
+        self.transport = self._transport_bar()
+        self.status = StudioStatusBar(self.session, self)
+        self.setStatusBar(self.status)
+        self.prompt_panel.bind(self.actions_by_id)
+
         self.session.subscribe(self._on_change)
-
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        self.prompt = QLineEdit(central)
-        self.prompt.setPlaceholderText('Describe a song: "dreamy lofi beat, 82 bpm, F major, intro 4, verse 8, chorus 8"')
-        layout.addWidget(self.prompt)
-        self.summary = QLabel(central)
-        layout.addWidget(self.summary)
-        self.outline = QTreeWidget(central)
-        self.outline.setHeaderLabels(["Item", "Details"])
-        layout.addWidget(self.outline, 1)
-        self.setCentralWidget(central)
-
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open Project…", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._choose_project)
-        file_menu.addAction(open_action)
-        save_action = QAction("&Save", self, shortcut=QKeySequence.StandardKey.Save)
-        save_action.triggered.connect(self.save_project)
-        file_menu.addAction(save_action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.undo_action = QAction("&Undo", self, shortcut=QKeySequence.StandardKey.Undo)
-        self.undo_action.triggered.connect(self.session.undo)
-        self.redo_action = QAction("&Redo", self, shortcut=QKeySequence.StandardKey.Redo)
-        self.redo_action.triggered.connect(self.session.redo)
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        self.statusBar().showMessage("Ready")
+        self.jobs.started.connect(self._job_started)
+        self.jobs.progress.connect(self._job_progress)
+        self.jobs.ended.connect(self._job_ended)
+        self.timeline.selectionChanged.connect(self._selection_changed)
+        self.timeline.contextMenuRequested.connect(self._section_menu)
+        self._playing = QTimer(self, interval=30)
+        self._playing.timeout.connect(self._advance_playhead)
+        self._restore_layout()
         self._watch_song()
+        self.status.showMessage("Describe a song in the prompt and press Generate", 10000)
 
+    # --- layout --------------------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _transport_bar(self) -> QToolBar:
+        bar = QToolBar("Transport", self)
+        bar.setObjectName("transportBar")
+        bar.setMovable(False)
+        bar.setIconSize(bar.iconSize().scaled(20, 20, Qt.AspectRatioMode.KeepAspectRatio))
+        a = self.actions_by_id
+        for ids in (("new", "open", "save"), ("undo", "redo"), ("rewind", "play", "loop")):
+            bar.addActions([a[i] for i in ids])
+            bar.addSeparator()
+        self.position_label = QLabel("001 . 1 . 000", objectName="transportDisplay")
+        self.position_label.setToolTip("Playhead position: bar . beat . tick")
+        bar.addWidget(self.position_label)
+        self.song_info = QLabel(objectName="transportInfo")
+        self.song_info.setToolTip("Tempo, meter, key and length of the song")
+        bar.addWidget(self.song_info)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addActions([a["generate"], a["regenerate_section"], a["cancel"]])
+        bar.addSeparator()
+        bar.addActions([a["zoom_out"], a["zoom_in"]])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        return bar
+
+    def _restore_layout(self) -> None:
+        s = QSettings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        s = QSettings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+
+    # --- the document --------------------------------------------------------------------------------
     @property
     def song(self) -> Song:
         return self.session.song
@@ -67,78 +155,185 @@ class MainWindow(QMainWindow):
         self.session.new(song)
 
     def _watch_song(self) -> None:
-        self._unsubscribe()
-        self._unsubscribe = self.song.subscribe(lambda event, payload: self._refresh())
+        """Follow edits made on the song directly (not through the session) too."""
+        self._unsubscribe_song()
+        self._unsubscribe_song = self.song.subscribe(lambda event, payload: self._refresh())
         self._refresh()
 
-    def _on_change(self, info) -> None:
+    def _on_change(self, info: ChangeInfo) -> None:
         if info.document:
             self._watch_song()
+            if info.kind == "generate" or info.label.startswith("Open"):
+                self.prompt_panel.show_song(self.song)
+                self.timeline.zoom_to_fit()
         else:
             self._refresh()
 
-    def _update_actions(self) -> None:
-        h = self.session.history
-        self.undo_action.setEnabled(h.can_undo())
-        self.undo_action.setText(f"&Undo {h.undo_label()}" if h.can_undo() else "&Undo")
-        self.redo_action.setEnabled(h.can_redo())
-        self.redo_action.setText(f"&Redo {h.redo_label()}" if h.can_redo() else "&Redo")
-        name = self.session.path.name if self.session.path else "Untitled"
-        self.setWindowTitle(f"{name}{' *' if self.session.dirty else ''} — Melodex Studio")
-
     def _refresh(self) -> None:
-        self._update_actions()
+        self.timeline.refresh()
+        self.inspector.refresh()
+        self.history_view.refresh()
         s = self.song
         meter = s.meter_map.changes[0]
-        self.summary.setText(
-            f"<b>{s.title}</b> — {s.tempo_map.changes[0].bpm:g} BPM, {meter.numerator}/{meter.denominator}, "
-            f"{s.key.name}, {s.length_bars} bars, {s.duration_seconds:.1f} s"
-        )
-        self.outline.clear()
-        sections = QTreeWidgetItem(self.outline, ["Sections", str(len(s.sections))])
-        for sec in s.sections:
-            QTreeWidgetItem(sections, [sec.label, f"bars {sec.start_bar + 1}–{sec.end_bar} ({sec.length_bars} bars)"])
-        tracks = QTreeWidgetItem(self.outline, ["Tracks", str(len(s.tracks))])
-        for t in s.tracks:
-            kind = "drums" if t.is_drum else f"program {t.program}"
-            QTreeWidgetItem(tracks, [t.name, f"{t.role}, {kind}, {len(t.notes)} notes"])
-        self.outline.expandAll()
+        secs = s.duration_seconds
+        self.song_info.setText(f"{s.tempo_map.changes[0].bpm:g} BPM   {meter.numerator}/{meter.denominator}   "
+                               f"{s.key.name}   {s.length_bars} bars   {int(secs // 60)}:{int(secs % 60):02d}")
+        self.update_actions()
 
-    def _choose_project(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Project", "", "Melodex projects (*.melodex)")
-        if path:
-            self.open_project(path)
+    def update_actions(self) -> None:
+        h, a, busy = self.session.history, self.actions_by_id, self.jobs.busy
+        a["undo"].setEnabled(h.can_undo() and not busy)
+        a["undo"].setText(f"&Undo {h.undo_label()}" if h.can_undo() else "&Undo")
+        a["redo"].setEnabled(h.can_redo() and not busy)
+        a["redo"].setText(f"&Redo {h.redo_label()}" if h.can_redo() else "&Redo")
+        has_section = self.timeline.selected_section_index() >= 0
+        a["generate"].setEnabled(not busy)
+        a["regenerate_section"].setEnabled(not busy and has_section)
+        a["regenerate_track"].setEnabled(not busy and has_section and self.timeline.selected_track_index() >= 0)
+        a["cancel"].setEnabled(busy)
+        for i in ("rename_section", "delete_section"):
+            a[i].setEnabled(has_section and not busy)
+        for i in ("new", "open", "import_midi", "close_project"):
+            a[i].setEnabled(not busy)
+        name = self.session.path.name if self.session.path else "Untitled"
+        ro = " [read-only]" if self.session.read_only else ""
+        self.setWindowTitle(f"{name}{' *' if self.session.dirty else ''}{ro} — Melodex Studio")
 
-    def open_project(self, path: str, read_only: bool = False) -> None:
+    def _selection_changed(self) -> None:
+        t = self.timeline
+        i, j = t.selected_section_index(), t.selected_track_index()
+        self.inspector.show_selection(self.song.sections[i].id if i >= 0 else None,
+                                      self.song.tracks[j].id if j >= 0 else None)
+        if self.actions_by_id["loop"].isChecked():
+            self.toggle_loop(True)
+        self.update_actions()
+
+    def _section_menu(self, pos) -> None:
+        menu = QMenu(self)
+        a = self.actions_by_id
+        menu.addActions([a["regenerate_section"], a["regenerate_track"]])
+        menu.addSeparator()
+        menu.addActions([a["rename_section"], a["loop"]])
+        menu.addSeparator()
+        menu.addAction(a["delete_section"])
+        menu.popup(pos)
+        self._last_menu = menu
+
+    # --- edit actions --------------------------------------------------------------------------------
+    def show_error(self, title: str, error: Exception) -> None:
+        """A dialog with the problem (the error's message) and what to do; never a traceback."""
+        hint = next((h for cls, h in _HINTS if isinstance(error, cls)), "")
+        text = str(error)
+        text = text[:1].upper() + text[1:]
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self)
+        if hint:
+            box.setInformativeText(hint)
+        box.exec()
+
+    def _session_call(self, title: str, fn) -> None:
         try:
-            report = self.session.open(path, read_only=read_only)
-        except ProjectBusyError as e:
-            if read_only:
-                QMessageBox.critical(self, "Cannot open project", str(e))
-                return
-            answer = QMessageBox.question(self, "Project in use", f"{e}.\n\nOpen it read-only?")
-            if answer == QMessageBox.StandardButton.Yes:
-                self.open_project(path, read_only=True)
-            return
+            fn()
         except MelodexError as e:
-            QMessageBox.critical(self, "Cannot open project", str(e))
+            self.show_error(title, e)
+
+    def undo(self) -> None:
+        if not self.jobs.busy:
+            self._session_call("Cannot undo", self.session.undo)
+
+    def redo(self) -> None:
+        if not self.jobs.busy:
+            self._session_call("Cannot redo", self.session.redo)
+
+    def rename_selected_section(self) -> None:
+        self.timeline.start_rename(self.timeline.selected_section_index())
+
+    def delete_selected_section(self) -> None:
+        i = self.timeline.selected_section_index()
+        if i >= 0:
+            self._session_call("Cannot delete the section", lambda: self.session.remove_section(self.song.sections[i].id))
+
+    # --- transport and view --------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        """Move the playhead in time (audio playback arrives with the waveform view, part 2)."""
+        import time
+
+        if self._playing.isActive():
+            self._playing.stop()
+            self.actions_by_id["play"].setIcon(icon("play"))
+        else:
+            self._play_from = (time.monotonic(), self.song.tick_to_seconds(self.timeline.canvas.playhead_tick))
+            self._playing.start()
+            self.actions_by_id["play"].setIcon(icon("stop"))
+
+    def _advance_playhead(self) -> None:
+        import time
+
+        start, offset = self._play_from
+        tick = int(self.song.tempo_map.seconds_to_tick(offset + time.monotonic() - start))
+        loop = self.timeline.canvas.loop_bars
+        if loop is not None:
+            a, b = self.song.bar_to_tick(loop[0]), self.song.bar_to_tick(loop[1])
+            if tick >= b:
+                self._play_from = (time.monotonic(), self.song.tick_to_seconds(a))
+                tick = a
+        if tick >= self.song.end_tick and loop is None:
+            self.toggle_play()
+            tick = 0
+        self.set_playhead(tick)
+
+    def set_playhead(self, tick: int) -> None:
+        self.timeline.canvas.playhead_tick = tick
+        self.timeline.canvas.viewport().update()
+        bar, off = self.song.meter_map.tick_to_bar(tick)
+        beat_ticks = self.song.ppq * 4 // self.song.meter_map.meter_at_bar(bar).denominator
+        self.position_label.setText(f"{bar + 1:03d} . {off // beat_ticks + 1} . {off % beat_ticks:03d}")
+
+    def rewind(self) -> None:
+        self.set_playhead(0)
+
+    def toggle_loop(self, on: bool) -> None:
+        i = self.timeline.selected_section_index()
+        s = self.song.sections[i] if i >= 0 else None
+        self.timeline.canvas.loop_bars = (s.start_bar, s.end_bar) if on and s is not None else None
+        self.timeline.canvas.viewport().update()
+
+    def zoom_in(self) -> None:
+        self.timeline.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.timeline.zoom_out()
+
+    def zoom_fit(self) -> None:
+        self.timeline.zoom_to_fit()
+
+    def set_light_theme(self, on: bool) -> None:
+        theme = "light" if on else "dark"
+        QSettings().setValue("theme", theme)
+        apply_theme(QApplication.instance(), theme)
+        for spec_id, action in self.actions_by_id.items():
+            from .actions import ACTIONS
+
+            spec = next((s for s in ACTIONS if s is not None and s.id == spec_id), None)
+            if spec is not None and spec.icon:
+                action.setIcon(icon(spec.icon))
+        self.timeline.refresh()
+
+    def show_shortcuts(self) -> None:
+        show_shortcuts(self)
+
+    def show_about(self) -> None:
+        show_about(self, self.session)
+
+    # --- closing -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
+        if not self.maybe_save():
+            event.ignore()
             return
-        notes = report.missing_models + (["an autosaved version newer than the file exists"] if report.autosave else [])
-        self.statusBar().showMessage(f"Opened {path}" + (" (read-only)" if read_only else "")
-                                     + ("; " + "; ".join(notes) if notes else ""))
-
-    def save_project(self) -> None:
-        try:
-            if self.session.path is None or self.session.read_only:
-                path, _ = QFileDialog.getSaveFileName(self, "Save Project", "", "Melodex projects (*.melodex)")
-                if not path:
-                    return
-                self.session.save_as(path if path.endswith(".melodex") else path + ".melodex")
-            else:
-                self.session.save()
-        except MelodexError as e:
-            QMessageBox.critical(self, "Cannot save project", str(e))
-
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.save_layout()
+        self._playing.stop()
+        if self.jobs.job is not None:
+            self.jobs.cancel()
         self.session.close()
+        self.jobs.wait(10)
         super().closeEvent(event)
+

@@ -1,0 +1,112 @@
+"""Model actions of the main window (a mixin): Generate, Regenerate Section, Regenerate Track, Cancel.
+
+Each starts one session job through ``ui.jobs.JobRunner`` and returns at once: the window stays usable while
+the job runs. Progress shows in the status bar and over the section (or clip) the job works on. When the
+job ends, its proposal is applied on the GUI thread (``session.apply``: one undoable change); a cancelled job
+changes nothing, a failed one shows a dialog with the problem and what to do.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..engine.jobs import Job, Progress
+from ..errors import CancelledError, MelodexError
+
+
+class JobActions:
+    """Mixed into ``MainWindow`` (needs ``session``, ``jobs``, ``timeline``, ``prompt_panel``, ``status``)."""
+
+    def generate(self) -> Job | None:
+        """A new song from the prompt panel's plan and seed (rendered when the diffusion renderer is chosen)."""
+        panel = self.prompt_panel
+        plan, prompt, seed, render = panel.plan(), panel.prompt_text(), panel.next_seed(), panel.render_audio()
+        self._apply_render_options()
+        return self._start("Generate", lambda progress: self.session.generate(
+            prompt or None, plan=plan, seed=seed, render=render, progress=progress), {})
+
+    def regenerate_section(self) -> Job | None:
+        """A new take of the selected section (all its tracks)."""
+        i = self.timeline.selected_section_index()
+        if i < 0:
+            self.statusBar().showMessage("Select a section on the timeline first", 5000)
+            return None
+        sec = self.session.song.sections[i]
+        return self._regenerate(sec.id, None)
+
+    def regenerate_track(self) -> Job | None:
+        """A new take of the selected track in the selected section."""
+        i, t = self.timeline.selected_section_index(), self.timeline.selected_track_index()
+        if i < 0 or t < 0:
+            self.statusBar().showMessage("Select a clip (a section and a track) on the timeline first", 5000)
+            return None
+        song = self.session.song
+        return self._regenerate(song.sections[i].id, song.tracks[t].id)
+
+    def _regenerate(self, section_id: str, track_id: str | None) -> Job | None:
+        panel = self.prompt_panel
+        seed, render, prompt = panel.next_seed(), panel.render_audio(), panel.prompt_text() or None
+        self._apply_render_options()
+        return self._start("Regenerate", lambda progress: self.session.regenerate(
+            section_id, track=track_id, seed=seed, prompt=prompt, render=render, progress=progress),
+            {"section": section_id, "track": track_id})
+
+    def _apply_render_options(self) -> None:
+        panel = self.prompt_panel
+        self.session.diffusion = dataclasses.replace(self.session.diffusion, steps=int(panel.steps.value()),
+                                                     guidance=float(panel.guidance.value()))
+
+    def _start(self, what: str, starter, context: dict) -> Job | None:
+        try:
+            return self.jobs.start(starter, context)
+        except MelodexError as e:
+            self.show_error(f"Cannot start: {what}", e)
+            return None
+
+    def cancel_job(self) -> None:
+        """Ask the running job to stop; the document stays as it was."""
+        if self.jobs.job is not None:
+            self.jobs.cancel()
+            self.status.job_label.setText("Cancelling…")
+
+    def wait_for_jobs(self, timeout_s: float = 60.0) -> bool:
+        """Process events until no job runs (its result applied); False when ``timeout_s`` passed first."""
+        return self.jobs.wait(timeout_s)
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs (until its result is applied)."""
+        return self.jobs.busy
+
+    # --- signals of the job runner (GUI thread) ----------------------------------------------------
+    def _job_started(self, job: Job) -> None:
+        self.status.job_started(job.label)
+        ctx = self.jobs.context
+        self.timeline.set_busy(ctx.get("section"), ctx.get("track"), f"{job.label}…")
+        self.update_actions()
+
+    def _job_progress(self, job: Job, p: Progress) -> None:
+        text = self.status.job_progress(job.label, p)
+        ctx = self.jobs.context
+        self.timeline.set_busy(ctx.get("section"), ctx.get("track"), text)
+
+    def _job_ended(self, job: Job) -> None:
+        self.timeline.set_busy(active=False)
+        message = ""
+        if job.status == "done":
+            try:
+                info = self.session.apply(job.result)
+                message = f"{info.label}: done in {job.seconds:.1f} s"
+                notes = list(getattr(job.result, "notes", []) or [])
+                if notes:
+                    message += " (" + "; ".join(notes) + ")"
+            except MelodexError as e:
+                self.show_error(f"Cannot apply: {job.label}", e)
+        elif job.status == "cancelled" or isinstance(job.error, CancelledError):
+            message = f"{job.label} cancelled; nothing was changed"
+        else:
+            err = job.error if isinstance(job.error, MelodexError) else MelodexError(
+                f"{job.label} failed unexpectedly ({type(job.error).__name__}: {job.error}); nothing was changed")
+            self.show_error(f"{job.label} failed", err)
+            message = f"{job.label} failed; nothing was changed"
+        self.status.job_ended(message)
+        self.update_actions()

@@ -1,0 +1,502 @@
+"""The painted part of the arrangement timeline: bars ruler (tempo and meter changes, loop, playhead), section
+lane, chord lane, and one lane per track whose clips draw their notes as a mini piano roll (drums as hits).
+
+The canvas keeps no document state: it paints ``song`` as it is now, with a per-track cache of note start
+ticks (rebuilt when the song changes) so that only the notes in view are visited. Mouse and keyboard input is
+turned into signals for ``timeline.Timeline``, which owns the selection and talks to the session.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QAbstractScrollArea
+
+from ..song import Song
+from .theme import Theme, role_color, section_color
+from .timescale import TimeScale, chord_symbol, clip_take_name, label_step, notes_between
+
+RULER_H, SECTION_H, CHORD_H = 30, 32, 22
+TOP_H = RULER_H + SECTION_H + CHORD_H
+CLIP_HEADER_H = 15
+EDGE_PX = 5  # how near a section edge a press grabs the edge (resize)
+
+
+class ArrangementCanvas(QAbstractScrollArea):
+    """See module docstring. Signals carry indexes into ``song.sections`` / ``song.tracks`` (-1: none)."""
+
+    sectionPressed = Signal(int)
+    clipPressed = Signal(int, int)  # section, track
+    trackPressed = Signal(int)
+    renameRequested = Signal(int)
+    contextRequested = Signal(QPoint)
+    resizeFinished = Signal(int, int)  # section index, new length in bars
+    zoomChanged = Signal(float)
+    keyNavigate = Signal(str)  # 'left' 'right' 'up' 'down' 'rename'
+
+    def __init__(self, song: Song, parent=None):
+        super().__init__(parent)
+        self.song = song
+        self.scale = TimeScale()
+        self.lane_h = 64
+        self.selected_section: str | None = None
+        self.selected_track: str | None = None
+        self.playhead_tick = 0
+        self.loop_bars: tuple[int, int] | None = None
+        self.busy: dict = {}  # {'section': id or None, 'track': id or None, 'text': '42 %'} while a job runs
+        self._cache: dict[str, tuple[list[int], int, int]] = {}
+        self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.viewport().setMouseTracking(True)
+        self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
+        self._font = QFont(self.font())
+        self._font.setPointSizeF(8.5)
+        self._bold = QFont(self._font)
+        self._bold.setBold(True)
+
+    # --- geometry ----------------------------------------------------------------------------------
+    def set_song(self, song: Song) -> None:
+        self.song = song
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """The song changed: drop the note caches, fix the scroll ranges, repaint."""
+        self._cache.clear()
+        self.update_ranges()
+        self.viewport().update()
+
+    def content_width(self) -> float:
+        end = max(self.song.end_tick, self.song.bar_to_tick(8))
+        return self.scale.x(end + self.song.bar_to_tick(8)) + 40
+
+    def update_ranges(self) -> None:
+        vw, vh = self.viewport().width(), self.viewport().height()
+        h = self.horizontalScrollBar()
+        h.setRange(0, max(0, int(self.content_width() - vw)))
+        h.setPageStep(max(1, vw))
+        h.setSingleStep(24)
+        v = self.verticalScrollBar()
+        v.setRange(0, max(0, len(self.song.tracks) * self.lane_h - (vh - TOP_H) + 8))
+        v.setPageStep(max(1, vh - TOP_H))
+        v.setSingleStep(self.lane_h // 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self.update_ranges()
+
+    def x_of(self, tick: float) -> float:
+        return self.scale.x(tick) - self.horizontalScrollBar().value() + 0.5
+
+    def tick_at(self, x: float) -> float:
+        return self.scale.tick(x + self.horizontalScrollBar().value())
+
+    def lane_top(self, track_index: int) -> int:
+        return TOP_H + track_index * self.lane_h - self.verticalScrollBar().value()
+
+    def section_rect(self, index: int) -> QRectF:
+        s = self.song.sections[index]
+        a, b = self.song.section_ticks(s)
+        return QRectF(self.x_of(a), RULER_H + 3, self.x_of(b) - self.x_of(a), SECTION_H - 6)
+
+    def section_at(self, x: float) -> int:
+        tick = self.tick_at(x)
+        for i, s in enumerate(self.song.sections):
+            a, b = self.song.section_ticks(s)
+            if a <= tick < b:
+                return i
+        return -1
+
+    def track_at(self, y: float) -> int:
+        if y < TOP_H:
+            return -1
+        i = int((y - TOP_H + self.verticalScrollBar().value()) // self.lane_h)
+        return i if 0 <= i < len(self.song.tracks) else -1
+
+    def zoom(self, factor: float, anchor_x: float | None = None) -> None:
+        """Multiply the horizontal zoom by ``factor``, keeping the time under ``anchor_x`` in place."""
+        anchor_x = self.viewport().width() / 2 if anchor_x is None else anchor_x
+        tick = self.tick_at(anchor_x)
+        self.scale.set_zoom(self.scale.px_per_quarter * factor)
+        self.update_ranges()
+        self.horizontalScrollBar().setValue(int(self.scale.x(tick) - anchor_x))
+        self.viewport().update()
+        self.zoomChanged.emit(self.scale.px_per_quarter)
+
+    def set_lane_height(self, px: int) -> None:
+        self.lane_h = max(36, min(180, int(px)))
+        self.update_ranges()
+        self.viewport().update()
+
+    def ensure_visible(self, tick_a: int, tick_b: int) -> None:
+        h, vw = self.horizontalScrollBar(), self.viewport().width()
+        xa, xb = self.scale.x(tick_a), self.scale.x(tick_b)
+        if xa < h.value() or xb > h.value() + vw:
+            h.setValue(int(xa - 24))
+
+    # --- notes cache -------------------------------------------------------------------------------
+    def _notes(self, track) -> tuple[list[int], int, int]:
+        entry = self._cache.get(track.id)
+        if entry is None:
+            notes = track.notes
+            pitches = [n.pitch for n in notes] or [60]
+            entry = ([n.start_tick for n in notes], min(pitches), max(pitches))
+            self._cache[track.id] = entry
+        return entry
+
+    # --- painting ----------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
+        p = QPainter(self.viewport())
+        w, h = self.viewport().width(), self.viewport().height()
+        p.fillRect(0, 0, w, h, Theme.color("lane"))
+        t0, t1 = self.tick_at(0), self.tick_at(w)
+        p.save()
+        p.setClipRect(0, TOP_H, w, h - TOP_H)
+        self._paint_lanes(p, w, h, t0, t1)
+        p.restore()
+        self._paint_ruler(p, w, t0, t1)
+        self._paint_sections(p, w)
+        self._paint_chords(p, w, t0, t1)
+        self._paint_busy(p, h)
+        x = self.x_of(self.playhead_tick)
+        if -2 <= x <= w + 2:
+            p.setPen(QPen(Theme.color("playhead"), 1.5))
+            p.drawLine(QPointF(x, RULER_H - 8), QPointF(x, h))
+            p.setBrush(Theme.color("playhead"))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawPolygon(QPolygonF([QPointF(x - 6, RULER_H - 12), QPointF(x + 6, RULER_H - 12), QPointF(x, RULER_H - 4)]))
+        p.end()
+
+    def _bar_lines(self, t0: float, t1: float):
+        """(bar index, tick) of each bar line in [t0, t1] (plus one before)."""
+        song = self.song
+        bar = max(0, song.meter_map.tick_to_bar(max(0, int(t0)))[0])
+        while True:
+            tick = song.bar_to_tick(bar)
+            if tick > t1:
+                return
+            yield bar, tick
+            bar += 1
+
+    def _paint_grid(self, p: QPainter, top: float, bottom: float, t0: float, t1: float) -> None:
+        song = self.song
+        px_bar = self.scale.x(song.bar_to_tick(1))
+        step = label_step(px_bar, 14)
+        bar_pen, beat_pen = QPen(Theme.color("grid_bar"), 1), QPen(Theme.color("grid_beat"), 1)
+        for bar, tick in self._bar_lines(t0, t1):
+            if bar % step:
+                continue
+            x = round(self.x_of(tick)) + 0.5
+            p.setPen(bar_pen)
+            p.drawLine(QPointF(x, top), QPointF(x, bottom))
+            beat = song.meter_map.meter_at_bar(bar)
+            bt = song.ppq * 4 // beat.denominator
+            if step == 1 and self.scale.x(bt) >= 10:
+                p.setPen(beat_pen)
+                for k in range(1, beat.numerator):
+                    xb = round(self.x_of(tick + k * bt)) + 0.5
+                    p.drawLine(QPointF(xb, top), QPointF(xb, bottom))
+
+    def _paint_lanes(self, p: QPainter, w: int, h: int, t0: float, t1: float) -> None:
+        song = self.song
+        for i, track in enumerate(song.tracks):
+            top = self.lane_top(i)
+            if top > h or top + self.lane_h < TOP_H:
+                continue
+            bg = Theme.color("lane_alt") if i % 2 else Theme.color("lane")
+            if track.id == self.selected_track:
+                bg = bg.lighter(125)
+            p.fillRect(QRectF(0, top, w, self.lane_h), bg)
+        self._paint_grid(p, TOP_H, h, t0, t1)
+        line = QPen(Theme.color("border"), 1)
+        for i, track in enumerate(song.tracks):
+            top = self.lane_top(i)
+            if top > h or top + self.lane_h < TOP_H:
+                continue
+            p.setPen(line)
+            p.drawLine(QPointF(0, top + self.lane_h - 0.5), QPointF(w, top + self.lane_h - 0.5))
+            for s in song.sections:
+                a, b = song.section_ticks(s)
+                if b < t0 or a > t1:
+                    continue
+                self._paint_clip(p, track, s, a, b, top)
+
+    def _paint_clip(self, p: QPainter, track, section, a: int, b: int, top: float) -> None:
+        x0, x1 = self.x_of(a), self.x_of(b)
+        rect = QRectF(x0 + 1, top + 3, max(2.0, x1 - x0 - 2), self.lane_h - 7)
+        color = role_color(track.role)
+        audible = not track.mute and (track.solo or not any(t.solo for t in self.song.tracks))
+        if not audible:
+            color = QColor.fromHsvF(color.hsvHueF(), 0.12, 0.55)
+        selected = section.id == self.selected_section and track.id == self.selected_track
+        body = QColor(color)
+        body.setAlphaF(0.22)
+        p.setPen(QPen(Theme.color("selection") if selected else color.darker(115), 1.6 if selected else 1))
+        p.setBrush(body)
+        p.drawRoundedRect(rect, 4, 4)
+        head = QRectF(rect.x(), rect.y(), rect.width(), CLIP_HEADER_H)
+        p.save()
+        p.setClipRect(rect.adjusted(0, 0, 0, 0))
+        hc = QColor(color)
+        hc.setAlphaF(0.85)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(hc)
+        p.drawRoundedRect(head.adjusted(0.5, 0.5, -0.5, 3), 3.5, 3.5)
+        if rect.width() > 28:
+            p.setPen(Theme.color("clip_text"))
+            p.setFont(self._font)
+            take = clip_take_name(self.song, section.id, track.id)
+            text = f"{section.label} · {take}" if take else section.label
+            fm = QFontMetrics(self._font)
+            p.drawText(head.adjusted(5, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                       fm.elidedText(text, Qt.TextElideMode.ElideRight, int(head.width() - 9)))
+        self._paint_notes(p, track, a, b, QRectF(rect.x() + 2, rect.y() + CLIP_HEADER_H + 3, rect.width() - 4,
+                                                 rect.height() - CLIP_HEADER_H - 6), color)
+        p.restore()
+
+    def _paint_notes(self, p: QPainter, track, a: int, b: int, area: QRectF, color: QColor) -> None:
+        if area.height() < 4:
+            return
+        starts, lo, hi = self._notes(track)
+        w = self.viewport().width()
+        i, j = notes_between(starts, max(a, int(self.tick_at(-40))), min(b, int(self.tick_at(w + 4)) + 1))
+        if i >= j:
+            return
+        notes = track.notes
+        rects = []
+        if track.is_drum:  # hits: one row per drum sound in use, a short bar per hit, taller when louder
+            rows = sorted({n.pitch for n in notes[i:j]})
+            row_h = area.height() / max(1, len(rows))
+            index = {pitch: k for k, pitch in enumerate(rows)}
+            for n in notes[i:j]:
+                x = self.x_of(n.start_tick)
+                k = len(rows) - 1 - index[n.pitch]
+                hh = max(1.5, row_h * (0.45 + 0.5 * n.velocity / 127))
+                rects.append(QRectF(x, area.y() + k * row_h + (row_h - hh) / 2, 2.0, hh))
+        else:
+            span = max(12, hi - lo + 1)
+            mid = (lo + hi) / 2
+            row_h = area.height() / span
+            nh = max(1.5, min(4.0, row_h))
+            for n in notes[i:j]:
+                x = self.x_of(n.start_tick)
+                xe = self.x_of(min(n.end_tick, b))
+                y = area.y() + (span / 2 - (n.pitch - mid) - 0.5) * row_h
+                rects.append(QRectF(x, y, max(1.5, xe - x - 0.5), nh))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(color.lighter(135))
+        p.drawRects(rects)
+
+    def _paint_ruler(self, p: QPainter, w: int, t0: float, t1: float) -> None:
+        song = self.song
+        p.fillRect(QRectF(0, 0, w, RULER_H), Theme.color("ruler"))
+        if self.loop_bars is not None:
+            la, lb = self.x_of(song.bar_to_tick(self.loop_bars[0])), self.x_of(song.bar_to_tick(self.loop_bars[1]))
+            loop = QColor(Theme.color("accent"))
+            loop.setAlphaF(0.35)
+            p.fillRect(QRectF(la, 0, lb - la, 8), loop)
+            p.fillRect(QRectF(la, 0, 2, 8), Theme.color("accent"))
+            p.fillRect(QRectF(lb - 2, 0, 2, 8), Theme.color("accent"))
+        px_bar = self.scale.x(song.bar_to_tick(1))
+        step = label_step(px_bar)
+        p.setFont(self._font)
+        for bar, tick in self._bar_lines(t0, t1):
+            x = round(self.x_of(tick)) + 0.5
+            meter = song.meter_map.meter_at_bar(bar)
+            if bar % step == 0:
+                p.setPen(Theme.color("text_dim"))
+                p.drawLine(QPointF(x, 12), QPointF(x, RULER_H))
+                p.setPen(Theme.color("text"))
+                p.drawText(QRectF(x + 4, 9, 60, 14), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                           str(bar + 1))
+            if step == 1 and px_bar >= 40:
+                bt = song.ppq * 4 // meter.denominator
+                p.setPen(Theme.color("text_faint"))
+                for k in range(1, meter.numerator):
+                    xb = round(self.x_of(tick + k * bt)) + 0.5
+                    p.drawLine(QPointF(xb, RULER_H - 5), QPointF(xb, RULER_H))
+        p.setFont(self._font)
+        for i, m in enumerate(song.meter_map.changes):  # meter and tempo changes: small tags on the ruler
+            tick = song.bar_to_tick(m.bar)
+            if t0 - 2000 <= tick <= t1 and (i > 0 or tick >= t0):
+                self._tag(p, self.x_of(tick), f"{m.numerator}/{m.denominator}", 0)
+        for i, c in enumerate(song.tempo_map.changes):
+            if t0 - 2000 <= c.tick <= t1 and (i > 0 or c.tick >= t0):
+                self._tag(p, self.x_of(c.tick) + 30, f"♩={c.bpm:g}", 0)
+        p.setPen(QPen(Theme.color("border"), 1))
+        p.drawLine(QPointF(0, RULER_H - 0.5), QPointF(w, RULER_H - 0.5))
+
+    def _tag(self, p: QPainter, x: float, text: str, y: float) -> None:
+        fm = QFontMetrics(self._font)
+        r = QRectF(x + 2, y + 1, fm.horizontalAdvance(text) + 6, 10)
+        p.setPen(Theme.color("warning"))
+        small = QFont(self._font)
+        small.setPointSizeF(7)
+        p.setFont(small)
+        p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        p.setFont(self._font)
+
+    def _paint_sections(self, p: QPainter, w: int) -> None:
+        song = self.song
+        p.fillRect(QRectF(0, RULER_H, w, SECTION_H), Theme.color("panel"))
+        fm = QFontMetrics(self._bold)
+        for i, s in enumerate(song.sections):
+            r = self.section_rect(i)
+            if self._drag is not None and self._drag[0] == i:
+                end = self.x_of(song.bar_to_tick(s.start_bar + self._drag[1]))
+                r.setRight(end)
+            if r.right() < 0 or r.left() > w:
+                continue
+            r.adjust(1, 0, -1, 0)
+            color = section_color(s.label, i)
+            selected = s.id == self.selected_section
+            p.setPen(QPen(Theme.color("selection"), 2) if selected else QPen(color.darker(130), 1))
+            p.setBrush(color if selected else color.darker(112))
+            p.drawRoundedRect(r, 4, 4)
+            p.setFont(self._bold)
+            p.setPen(QColor("#ffffff"))
+            bars = self._drag[1] if self._drag is not None and self._drag[0] == i else s.length_bars
+            text = f"{s.label}   {bars} bars" if r.width() > fm.horizontalAdvance(s.label) + 70 else s.label
+            p.drawText(r.adjusted(7, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                       fm.elidedText(text, Qt.TextElideMode.ElideRight, int(max(0, r.width() - 11))))
+
+    def _paint_chords(self, p: QPainter, w: int, t0: float, t1: float) -> None:
+        song = self.song
+        top = RULER_H + SECTION_H
+        p.fillRect(QRectF(0, top, w, CHORD_H), Theme.color("panel_alt"))
+        p.setFont(self._font)
+        fm = QFontMetrics(self._font)
+        for c in song.chords:
+            if c.start_tick + c.duration_ticks < t0 or c.start_tick > t1:
+                continue
+            x0, x1 = self.x_of(c.start_tick), self.x_of(c.start_tick + c.duration_ticks)
+            p.setPen(QPen(Theme.color("line"), 1))
+            p.drawLine(QPointF(round(x0) + 0.5, top + 4), QPointF(round(x0) + 0.5, top + CHORD_H - 4))
+            text = chord_symbol(c, song.key.tonic, song.key.mode)
+            if fm.horizontalAdvance(text) <= x1 - x0 - 6:  # a symbol is shown whole or not at all
+                p.setPen(Theme.color("text"))
+                p.drawText(QRectF(x0 + 4, top, x1 - x0 - 6, CHORD_H), Qt.AlignmentFlag.AlignVCenter, text)
+        p.setPen(QPen(Theme.color("border"), 1))
+        p.drawLine(QPointF(0, TOP_H - 0.5), QPointF(w, TOP_H - 0.5))
+
+    def _paint_busy(self, p: QPainter, h: int) -> None:
+        """A job working on a section (or track of it): a veil over its column with the stage and percent."""
+        if not self.busy:
+            return
+        song = self.song
+        sec = next((s for s in song.sections if s.id == self.busy.get("section")), None)
+        if sec is not None:
+            a, b = song.section_ticks(sec)
+            x0, x1 = self.x_of(a), self.x_of(b)
+        else:
+            x0, x1 = self.x_of(0), self.x_of(song.end_tick)
+        veil = QColor(Theme.color("accent"))
+        veil.setAlphaF(0.13)
+        tid = self.busy.get("track")
+        if tid is not None and any(t.id == tid for t in song.tracks):
+            i = [t.id for t in song.tracks].index(tid)
+            p.fillRect(QRectF(x0, self.lane_top(i), x1 - x0, self.lane_h), veil)
+        else:
+            p.fillRect(QRectF(x0, RULER_H, x1 - x0, h - RULER_H), veil)
+        text = self.busy.get("text", "")
+        if text:
+            p.setFont(self._bold)
+            fm = QFontMetrics(self._bold)
+            r = QRectF(max(x0, 0) + 8, TOP_H + 8, fm.horizontalAdvance(text) + 16, 22)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(Theme.color("accent"))
+            p.drawRoundedRect(r, 4, 4)
+            p.setPen(Theme.color("accent_text"))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    # --- input -------------------------------------------------------------------------------------
+    def _edge_at(self, pos: QPointF) -> int:
+        """Index of the section whose right edge is under ``pos`` in the section lane, else -1."""
+        if not (RULER_H <= pos.y() < RULER_H + SECTION_H):
+            return -1
+        for i in range(len(self.song.sections)):
+            if abs(self.section_rect(i).right() - pos.x()) <= EDGE_PX:
+                return i
+        return -1
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt)
+        pos = event.position()
+        if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._edge_at(pos) >= 0:
+            i = self._edge_at(pos)
+            self._drag = (i, self.song.sections[i].length_bars)
+            self.sectionPressed.emit(i)
+            return
+        sec = self.section_at(pos.x())
+        if pos.y() < RULER_H:
+            self.playhead_tick = max(0, int(self.tick_at(pos.x())))
+            self.viewport().update()
+        elif pos.y() < TOP_H:
+            self.sectionPressed.emit(sec)
+        else:
+            tr = self.track_at(pos.y())
+            if tr >= 0 and sec >= 0:
+                self.clipPressed.emit(sec, tr)
+            elif tr >= 0:
+                self.trackPressed.emit(tr)
+        if event.button() == Qt.MouseButton.RightButton and pos.y() >= RULER_H:
+            self.contextRequested.emit(event.globalPosition().toPoint())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt)
+        pos = event.position()
+        if self._drag is not None:
+            from .timescale import nearest_bar
+
+            i = self._drag[0]
+            s = self.song.sections[i]
+            end_bar = nearest_bar(self.song, self.tick_at(pos.x()))
+            self._drag = (i, max(1, end_bar - s.start_bar))
+            self.viewport().update()
+            return
+        edge = self._edge_at(pos) >= 0
+        self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if self._drag is not None:
+            i, bars = self._drag
+            self._drag = None
+            self.viewport().update()
+            if bars != self.song.sections[i].length_bars:
+                self.resizeFinished.emit(i, bars)
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt)
+        pos = event.position()
+        if RULER_H <= pos.y() < RULER_H + SECTION_H:
+            i = self.section_at(pos.x())
+            if i >= 0:
+                self.renameRequested.emit(i)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt)
+        mods = event.modifiers()
+        dy = event.angleDelta().y()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1.15 ** (dy / 120), event.position().x())
+        elif mods & Qt.KeyboardModifier.AltModifier:
+            self.set_lane_height(self.lane_h + (8 if (dy or event.angleDelta().x()) > 0 else -8))
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            h = self.horizontalScrollBar()
+            h.setValue(h.value() - dy)
+        else:
+            super().wheelEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
+        keys = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down",
+                Qt.Key.Key_F2: "rename", Qt.Key.Key_Return: "rename"}
+        if event.key() in keys:
+            self.keyNavigate.emit(keys[event.key()])
+        elif event.key() in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom(1.25)
+        elif event.key() == Qt.Key.Key_Minus:
+            self.zoom(0.8)
+        else:
+            super().keyPressEvent(event)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 (Qt)
+        self.viewport().update()
