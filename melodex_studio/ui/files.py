@@ -120,6 +120,7 @@ class FileActions:
         except MelodexError as e:
             self.show_error("Cannot save the project", e)
             return False
+        self.update_actions()
         return True
 
     def save_project_as(self) -> bool:
@@ -141,6 +142,7 @@ class FileActions:
             self.show_error("Cannot save the project", e)
             return False
         self._add_recent(path)
+        self.update_actions()  # the session names the new path only after its 'saved' notification
         return True
 
     def choose_midi(self) -> None:
