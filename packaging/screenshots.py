@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--scale", type=float, default=1.0, help="device pixel ratio (2 = high-DPI)")
     ap.add_argument("--theme", default="dark", choices=("dark", "light"))
+    ap.add_argument("--keep", type=Path, help="also save the generated project here (.melodex)")
     ap.add_argument("--size", default="1600x1000", help="window size in logical pixels")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Melodex Studio Screenshots")  # own settings: the user's layout is not used
     app.setOrganizationName("Melodex")
+    from PySide6.QtCore import QSettings
+
+    QSettings().clear()  # the default layout, whatever an earlier run left
     from melodex_studio.ui.main_window import MainWindow
     from melodex_studio.ui.theme import apply_theme
 
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"generated in {time.perf_counter() - t0:.1f} s: {window.song.length_bars} bars, "
               f"{window.song.duration_seconds:.0f} s, {len(window.song.tracks)} tracks")
+        if args.keep and not window.save_to(args.keep):
+            return 1
     song = window.song
     window.timeline.zoom_to_fit()
     window.timeline.select_section(min(3, len(song.sections) - 1))
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
     shot = window.grab()
     painter = QPainter(shot)
-    painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+    painter.drawPixmap(canvas.viewport().mapTo(window, local), menu.grab())
     painter.end()
     menu.close()
     save(shot, "section-menu")

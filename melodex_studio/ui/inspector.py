@@ -76,7 +76,9 @@ class Inspector(QScrollArea):
         self.name.editingFinished.connect(lambda: self._update(name=self.name.text().strip()) if self.name.text().strip()
                                           else None)
         self.program = QComboBox(objectName="trackProgram")
-        self.program.addItems([f"{i + 1:3d}  {n}" for i, n in enumerate(GM_PROGRAMS)])
+        self.program.addItems(list(GM_PROGRAMS))
+        for i in range(len(GM_PROGRAMS)):
+            self.program.setItemData(i, f"General MIDI program {i + 1}", Qt.ItemDataRole.ToolTipRole)
         self.program.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.program.setMinimumContentsLength(12)
         self.program.setToolTip("General MIDI instrument (the renderer's instrument for this track)")

@@ -57,7 +57,7 @@ class PromptPanel(QWidget):
         self.prompt_edit.setToolTip("Describe the song in words: style, mood, tempo (BPM), key, meter, form "
                                     "(“verse 8, chorus 8”) and instruments. The plan below follows as you type.")
         self.prompt_edit.setTabChangesFocus(True)
-        self.prompt_edit.setFixedHeight(96)
+        self.prompt_edit.setFixedHeight(112)
         self.prompt_edit.textChanged.connect(self._parse_timer.start)
 
         self.tempo = QDoubleSpinBox(objectName="planTempo", minimum=20.0, maximum=300.0, decimals=1, suffix=" BPM")
@@ -82,7 +82,7 @@ class PromptPanel(QWidget):
         self.form.verticalHeader().setDefaultSectionSize(24)
         self.form.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.form.setToolTip("The form: one row per section with its length in bars (double-click to edit)")
-        self.form.setMinimumHeight(150)
+        self.form.setMinimumHeight(130)
         self.form_total = QLabel()
         self.form_total.setProperty("role", "hint")
         add_row, del_row = QToolButton(text="+"), QToolButton(text="−")

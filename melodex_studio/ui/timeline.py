@@ -210,11 +210,16 @@ class Timeline(QWidget):
         self.canvas.zoom(0.8)
 
     def zoom_to_fit(self) -> None:
-        """Fit the whole song into the visible width."""
+        """Fit the whole song into the visible width, and the tracks into the height (lanes 56 to 120 px)."""
         end = max(self.song.end_tick, self.song.bar_to_tick(4))
         width = max(100, self.canvas.viewport().width() - 40)
         c = self.canvas
         c.scale.set_zoom(width * self.song.ppq / end)
+        if self.song.tracks:
+            from .timeline_canvas import TOP_H
+
+            c.lane_h = max(56, min(120, (c.viewport().height() - TOP_H - 4) // len(self.song.tracks)))
+            self._show_headers()
         c.update_ranges()
         c.horizontalScrollBar().setValue(0)
         c.viewport().update()
