@@ -115,7 +115,7 @@ def diffusion_model_paths(codec: str | os.PathLike | None = None,
 
 def file_sha256(path: str | os.PathLike) -> str:
     """sha256 of a model file (what the project records), computed once per (resolved path, size, mtime)."""
-    from ..render import diffusion  # the one implementation (render/ and structure/ call it directly)
+    from ..io import hashing  # the one implementation, torch-free (render/ and structure/ call it directly)
 
     p = Path(path).resolve()
     st = p.stat()
@@ -123,7 +123,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     with _lock:
         if key in _hashes:
             return _hashes[key]
-    digest = diffusion.file_hash(p)  # outside the lock: a 20 MB file must not block the loaders
+    digest = hashing.file_hash(p)  # outside the lock: a 20 MB file must not block the loaders
     with _lock:
         return _hashes.setdefault(key, digest)
 

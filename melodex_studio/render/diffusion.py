@@ -3,7 +3,6 @@ config JSON in the metadata).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
+from ..io.hashing import file_hash  # noqa: F401 (the one implementation; re-exported)
 from .denoiser import FlowDenoiser
 from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
 from .score_features import (ROLL, RenderConditions, encode_conditions, instrument_index, score_features,
@@ -49,16 +49,6 @@ def read_checkpoint(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor
     if meta.get("kind") != kind or "config" not in meta:
         raise ModelError(f"model file {p} is not a {kind} checkpoint (kind {meta.get('kind')!r})")
     return sd, meta
-
-
-def file_hash(path: str | Path) -> str:
-    """sha256 of a file (the project file records model hashes): the one implementation; ``engine.models.
-    file_sha256`` caches it per (path, size, mtime) for the studio, structure checkpoints call it too."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --- loading: a checkpoint's config is checked before any model is built -----------------------------

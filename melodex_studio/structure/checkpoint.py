@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import ModelError
-from ..render.diffusion import file_hash  # the one sha256-of-a-file implementation (engine.models caches it)
+from ..io.hashing import file_hash  # the one sha256-of-a-file implementation (engine.models caches it)
 from .tokens import TOKENIZER_VERSION, VOCAB_SIZE
 from .transformer import StructureConfig, StructureTransformer
 

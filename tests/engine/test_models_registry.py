@@ -18,7 +18,7 @@ from safetensors.numpy import save_file
 from melodex_studio.cli import main
 from melodex_studio.engine import models
 from melodex_studio.errors import ModelError
-from melodex_studio.render import diffusion
+from melodex_studio.io import hashing
 from melodex_studio.render.codec import CodecConfig, build_codec
 from melodex_studio.render.dit import DiTConfig, build_dit
 from melodex_studio.song import Section, Song, Take
@@ -50,13 +50,13 @@ def _isolated(tmp_path, monkeypatch):
 def counted(monkeypatch):
     """Counts of calls to the one hashing function, per file name (a wrapper around the real one)."""
     calls: dict[str, int] = {}
-    real = diffusion.file_hash
+    real = hashing.file_hash
 
     def counting(path):
         calls[Path(path).name] = calls.get(Path(path).name, 0) + 1
         return real(path)
 
-    monkeypatch.setattr(diffusion, "file_hash", counting)
+    monkeypatch.setattr(hashing, "file_hash", counting)
     return calls
 
 
