@@ -1,7 +1,7 @@
 """Session jobs in the window: start one, hear of its progress and its end on the GUI thread.
 
 The session runs a job's compute on a worker thread. Its progress callback runs there too, so the runner
-forwards each ``engine.jobs.Progress`` through a Qt signal (queued to the GUI thread, at most ~30 per second).
+forwards each ``engine.jobs.Progress`` through a Qt signal (queued to the GUI thread, at most 10 per second).
 The end of the job is forwarded the same way by a small watcher thread that joins the job and emits
 ``ended``; the window applies the proposal there (``session.apply``), so the document only ever changes on
 the GUI thread and a cancelled or failed job changes nothing.
@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal
 
 from ..engine.jobs import Job, Progress
 
-_MIN_INTERVAL_S = 0.033
+_MIN_INTERVAL_S = 0.1  # progress reaches the window at most 10 times a second
 
 
 class JobRunner(QObject):

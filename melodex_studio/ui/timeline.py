@@ -200,8 +200,7 @@ class Timeline(QWidget):
     def set_busy(self, section_id: str | None = None, track_id: str | None = None, text: str = "",
                  active: bool = True) -> None:
         """Show (or with ``active=False`` hide) a job's progress over the section/track it works on."""
-        self.canvas.busy = {"section": section_id, "track": track_id, "text": text} if active else {}
-        self.canvas.viewport().update()
+        self.canvas.set_busy({"section": section_id, "track": track_id, "text": text} if active else {})
 
     def zoom_in(self) -> None:
         self.canvas.zoom(1.25)

@@ -12,8 +12,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QAbstractScrollArea
 
 from ..song import Song
+from .note_raster import TrackNotes, lane_image
 from .theme import Theme, role_color, section_color
-from .timescale import TimeScale, chord_symbol, clip_take_name, label_step, notes_between
+from .timescale import TimeScale, chord_symbol, clip_take_name, label_step
 
 RULER_H, SECTION_H, CHORD_H = 30, 32, 22
 TOP_H = RULER_H + SECTION_H + CHORD_H
@@ -43,7 +44,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.playhead_tick = 0
         self.loop_bars: tuple[int, int] | None = None
         self.busy: dict = {}  # {'section': id or None, 'track': id or None, 'text': '42 %'} while a job runs
-        self._cache: dict[str, tuple[list[int], int, int]] = {}
+        self._cache: dict[str, TrackNotes] = {}
         self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
@@ -134,14 +135,16 @@ class ArrangementCanvas(QAbstractScrollArea):
             h.setValue(int(xa - 24))
 
     # --- notes cache -------------------------------------------------------------------------------
-    def _notes(self, track) -> tuple[list[int], int, int]:
+    def _notes(self, track) -> TrackNotes:
         entry = self._cache.get(track.id)
         if entry is None:
-            notes = track.notes
-            pitches = [n.pitch for n in notes] or [60]
-            entry = ([n.start_tick for n in notes], min(pitches), max(pitches))
-            self._cache[track.id] = entry
+            entry = self._cache[track.id] = TrackNotes.of(self.song, track)
         return entry
+
+    def _clip_color(self, track) -> QColor:
+        color = role_color(track.role)
+        audible = not track.mute and (track.solo or not any(t.solo for t in self.song.tracks))
+        return color if audible else QColor.fromHsvF(color.hsvHueF(), 0.12, 0.55)
 
     # --- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
@@ -214,19 +217,22 @@ class ArrangementCanvas(QAbstractScrollArea):
                 continue
             p.setPen(line)
             p.drawLine(QPointF(0, top + self.lane_h - 0.5), QPointF(w, top + self.lane_h - 0.5))
+            color = self._clip_color(track)
             for s in song.sections:
                 a, b = song.section_ticks(s)
                 if b < t0 or a > t1:
                     continue
-                self._paint_clip(p, track, s, a, b, top)
+                self._paint_clip(p, track, s, a, b, top, color)
+            area_top = top + 3 + CLIP_HEADER_H + 3
+            image = lane_image(self._notes(track), t0 - song.ppq * 16, t1, self.scale.px_per_quarter / song.ppq,
+                               self.horizontalScrollBar().value() - 0.5, w, self.lane_h - 13 - CLIP_HEADER_H,
+                               color.lighter(135), self.devicePixelRatioF())
+            if image is not None:
+                p.drawImage(QPointF(0, area_top), image)
 
-    def _paint_clip(self, p: QPainter, track, section, a: int, b: int, top: float) -> None:
+    def _paint_clip(self, p: QPainter, track, section, a: int, b: int, top: float, color: QColor) -> None:
         x0, x1 = self.x_of(a), self.x_of(b)
         rect = QRectF(x0 + 1, top + 3, max(2.0, x1 - x0 - 2), self.lane_h - 7)
-        color = role_color(track.role)
-        audible = not track.mute and (track.solo or not any(t.solo for t in self.song.tracks))
-        if not audible:
-            color = QColor.fromHsvF(color.hsvHueF(), 0.12, 0.55)
         selected = section.id == self.selected_section and track.id == self.selected_track
         body = QColor(color)
         body.setAlphaF(0.22)
@@ -249,42 +255,7 @@ class ArrangementCanvas(QAbstractScrollArea):
             fm = QFontMetrics(self._font)
             p.drawText(head.adjusted(5, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                        fm.elidedText(text, Qt.TextElideMode.ElideRight, int(head.width() - 9)))
-        self._paint_notes(p, track, a, b, QRectF(rect.x() + 2, rect.y() + CLIP_HEADER_H + 3, rect.width() - 4,
-                                                 rect.height() - CLIP_HEADER_H - 6), color)
         p.restore()
-
-    def _paint_notes(self, p: QPainter, track, a: int, b: int, area: QRectF, color: QColor) -> None:
-        if area.height() < 4:
-            return
-        starts, lo, hi = self._notes(track)
-        w = self.viewport().width()
-        i, j = notes_between(starts, max(a, int(self.tick_at(-40))), min(b, int(self.tick_at(w + 4)) + 1))
-        if i >= j:
-            return
-        notes = track.notes
-        rects = []
-        if track.is_drum:  # hits: one row per drum sound in use, a short bar per hit, taller when louder
-            rows = sorted({n.pitch for n in notes[i:j]})
-            row_h = area.height() / max(1, len(rows))
-            index = {pitch: k for k, pitch in enumerate(rows)}
-            for n in notes[i:j]:
-                x = self.x_of(n.start_tick)
-                k = len(rows) - 1 - index[n.pitch]
-                hh = max(1.5, row_h * (0.45 + 0.5 * n.velocity / 127))
-                rects.append(QRectF(x, area.y() + k * row_h + (row_h - hh) / 2, 2.0, hh))
-        else:
-            span = max(12, hi - lo + 1)
-            mid = (lo + hi) / 2
-            row_h = area.height() / span
-            nh = max(1.5, min(4.0, row_h))
-            for n in notes[i:j]:
-                x = self.x_of(n.start_tick)
-                xe = self.x_of(min(n.end_tick, b))
-                y = area.y() + (span / 2 - (n.pitch - mid) - 0.5) * row_h
-                rects.append(QRectF(x, y, max(1.5, xe - x - 0.5), nh))
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(color.lighter(135))
-        p.drawRects(rects)
 
     def _paint_ruler(self, p: QPainter, w: int, t0: float, t1: float) -> None:
         song = self.song
@@ -380,17 +351,33 @@ class ArrangementCanvas(QAbstractScrollArea):
         p.setPen(QPen(Theme.color("border"), 1))
         p.drawLine(QPointF(0, TOP_H - 0.5), QPointF(w, TOP_H - 0.5))
 
+    def set_busy(self, busy: dict) -> None:
+        """Show a job's veil and badge ({'section', 'track', 'text'}; {} hides). A text change repaints the badge only."""
+        same_place = bool(busy) and bool(self.busy) and all(busy.get(k) == self.busy.get(k) for k in ("section", "track"))
+        old = self._badge_rect() if self.busy else None
+        self.busy = dict(busy)
+        if same_place and old is not None:
+            self.viewport().update(old.united(self._badge_rect()).toAlignedRect().adjusted(-2, -2, 2, 2))
+        else:
+            self.viewport().update()
+
+    def _busy_span(self) -> tuple[float, float]:
+        song = self.song
+        sec = next((s for s in song.sections if s.id == self.busy.get("section")), None)
+        a, b = song.section_ticks(sec) if sec is not None else (0, song.end_tick)
+        return self.x_of(a), self.x_of(b)
+
+    def _badge_rect(self) -> QRectF:
+        x0, _ = self._busy_span()
+        fm = QFontMetrics(self._bold)
+        return QRectF(max(x0, 0) + 8, TOP_H + 8, fm.horizontalAdvance(self.busy.get("text", "")) + 16, 22)
+
     def _paint_busy(self, p: QPainter, h: int) -> None:
         """A job working on a section (or track of it): a veil over its column with the stage and percent."""
         if not self.busy:
             return
         song = self.song
-        sec = next((s for s in song.sections if s.id == self.busy.get("section")), None)
-        if sec is not None:
-            a, b = song.section_ticks(sec)
-            x0, x1 = self.x_of(a), self.x_of(b)
-        else:
-            x0, x1 = self.x_of(0), self.x_of(song.end_tick)
+        x0, x1 = self._busy_span()
         veil = QColor(Theme.color("accent"))
         veil.setAlphaF(0.13)
         tid = self.busy.get("track")
@@ -401,9 +388,8 @@ class ArrangementCanvas(QAbstractScrollArea):
             p.fillRect(QRectF(x0, RULER_H, x1 - x0, h - RULER_H), veil)
         text = self.busy.get("text", "")
         if text:
+            r = self._badge_rect()
             p.setFont(self._bold)
-            fm = QFontMetrics(self._bold)
-            r = QRectF(max(x0, 0) + 8, TOP_H + 8, fm.horizontalAdvance(text) + 16, 22)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(Theme.color("accent"))
             p.drawRoundedRect(r, 4, 4)

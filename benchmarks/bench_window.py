@@ -1,0 +1,176 @@
+"""Benchmark: the studio window (offscreen Qt, this machine's CPU).
+
+* start-up: process start -> main window shown (a fresh Python process running ``melodex_studio.ui.app``'s
+  set-up), and whether torch was imported by then (it must not be). Target 1.5 s;
+* timeline repaint of a 32-track x 80-bar arrangement (16 notes per bar and track, 40,960 notes), whole song
+  in view and zoomed in; target 16 ms;
+* one zoom step and one scroll step including the repaint; target 16 ms a frame;
+* the longest gap of a 5 ms QTimer probe on the GUI thread while a generation job runs with the shipped
+  structure model (a 32-bar song); target 50 ms.
+
+Median of 5 (and the max where it matters). Rewrites the "Studio window" section of RESULTS.md. Run:
+``.venv/bin/python benchmarks/bench_window.py [--print-only]``
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from benchmarks.results import write_section  # noqa: E402
+
+RUNS = 5
+MARK = "<!-- window -->"
+STARTUP = """
+import time, sys
+t0 = time.perf_counter()
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+app.setApplicationName("Melodex Studio Bench")
+from melodex_studio.ui.theme import apply_theme
+apply_theme(app)
+from melodex_studio.ui.main_window import MainWindow
+w = MainWindow()
+w.show()
+def shown():
+    print("shown", 'torch' in sys.modules, flush=True)
+    app.quit()
+QTimer.singleShot(0, shown)
+app.exec()
+"""
+
+
+def startup() -> tuple[list[float], bool]:
+    times, torch_loaded = [], False
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-c", STARTUP], stdout=subprocess.PIPE, text=True, env=env,
+                             stderr=subprocess.DEVNULL)
+        line = p.stdout.readline()
+        times.append(time.perf_counter() - t0)
+        torch_loaded |= "True" in line
+        p.wait()
+    return times, torch_loaded
+
+
+def big_song():
+    from melodex_studio.song import Note, Section, Song, Track
+    from melodex_studio.song.model import ROLES
+
+    song = Song(title="Bench")
+    start = 0
+    for label, bars in [("intro", 8), ("verse", 16), ("chorus", 16), ("verse", 16), ("chorus", 16), ("outro", 8)]:
+        song.add_section(Section(label, start, bars))
+        start += bars
+    for t in range(32):
+        track = Track(f"track {t + 1}", ROLES[t % len(ROLES)], program=t % 128, is_drum=(t % 8 == 5))
+        song.add_track(track)
+        notes = [Note(b * 1920 + k * 120, 48 + (t * 7 + k * 5 + b) % 36, 110) for b in range(80) for k in range(16)]
+        song.add_notes(track.id, notes)
+    return song
+
+
+def frame(widget, fn=None) -> float:
+    t0 = time.perf_counter()
+    if fn is not None:
+        fn()
+    widget.repaint()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    start_times, torch_loaded = startup()
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Melodex Studio Bench")
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.ui.main_window import MainWindow
+    from melodex_studio.ui.theme import apply_theme
+
+    apply_theme(app)
+    w = MainWindow(session=ProjectSession(autosave=False))
+    w.resize(1600, 1000)
+    w.show()
+    w.set_song(big_song())
+    app.processEvents()
+    view = w.timeline.canvas.viewport()
+    w.timeline.zoom_to_fit()
+    w.timeline.set_lane_height(64)
+    frame(view)
+    whole = [frame(view) for _ in range(RUNS)]
+    w.timeline.canvas.zoom(6.0, 0)
+    frame(view)
+    zoomed = [frame(view) for _ in range(RUNS)]
+    zoom_steps = [frame(view, lambda: w.timeline.canvas.zoom(1.1 if i % 2 else 1 / 1.1)) for i in range(RUNS * 2)]
+    h = w.timeline.canvas.horizontalScrollBar()
+    scroll_steps = [frame(view, lambda: h.setValue(h.value() + 60)) for _ in range(RUNS * 2)]
+
+    # GUI thread responsiveness during a generation job (shipped structure model)
+    w.session.history.mark_clean()
+    w.new_project()
+    w.prompt_panel.set_prompt("pop, 110 bpm, D major, intro 4, verse 8, chorus 8, verse 8, chorus 4, piano, bass, drums")
+    gaps = []
+    for _ in range(3):
+        last = [time.perf_counter()]
+        longest = [0.0]
+
+        def probe() -> None:
+            now = time.perf_counter()
+            longest[0] = max(longest[0], now - last[0])
+            last[0] = now
+
+        timer = QTimer(interval=5)
+        timer.timeout.connect(probe)
+        timer.start()
+        t0 = time.perf_counter()
+        w.generate()
+        w.wait_for_jobs(600)
+        job_s = time.perf_counter() - t0
+        timer.stop()
+        gaps.append((longest[0], job_s))
+        w.session.history.mark_clean()
+    w.session.history.mark_clean()
+    w.close()
+
+    ms = lambda xs: f"{1000 * statistics.median(xs):.1f}"  # noqa: E731
+    mx = lambda xs: f"{1000 * max(xs):.1f}"  # noqa: E731
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [
+        "## Studio window",
+        "",
+        "`.venv/bin/python benchmarks/bench_window.py` (offscreen Qt platform, software painting; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs (shared), load average {load:.1f}). Median of {RUNS}; max in "
+        "brackets.",
+        "",
+        "| measure | median | max | target |",
+        "|---|---|---|---|",
+        f"| start-up: process start -> window shown (torch imported: {'yes' if torch_loaded else 'no'}) | "
+        f"{statistics.median(start_times):.2f} s | {max(start_times):.2f} s | 1.5 s, no torch |",
+        f"| timeline repaint, 32 tracks x 80 bars (40,960 notes), whole song in view | {ms(whole)} ms | {mx(whole)} ms "
+        "| 16 ms |",
+        f"| timeline repaint, zoomed in (about 13 bars in view) | {ms(zoomed)} ms | {mx(zoomed)} ms | 16 ms |",
+        f"| zoom step (Ctrl+wheel) + repaint | {ms(zoom_steps)} ms | {mx(zoom_steps)} ms | 16 ms |",
+        f"| scroll step (60 px) + repaint | {ms(scroll_steps)} ms | {mx(scroll_steps)} ms | 16 ms |",
+        f"| longest GUI-thread gap (5 ms QTimer probe) while Generate runs (32 bars, shipped model; job "
+        f"{statistics.median([j for _, j in gaps]):.1f} s) | {ms([g for g, _ in gaps])} ms | {mx([g for g, _ in gaps])} ms "
+        "| 50 ms |",
+    ]
+    if "--print-only" not in sys.argv:
+        write_section(MARK, lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

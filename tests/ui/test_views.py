@@ -1,0 +1,108 @@
+"""The window's building blocks without a window: theme and icons, the note raster, section resize, the
+PySide6 reference-count workaround, the timeline's zoom and keyboard selection."""
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QWheelEvent
+
+from melodex_studio.song import Chord, Note, Section, Song, Track
+from melodex_studio.song.timing import MeterChange, MeterMap, TempoChange, TempoMap
+
+
+def test_style_sheets_have_every_token_and_icons_render(qapp):
+    from melodex_studio.ui.icons import icon, icon_names
+    from melodex_studio.ui.theme import THEMES, colors, style_sheet
+
+    for theme in THEMES:
+        qss = style_sheet(theme)
+        body = qss.split("*/", 1)[1]  # the header comment names the @token syntax
+        assert "@" not in body
+        assert colors(theme)["window"] in qss
+    names = icon_names()
+    assert {"play", "stop", "generate", "regenerate", "cancel", "undo", "redo", "app"} <= set(names)
+    for name in names:
+        ic = icon(name)
+        assert not ic.isNull()
+        img = ic.pixmap(48, 48).toImage()
+        assert img.width() == 48 and any(img.pixelColor(x, y).alpha() > 0 for x in range(0, 48, 3) for y in range(0, 48, 3))
+
+
+def test_void_qt_calls_do_not_use_up_none(qapp):
+    import melodex_studio.ui  # noqa: F401 - applies the workaround where this PySide6 needs it
+    from PySide6.QtCore import QRectF
+
+    before = sys.getrefcount(None)
+    r = QRectF(0, 0, 1, 1)
+    for _ in range(200_000):  # without the workaround PySide6 6.12.0 on Python 3.11 aborts here
+        r.adjust(0, 0, 0, 0)
+    assert sys.getrefcount(None) > 0 and (sys.version_info >= (3, 12) or sys.getrefcount(None) > before - 300_000)
+
+
+def test_note_raster_puts_each_note_where_its_tick_and_pitch_say(qapp):
+    from melodex_studio.ui.note_raster import TrackNotes, lane_image
+
+    song = Song()
+    song.add_section(Section("a", 0, 1))
+    t = song.add_track(Track("lead"))
+    song.add_notes(t.id, [Note(0, 60, 480), Note(960, 72, 480), Note(1800, 60, 960)])  # the last crosses the section end
+    tn = TrackNotes.of(song, t)
+    assert tn.ends.tolist() == [480, 1440, 1920] and (tn.lo, tn.hi) == (60, 72)
+    img = lane_image(tn, 0, 3840, 0.05, 0, 200, 40, QColor("#ff0000"))  # 0.05 px per tick: a quarter = 24 px
+    cols = [x for x in range(200) if any(img.pixelColor(x, y).red() == 255 for y in range(40))]
+    assert cols[0] == 0 and 23 <= max(c for c in cols if c < 40) <= 24  # first note: ticks 0..480
+    assert 48 <= min(c for c in cols if c >= 40) <= 49 and max(cols) <= 96  # cut at the section end (tick 1920)
+    high = [y for y in range(40) if img.pixelColor(60, y).red() == 255]
+    low = [y for y in range(40) if img.pixelColor(10, y).red() == 255]
+    assert high and low and max(high) < min(low)  # the higher pitch is drawn higher
+
+
+def test_resize_moves_what_follows_and_cuts_what_falls_off():
+    from melodex_studio.ui.edits import resize_section_in
+
+    song = Song(tempo_map=TempoMap([TempoChange(0, 100.0), TempoChange(3840, 120.0)]),
+                meter_map=MeterMap([MeterChange(0, 4, 4), MeterChange(2, 3, 4)]))
+    a, b = song.add_section(Section("a", 0, 2)), song.add_section(Section("b", 2, 2))
+    t = song.add_track(Track("p"))
+    song.add_notes(t.id, [Note(0, 60, 480), Note(1920, 62, 2400), Note(3840, 64, 480)])
+    song.set_chords([Chord(0, 1920, 0), Chord(1920, 1920, 5), Chord(3840, 1440, 7)])
+    resize_section_in(song, a.id, 1)
+    assert [(s.start_bar, s.length_bars) for s in song.sections] == [(0, 1), (1, 2)]
+    assert [(n.start_tick, n.pitch, n.duration_ticks) for n in t.notes] == [(0, 60, 480), (1920, 64, 480)]
+    assert [(c.start_tick, c.duration_ticks) for c in song.chords] == [(0, 1920), (1920, 1440)]
+    assert [c.bar for c in song.meter_map.changes] == [0, 1] and [c.tick for c in song.tempo_map.changes] == [0, 1920]
+    resize_section_in(song, a.id, 3)
+    assert [(s.start_bar, s.length_bars) for s in song.sections] == [(0, 3), (3, 2)]
+    assert [n.start_tick for n in t.notes] == [0, 1920 * 3] and b.start_bar == 3
+
+
+def test_timeline_zooms_with_ctrl_wheel_and_selects_with_the_keyboard(qtbot):
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.ui.timeline import Timeline
+
+    song = Song()
+    for i, label in enumerate(["intro", "verse", "chorus"]):
+        song.add_section(Section(label, 4 * i, 4))
+    for name in ("a", "b"):
+        song.add_track(Track(name))
+    session = ProjectSession(autosave=False)
+    session.new(song)
+    tl = Timeline(session)
+    qtbot.addWidget(tl)
+    tl.resize(900, 400)
+    tl.show()
+    canvas = tl.canvas
+    zoom = canvas.scale.px_per_quarter
+    ev = QWheelEvent(QPointF(300, 200), QPointF(300, 200), QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
+                     Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    canvas.wheelEvent(ev)
+    assert canvas.scale.px_per_quarter > zoom * 1.1
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    assert tl.selected_section_index() == 1 and tl.selected_track_index() == 0
+    tl.select_section(2)
+    assert canvas.selected_section == song.sections[2].id
+    canvas.repaint()
