@@ -6,7 +6,7 @@
   in view and zoomed in; target 16 ms;
 * one zoom step and one scroll step including the repaint; target 16 ms a frame;
 * the longest gap of a 5 ms QTimer probe on the GUI thread while a generation job runs with the shipped
-  structure model (a 32-bar song); target 50 ms.
+  structure model (a 32-bar song; 3 jobs after a first one that imports torch); target 50 ms.
 
 Median of 5 (and the max where it matters). Rewrites the "Studio window" section of RESULTS.md. Run:
 ``.venv/bin/python benchmarks/bench_window.py [--print-only]``
@@ -122,7 +122,8 @@ def main() -> None:
     w.new_project()
     w.prompt_panel.set_prompt("pop, 110 bpm, D major, intro 4, verse 8, chorus 8, verse 8, chorus 4, piano, bass, drums")
     gaps = []
-    for _ in range(3):
+    first_gap = None
+    for run in range(4):  # the first job also imports torch and loads the model on its worker thread
         last = [time.perf_counter()]
         longest = [0.0]
 
@@ -139,7 +140,10 @@ def main() -> None:
         w.wait_for_jobs(600)
         job_s = time.perf_counter() - t0
         timer.stop()
-        gaps.append((longest[0], job_s))
+        if run == 0:
+            first_gap = (longest[0], job_s)
+        else:
+            gaps.append((longest[0], job_s))
         w.session.history.mark_clean()
     w.session.history.mark_clean()
     w.close()
@@ -166,6 +170,8 @@ def main() -> None:
         f"| longest GUI-thread gap (5 ms QTimer probe) while Generate runs (32 bars, shipped model; job "
         f"{statistics.median([j for _, j in gaps]):.1f} s) | {ms([g for g, _ in gaps])} ms | {mx([g for g, _ in gaps])} ms "
         "| 50 ms |",
+        f"| the same for the first job of the process (torch imported and the model loaded on the worker thread; job "
+        f"{first_gap[1]:.1f} s) | {1000 * first_gap[0]:.1f} ms | - | - |",
     ]
     if "--print-only" not in sys.argv:
         write_section(MARK, lines)

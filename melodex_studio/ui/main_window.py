@@ -282,8 +282,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.set_playhead(tick)
 
     def set_playhead(self, tick: int) -> None:
-        self.timeline.canvas.playhead_tick = tick
-        self.timeline.canvas.viewport().update()
+        self.timeline.canvas.set_playhead(tick)
         bar, off = self.song.meter_map.tick_to_bar(tick)
         beat_ticks = self.song.ppq * 4 // self.song.meter_map.meter_at_bar(bar).denominator
         self.position_label.setText(f"{bar + 1:03d} . {off // beat_ticks + 1} . {off % beat_ticks:03d}")

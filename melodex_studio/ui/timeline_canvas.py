@@ -7,8 +7,8 @@ turned into signals for ``timeline.Timeline``, which owns the selection and talk
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF, QStaticText
 from PySide6.QtWidgets import QAbstractScrollArea
 
 from ..song import Song
@@ -45,6 +45,8 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.loop_bars: tuple[int, int] | None = None
         self.busy: dict = {}  # {'section': id or None, 'track': id or None, 'text': '42 %'} while a job runs
         self._cache: dict[str, TrackNotes] = {}
+        self._texts: dict[tuple[str, int], QStaticText] = {}  # elided clip labels
+        self._images: dict[tuple, object] = {}  # lane images by (track, zoom, scroll, size, colour)
         self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
@@ -60,9 +62,18 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.song = song
         self.invalidate()
 
+    def set_playhead(self, tick: int) -> None:
+        """Move the playhead; only the strips under its old and new place repaint."""
+        h = self.viewport().height()
+        for t in (self.playhead_tick, tick):
+            x = int(self.x_of(t))
+            self.viewport().update(QRect(x - 8, 0, 17, h))
+        self.playhead_tick = int(tick)
+
     def invalidate(self) -> None:
         """The song changed: drop the note caches, fix the scroll ranges, repaint."""
         self._cache.clear()
+        self._images.clear()
         self.update_ranges()
         self.viewport().update()
 
@@ -148,17 +159,22 @@ class ArrangementCanvas(QAbstractScrollArea):
 
     # --- painting ----------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
+        """Paint what intersects the dirty rectangle (a playhead move or a progress badge repaints a strip)."""
         p = QPainter(self.viewport())
         w, h = self.viewport().width(), self.viewport().height()
-        p.fillRect(0, 0, w, h, Theme.color("lane"))
-        t0, t1 = self.tick_at(0), self.tick_at(w)
-        p.save()
-        p.setClipRect(0, TOP_H, w, h - TOP_H)
-        self._paint_lanes(p, w, h, t0, t1)
-        p.restore()
-        self._paint_ruler(p, w, t0, t1)
-        self._paint_sections(p, w)
-        self._paint_chords(p, w, t0, t1)
+        dirty = event.rect()
+        p.setClipRect(dirty)
+        p.fillRect(dirty, Theme.color("lane"))
+        t0, t1 = self.tick_at(dirty.left() - 2), self.tick_at(dirty.right() + 2)
+        if dirty.bottom() >= TOP_H:
+            p.save()
+            p.setClipRect(dirty.intersected(QRect(0, TOP_H, w, h - TOP_H)))
+            self._paint_lanes(p, w, h, t0, t1, dirty.top(), dirty.bottom())
+            p.restore()
+        if dirty.top() < TOP_H:
+            self._paint_ruler(p, w, t0, t1)
+            self._paint_sections(p, w)
+            self._paint_chords(p, w, t0, t1)
         self._paint_busy(p, h)
         x = self.x_of(self.playhead_tick)
         if -2 <= x <= w + 2:
@@ -199,63 +215,86 @@ class ArrangementCanvas(QAbstractScrollArea):
                     xb = round(self.x_of(tick + k * bt)) + 0.5
                     p.drawLine(QPointF(xb, top), QPointF(xb, bottom))
 
-    def _paint_lanes(self, p: QPainter, w: int, h: int, t0: float, t1: float) -> None:
+    def _paint_lanes(self, p: QPainter, w: int, h: int, t0: float, t1: float, y0: int = 0, y1: int = 1 << 30) -> None:
         song = self.song
-        for i, track in enumerate(song.tracks):
-            top = self.lane_top(i)
-            if top > h or top + self.lane_h < TOP_H:
-                continue
+        visible = [(i, track, self.lane_top(i)) for i, track in enumerate(song.tracks)]
+        visible = [(i, track, top) for i, track, top in visible
+                   if top <= min(h, y1) and top + self.lane_h >= max(TOP_H, y0)]
+        for i, track, top in visible:
             bg = Theme.color("lane_alt") if i % 2 else Theme.color("lane")
             if track.id == self.selected_track:
                 bg = bg.lighter(125)
             p.fillRect(QRectF(0, top, w, self.lane_h), bg)
         self._paint_grid(p, TOP_H, h, t0, t1)
-        line = QPen(Theme.color("border"), 1)
-        for i, track in enumerate(song.tracks):
-            top = self.lane_top(i)
-            if top > h or top + self.lane_h < TOP_H:
-                continue
-            p.setPen(line)
-            p.drawLine(QPointF(0, top + self.lane_h - 0.5), QPointF(w, top + self.lane_h - 0.5))
+        spans = [(s, *song.section_ticks(s)) for s in song.sections]
+        spans = [(s, a, b) for s, a, b in spans if b >= t0 and a <= t1]
+        p.setFont(self._font)
+        fm = QFontMetrics(self._font)
+        border = Theme.color("border")
+        for i, track, top in visible:
+            p.fillRect(QRectF(0, top + self.lane_h - 1, w, 1), border)
             color = self._clip_color(track)
-            for s in song.sections:
-                a, b = song.section_ticks(s)
-                if b < t0 or a > t1:
-                    continue
-                self._paint_clip(p, track, s, a, b, top, color)
-            area_top = top + 3 + CLIP_HEADER_H + 3
-            image = lane_image(self._notes(track), t0 - song.ppq * 16, t1, self.scale.px_per_quarter / song.ppq,
-                               self.horizontalScrollBar().value() - 0.5, w, self.lane_h - 13 - CLIP_HEADER_H,
-                               color.lighter(135), self.devicePixelRatioF())
+            style = self._clip_style(color)
+            for s, a, b in spans:
+                self._paint_clip(p, fm, track, s, a, b, top, style)
+            image = self._lane_image(track, self.tick_at(0), self.tick_at(w), w, color)
             if image is not None:
-                p.drawImage(QPointF(0, area_top), image)
+                p.drawImage(QPointF(0, top + 3 + CLIP_HEADER_H + 3), image)
 
-    def _paint_clip(self, p: QPainter, track, section, a: int, b: int, top: float, color: QColor) -> None:
+    def _lane_image(self, track, t0: float, t1: float, w: int, color: QColor):
+        """The track's notes in view as one image; the last few are kept while nothing changes (playhead, badge)."""
+        dpr = self.devicePixelRatioF()
+        x_off = self.horizontalScrollBar().value() - 0.5
+        key = (track.id, self.scale.px_per_quarter, x_off, w, self.lane_h, color.rgba(), dpr)
+        hit = self._images.get(key)
+        if hit is not None or key in self._images:
+            return hit
+        image = lane_image(self._notes(track), t0 - self.song.ppq * 16, t1, self.scale.px_per_quarter / self.song.ppq,
+                           x_off, w, self.lane_h - 13 - CLIP_HEADER_H, color.lighter(135), dpr)
+        if len(self._images) > 4 * max(8, len(self.song.tracks)):
+            self._images.clear()
+        self._images[key] = image
+        return image
+
+    def _clip_style(self, color: QColor) -> tuple:
+        body, head = QColor(color), QColor(color)
+        body.setAlphaF(0.22)
+        head.setAlphaF(0.85)
+        return body, head, QPen(color.darker(115), 1), QPen(Theme.color("selection"), 1.6), Theme.color("clip_text")
+
+    def _label(self, fm: QFontMetrics, text: str, width: int) -> QStaticText:
+        """``text`` elided to ``width`` px as a QStaticText (laid out once, drawn fast on every repaint)."""
+        key = (text, width)
+        out = self._texts.get(key)
+        if out is None:
+            if len(self._texts) > 4096:
+                self._texts.clear()
+            out = QStaticText(fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
+            out.setTextFormat(Qt.TextFormat.PlainText)
+            out.prepare(font=self._font)
+            self._texts[key] = out
+        return out
+
+    def _paint_clip(self, p: QPainter, fm: QFontMetrics, track, section, a: int, b: int, top: float,
+                    style: tuple) -> None:
+        body, hc, pen, selected_pen, text_color = style
         x0, x1 = self.x_of(a), self.x_of(b)
         rect = QRectF(x0 + 1, top + 3, max(2.0, x1 - x0 - 2), self.lane_h - 7)
         selected = section.id == self.selected_section and track.id == self.selected_track
-        body = QColor(color)
-        body.setAlphaF(0.22)
-        p.setPen(QPen(Theme.color("selection") if selected else color.darker(115), 1.6 if selected else 1))
+        p.setPen(selected_pen if selected else pen)
         p.setBrush(body)
         p.drawRoundedRect(rect, 4, 4)
-        head = QRectF(rect.x(), rect.y(), rect.width(), CLIP_HEADER_H)
-        p.save()
-        p.setClipRect(rect.adjusted(0, 0, 0, 0))
-        hc = QColor(color)
-        hc.setAlphaF(0.85)
+        head = QRectF(rect.x() + 0.5, rect.y() + 0.5, rect.width() - 1, CLIP_HEADER_H)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(hc)
-        p.drawRoundedRect(head.adjusted(0.5, 0.5, -0.5, 3), 3.5, 3.5)
-        if rect.width() > 28:
-            p.setPen(Theme.color("clip_text"))
-            p.setFont(self._font)
+        p.drawRoundedRect(head, 3.5, 3.5)
+        p.fillRect(QRectF(head.x(), head.bottom() - 4, head.width(), 4), hc)
+        if rect.width() > 32:
+            p.setPen(text_color)
             take = clip_take_name(self.song, section.id, track.id)
             text = f"{section.label} · {take}" if take else section.label
-            fm = QFontMetrics(self._font)
-            p.drawText(head.adjusted(5, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                       fm.elidedText(text, Qt.TextElideMode.ElideRight, int(head.width() - 9)))
-        p.restore()
+            p.drawStaticText(QPointF(head.x() + 5, head.y() + (CLIP_HEADER_H - fm.height()) / 2),
+                             self._label(fm, text, int(head.width() - 9)))
 
     def _paint_ruler(self, p: QPainter, w: int, t0: float, t1: float) -> None:
         song = self.song
@@ -417,8 +456,7 @@ class ArrangementCanvas(QAbstractScrollArea):
             return
         sec = self.section_at(pos.x())
         if pos.y() < RULER_H:
-            self.playhead_tick = max(0, int(self.tick_at(pos.x())))
-            self.viewport().update()
+            self.set_playhead(max(0, int(self.tick_at(pos.x()))))
         elif pos.y() < TOP_H:
             self.sectionPressed.emit(sec)
         else:
