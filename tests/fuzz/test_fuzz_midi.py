@@ -76,7 +76,9 @@ def seeds():
 
 def works(song):
     """An imported song exports again and passes the project loader's validation (so it can be saved)."""
-    song_to_midifile(song)
+    song_to_midifile(song).save(file=io.BytesIO())
+    for text in [song.title] + [t.name for t in song.tracks] + [s.label for s in song.sections]:
+        text.encode("utf-8")
     try:
         song_from_dict(song_to_dict(song))
     except ProjectError as e:

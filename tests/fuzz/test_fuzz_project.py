@@ -9,12 +9,14 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from melodex_studio.errors import ProjectError
 from melodex_studio.io.midi import song_to_midifile
 from melodex_studio.io.project import read_project, save_project
+from melodex_studio.render.diffusion import render_from_state
 from melodex_studio.song import Chord, Key, MeterChange, MeterMap, Note, Section, Song, Take, TempoChange, TempoMap, Track
 
 from .harness import Quiet, Stats, byte_mutations, check_one, fuzz_settings, mutate
@@ -134,8 +136,18 @@ def rezip(members: dict[str, bytes]) -> bytes:
 def use(tmp_path):
     def run(proj):
         proj.audio.decode_all()  # ProjectError for damaged stems is fine
-        song_to_midifile(proj.song)
-        assert proj.song.duration_seconds <= 3600
+        song_to_midifile(proj.song).save(file=io.BytesIO())  # `export --midi`
+        song = proj.song
+        for text in [song.title] + [t.name for t in song.tracks] + [s.label for s in song.sections]:
+            text.encode("utf-8")  # `info` prints it
+        assert song.duration_seconds <= 3600
+        for take in song.takes:  # what `regenerate --from-step` reads of a render take
+            if take.params.get("kind") == "diffusion_render":
+                render = render_from_state({k: torch.from_numpy(np.asarray(v)) for k, v in proj.tensors.items()},
+                                           take.params["state"], f"render/{take.id}")
+                assert render.latent.ndim == 2
+                for k, (x, d) in render.checkpoints.items():
+                    assert 0 <= k < len(render.schedule) and x.shape == d.shape == render.latent.shape
         save_project(tmp_path / "again.melodex", proj.song, proj.tensors, proj.audio)
     return run
 
