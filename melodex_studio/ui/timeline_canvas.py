@@ -250,7 +250,8 @@ class ArrangementCanvas(QAbstractScrollArea):
         if hit is not None or key in self._images:
             return hit
         image = lane_image(self._notes(track), t0 - self.song.ppq * 16, t1, self.scale.px_per_quarter / self.song.ppq,
-                           x_off, w, self.lane_h - 13 - CLIP_HEADER_H, color.lighter(135), dpr)
+                           x_off, w, self.lane_h - 13 - CLIP_HEADER_H,
+                           color.darker(150) if Theme.name == "light" else color.lighter(135), dpr)
         if len(self._images) > 4 * max(8, len(self.song.tracks)):
             self._images.clear()
         self._images[key] = image

@@ -29,6 +29,18 @@ def test_style_sheets_have_every_token_and_icons_render(qapp):
         assert img.width() == 48 and any(img.pixelColor(x, y).alpha() > 0 for x in range(0, 48, 3) for y in range(0, 48, 3))
 
 
+def test_apply_theme_sets_palette_sheet_and_painted_colours(qapp):
+    from melodex_studio.ui.theme import Theme, apply_theme, colors
+
+    try:
+        apply_theme(qapp, "light")
+        assert Theme.name == "light" and qapp.palette().window().color().name() == colors("light")["window"]
+        assert Theme.color("lane").name() == colors("light")["lane"] and colors("light")["accent"] in qapp.styleSheet()
+    finally:
+        apply_theme(qapp, "dark")
+    assert Theme.name == "dark" and qapp.palette().window().color().name() == colors("dark")["window"]
+
+
 def test_void_qt_calls_do_not_use_up_none(qapp):
     import melodex_studio.ui  # noqa: F401 - applies the workaround where this PySide6 needs it
     from PySide6.QtCore import QRectF

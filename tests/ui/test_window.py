@@ -257,3 +257,67 @@ def test_a_failing_job_shows_its_message_not_a_traceback(window, dialogs, monkey
     boxes = [d for d in dialogs if d[0] == "box"]
     assert boxes[-1][1] == "Generate failed" and "damaged" in boxes[-1][2] and "About" in boxes[-1][2]
     assert window.song.sections == []
+
+
+def test_import_midi_and_drop_a_file_on_the_window(window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from melodex_studio.io.midi import export_midi
+    from melodex_studio.song import Note, Section, Song, Track
+
+    song = Song(title="Riff")
+    song.add_section(Section("A", 0, 2))
+    t = song.add_track(Track("Bass", role="bass", program=33))
+    song.add_notes(t.id, [Note(0, 40, 480), Note(960, 43, 480)])
+    path = tmp_path / "riff.mid"
+    export_midi(song, path)
+    assert window.import_midi(path)
+    assert [tr.name for tr in window.song.tracks] == ["Bass"] and len(window.song.tracks[0].notes) == 2
+    assert window.timeline.headers.headers[0].name_label.text() == "Bass"
+    window.new_project()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert [tr.name for tr in window.song.tracks] == ["Bass"]
+
+
+def test_dock_layout_and_theme_are_kept_in_settings(window, qtbot, tiny_models, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from tests.engine.session_helpers import make_session
+
+    import melodex_studio.ui.main_window as mw
+    from melodex_studio.ui.main_window import MainWindow
+
+    applied = []  # restyling every widget the test session made is slow; the theme itself is tested in test_views
+    monkeypatch.setattr(mw, "apply_theme", lambda app, theme: applied.append(theme))
+    window.history_dock.hide()
+    window.close()
+    assert QSettings().value("window/state") is not None
+    w2 = MainWindow(session=make_session(tiny_models))
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.history_dock.isHidden() and not w2.prompt_dock.isHidden()
+    w2.history_dock.show()
+    w2.actions_by_id["light_theme"].setChecked(True)
+    assert applied == ["light"] and QSettings().value("theme") == "light"
+    w2.actions_by_id["light_theme"].setChecked(False)
+    assert applied == ["light", "dark"] and QSettings().value("theme") == "dark"
+    w2.close()
+
+
+def test_every_named_widget_is_there_with_a_tooltip(window):
+    from PySide6.QtWidgets import QWidget
+
+    for name in ("promptEdit", "generateButton", "regenerateSectionButton", "regenerateTrackButton", "cancelButton",
+                 "planTempo", "planKey", "planMeter", "planForm", "seedEdit", "rendererChoice", "timeline",
+                 "inspector", "waveformView", "transportBar"):
+        widget = window.findChild(QWidget, name)
+        assert widget is not None, name
+        if name not in ("timeline", "inspector", "transportBar"):
+            assert widget.toolTip(), name
+    for action in window.actions_by_id.values():
+        assert action.toolTip()
