@@ -1,15 +1,16 @@
 """Arrangement edits the session has no named method for yet, built on ``session.edit`` (one undoable change).
 
-Resizing a section moves everything after it (later sections, notes, chords, takes, tempo and meter
-changes) by the bars added or removed, and drops the notes that fall off a shortened section. This is
-document logic that belongs in ``engine/session.py`` (``resize_section``); it lives here until it moves.
+Resizing, inserting or duplicating a section moves everything after it (later sections, notes, chords, takes,
+tempo and meter changes) by the bars added or removed, and drops the notes that fall off a shortened section.
+This is document logic that belongs in ``engine/session.py`` (``resize_section``, ``insert_section``,
+``duplicate_section``); it lives here until it moves.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..engine.session import ProjectSession
-from ..song import Song
+from ..song import Section, Song
 from ..song.timing import MeterChange, MeterMap, TempoChange, TempoMap
 
 
@@ -30,21 +31,17 @@ def _shift_notes(notes, old_end: int, new_end: int) -> list:
     return sorted(out)
 
 
-def resize_section_in(song: Song, section_id: str, bars: int) -> None:
-    """Make the section ``bars`` long, moving what follows it (see module docstring)."""
-    s = song.section(section_id)
-    old_end_bar = s.end_bar
-    delta_bars = bars - s.length_bars
-    if delta_bars == 0:
-        return
-    old_end = song.bar_to_tick(old_end_bar)
-    ticks_per_bar = song.meter_map.meter_at_bar(max(0, old_end_bar - 1)).ticks_per_bar
-    new_end = old_end + delta_bars * ticks_per_bar
+def _move_from(song: Song, at_bar: int, delta_bars: int, keep: str | None = None) -> None:
+    """Move everything from bar ``at_bar`` on by ``delta_bars`` (negative: the bars before ``at_bar`` are removed,
+    with the notes and chords in them): notes, take notes, chords, sections other than ``keep``, meter and tempo
+    changes. Bar lengths come from the meter at ``at_bar - 1``."""
+    old_end = song.bar_to_tick(at_bar)
+    new_end = old_end + delta_bars * song.meter_map.meter_at_bar(max(0, at_bar - 1)).ticks_per_bar
+    delta = new_end - old_end
     for t in song.tracks:
         t.notes = _shift_notes(t.notes, old_end, new_end)
     for take in song.takes:
         take.notes = {k: _shift_notes(v, old_end, new_end) for k, v in take.notes.items()}
-    delta = new_end - old_end
     chords = []
     for c in song.chords:
         end = c.start_tick + c.duration_ticks
@@ -58,14 +55,49 @@ def resize_section_in(song: Song, section_id: str, bars: int) -> None:
             chords.append(c)
     song.chords = chords
     for other in song.sections:
-        if other.id != s.id and other.start_bar >= old_end_bar:
+        if other.id != keep and other.start_bar >= at_bar:
             other.start_bar += delta_bars
-    s.length_bars = bars
-    song.meter_map = MeterMap([MeterChange(m.bar + delta_bars if m.bar >= old_end_bar else m.bar, m.numerator,
+    song.meter_map = MeterMap([MeterChange(m.bar + delta_bars if m.bar >= at_bar else m.bar, m.numerator,
                                            m.denominator) for m in song.meter_map.changes])
     song.tempo_map = TempoMap([TempoChange(c.tick + delta if c.tick >= old_end else c.tick, c.bpm)
                                for c in song.tempo_map.changes if c.tick == 0 or not (new_end <= c.tick < old_end)])
+
+
+def resize_section_in(song: Song, section_id: str, bars: int) -> None:
+    """Make the section ``bars`` long, moving what follows it (see module docstring)."""
+    s = song.section(section_id)
+    if bars == s.length_bars:
+        return
+    _move_from(song, s.end_bar, bars - s.length_bars, keep=s.id)
+    s.length_bars = bars
     song.notify("reset", song)
+
+
+def insert_section_in(song: Song, index: int, label: str, bars: int, copy_of: str | None = None) -> Section:
+    """A new section of ``bars`` bars at position ``index`` of ``song.sections`` (it starts where the section
+    now at ``index`` starts, or after the last one); what follows moves. ``copy_of``: a section id whose notes
+    and chords are copied into the new one (a duplicate)."""
+    ordered = song.sections
+    at_bar = ordered[index].start_bar if index < len(ordered) else song.length_bars
+    source = song.section(copy_of) if copy_of else None
+    src_start = song.bar_to_tick(source.start_bar) if source else 0
+    src_end = song.bar_to_tick(source.end_bar) if source else 0
+    copied = {t.id: [n for n in t.notes if src_start <= n.start_tick < src_end] for t in song.tracks} if source else {}
+    chords = [c for c in song.chords if src_start <= c.start_tick < src_end] if source else []
+    _move_from(song, at_bar, bars)
+    if source is not None and source.start_bar >= at_bar:  # the source moved too
+        src_start += song.bar_to_tick(at_bar + bars) - song.bar_to_tick(at_bar)
+    offset = song.bar_to_tick(at_bar) - src_start
+    for tid, notes in copied.items():
+        track = song.track(tid)
+        track.notes = sorted(track.notes + [replace(n, start_tick=n.start_tick + offset) for n in notes])
+    if chords:
+        song.chords = sorted(song.chords + [replace(c, start_tick=c.start_tick + offset) for c in chords],
+                             key=lambda c: c.start_tick)
+    section = Section(label, at_bar, bars, overrides=dict(source.overrides) if source else {})
+    song.sections.insert(index, section)
+    song.notify("reset", song)
+    return section
 
 
 def resize_section(session: ProjectSession, index: int, bars: int) -> None:
@@ -74,3 +106,15 @@ def resize_section(session: ProjectSession, index: int, bars: int) -> None:
     bars = max(1, int(bars))
     session.edit(f"Resize {sec.label} to {bars} bars", lambda song: resize_section_in(song, sec.id, bars),
                  sections={sec.id})
+
+
+def insert_section(session: ProjectSession, index: int, label: str, bars: int) -> None:
+    """An empty section inserted at ``index`` (one undoable change 'Insert Bridge')."""
+    session.edit(f"Insert {label}", lambda song: insert_section_in(song, index, label, max(1, int(bars))))
+
+
+def duplicate_section(session: ProjectSession, index: int) -> None:
+    """A copy of section ``index`` (notes and chords) right after it (one undoable change 'Duplicate Chorus')."""
+    sec = session.song.sections[index]
+    session.edit(f"Duplicate {sec.label}", lambda song: insert_section_in(song, index + 1, sec.label, sec.length_bars,
+                                                                         copy_of=sec.id))

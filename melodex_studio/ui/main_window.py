@@ -20,6 +20,7 @@ from ..errors import JobBusyError, MelodexError, ModelError, ProjectError
 from ..song import Song
 from .actions import build_actions
 from .dialogs import show_about, show_shortcuts
+from .edits import duplicate_section, insert_section
 from .files import FileActions
 from .history_view import HistoryView
 from .icons import icon
@@ -191,7 +192,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         a["regenerate_section"].setEnabled(not busy and has_section)
         a["regenerate_track"].setEnabled(not busy and has_section and self.timeline.selected_track_index() >= 0)
         a["cancel"].setEnabled(busy)
-        for i in ("rename_section", "delete_section"):
+        for i in ("rename_section", "delete_section", "insert_section", "duplicate_section"):
             a[i].setEnabled(has_section and not busy)
         for i in ("new", "open", "import_midi", "close_project"):
             a[i].setEnabled(not busy)
@@ -213,7 +214,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         a = self.actions_by_id
         menu.addActions([a["regenerate_section"], a["regenerate_track"]])
         menu.addSeparator()
-        menu.addActions([a["rename_section"], a["loop"]])
+        menu.addActions([a["rename_section"], a["duplicate_section"], a["insert_section"], a["loop"]])
         menu.addSeparator()
         menu.addAction(a["delete_section"])
         menu.popup(pos)
@@ -251,6 +252,20 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         i = self.timeline.selected_section_index()
         if i >= 0:
             self._session_call("Cannot delete the section", lambda: self.session.remove_section(self.song.sections[i].id))
+
+    def insert_section_after(self) -> None:
+        """An empty section as long as the selected one right after it; its name editor opens."""
+        i = self.timeline.selected_section_index()
+        if i >= 0:
+            bars = self.song.sections[i].length_bars
+            self._session_call("Cannot insert a section", lambda: insert_section(self.session, i + 1, "section", bars))
+            self.timeline.start_rename(i + 1)
+
+    def duplicate_selected_section(self) -> None:
+        i = self.timeline.selected_section_index()
+        if i >= 0:
+            self._session_call("Cannot duplicate the section", lambda: duplicate_section(self.session, i))
+            self.timeline.select_section(i + 1)
 
     # --- transport and view --------------------------------------------------------------------------
     def toggle_play(self) -> None:

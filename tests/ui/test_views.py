@@ -118,3 +118,22 @@ def test_timeline_zooms_with_ctrl_wheel_and_selects_with_the_keyboard(qtbot):
     tl.select_section(2)
     assert canvas.selected_section == song.sections[2].id
     canvas.repaint()
+
+
+def test_duplicate_and_insert_sections_move_what_follows():
+    from melodex_studio.ui.edits import insert_section_in
+
+    song = Song()
+    a, b = song.add_section(Section("verse", 0, 2)), song.add_section(Section("chorus", 2, 1))
+    t = song.add_track(Track("p"))
+    song.add_notes(t.id, [Note(0, 60, 480), Note(1920, 62, 480), Note(3840, 64, 480)])
+    song.set_chords([Chord(0, 3840, 0), Chord(3840, 1920, 7)])
+    dup = insert_section_in(song, 1, "verse", 2, copy_of=a.id)
+    assert [(s.label, s.start_bar, s.length_bars) for s in song.sections] == [("verse", 0, 2), ("verse", 2, 2),
+                                                                              ("chorus", 4, 1)]
+    assert [(n.start_tick, n.pitch) for n in t.notes] == [(0, 60), (1920, 62), (3840, 60), (5760, 62), (7680, 64)]
+    assert [(c.start_tick, c.root) for c in song.chords] == [(0, 0), (3840, 0), (7680, 7)]
+    assert dup.id != a.id and b.start_bar == 4
+    insert_section_in(song, 0, "intro", 1)
+    assert [(s.label, s.start_bar) for s in song.sections] == [("intro", 0), ("verse", 1), ("verse", 3), ("chorus", 5)]
+    assert t.notes[0].start_tick == 1920

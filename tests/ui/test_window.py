@@ -321,3 +321,23 @@ def test_every_named_widget_is_there_with_a_tooltip(window):
             assert widget.toolTip(), name
     for action in window.actions_by_id.values():
         assert action.toolTip()
+
+
+def test_duplicate_and_insert_from_the_section_menu_are_undoable(generated, qtbot):
+    w = generated
+    verse = section_notes(w.song, 0)
+    w.timeline.select_section(0)
+    w.actions_by_id["duplicate_section"].trigger()
+    assert [(s.label, s.start_bar) for s in w.song.sections] == [("verse", 0), ("verse", 2), ("chorus", 4)]
+    shifted = {k: [n.start_tick - w.song.bar_to_tick(2) for n in v] for k, v in section_notes(w.song, 1).items()}
+    assert shifted == {k: [n.start_tick for n in v] for k, v in verse.items()}
+    assert w.timeline.selected_section_index() == 1 and w.undo_action.text() == "&Undo Duplicate verse"
+    w.actions_by_id["insert_section"].trigger()
+    editor = w.findChild(type(w.prompt_panel.seed), "sectionRenameEdit")
+    editor.setText("break")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert [s.label for s in w.song.sections] == ["verse", "verse", "break", "chorus"]
+    for _ in range(3):
+        w.undo_action.trigger()
+    assert [(s.label, s.start_bar) for s in w.song.sections] == [("verse", 0), ("chorus", 2)]
+    assert section_notes(w.song, 0) == verse
