@@ -50,6 +50,42 @@ class JobActions:
             section_id, track=track_id, seed=seed, prompt=prompt, render=render, progress=progress),
             {"section": section_id, "track": track_id})
 
+    def choose_export_midi(self) -> None:
+        self._choose_export("Export MIDI", "MIDI files (*.mid)", ".mid", midi=True)
+
+    def choose_export_wav(self) -> None:
+        self._choose_export("Export Mix", "WAV files (*.wav)", ".wav")
+
+    def choose_export_section_wav(self) -> None:
+        i = self.timeline.selected_section_index()
+        if i >= 0:
+            self._choose_export("Export Section", "WAV files (*.wav)", ".wav", section=i)
+
+    def _choose_export(self, title: str, filter_: str, suffix: str, midi: bool = False, section: int | None = None):
+        from pathlib import Path
+
+        from PySide6.QtWidgets import QFileDialog
+
+        song = self.session.song
+        name = song.title or "Untitled"
+        if section is not None:
+            name += f" - {song.sections[section].label}"
+        folder = self.session.path.parent if self.session.path else Path.home()
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / (name + suffix)), filter_)
+        if path:
+            self.export_to(path if path.lower().endswith(suffix) else path + suffix, midi=midi, section_index=section)
+
+    def export_to(self, path, midi: bool = False, section_index: int | None = None) -> Job | None:
+        """A job writing ``path``: the song as MIDI (``midi``) or the mix, or one section's mix, as audio, with
+        the chosen renderer. The project does not change."""
+        song = self.session.song
+        sec = song.sections[section_index].id if section_index is not None else None
+        renderer = "diffusion" if self.prompt_panel.render_audio() else "soundfont"
+        target = {"midi": str(path)} if midi else {"wav": str(path)}
+        return self._start("Export", lambda progress: self.session.export(
+            progress=progress, renderer=renderer, section=sec, project_name=song.title, **target),
+            {"section": sec, "export": str(path)})
+
     def _apply_render_options(self) -> None:
         panel = self.prompt_panel
         self.session.diffusion = dataclasses.replace(self.session.diffusion, steps=int(panel.steps.value()),
@@ -92,7 +128,9 @@ class JobActions:
     def _job_ended(self, job: Job) -> None:
         self.timeline.set_busy(active=False)
         message = ""
-        if job.status == "done":
+        if job.status == "done" and job.kind == "export":
+            message = f"Exported {self.jobs.last_context.get('export', '')} in {job.seconds:.1f} s"
+        elif job.status == "done":
             try:
                 info = self.session.apply(job.result)
                 message = f"{info.label}: done in {job.seconds:.1f} s"

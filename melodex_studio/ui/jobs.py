@@ -36,6 +36,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.job: Job | None = None
         self.context: dict = {}  # what the running job works on (section / track ids), for the views
+        self.last_context: dict = {}  # the context of the job whose end is being delivered
         self._pending = 0  # jobs whose end has not been delivered yet
         self._progress_from_worker.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
         self._ended_from_worker.connect(self._deliver_end, Qt.ConnectionType.QueuedConnection)
@@ -75,6 +76,7 @@ class JobRunner(QObject):
 
     def _deliver_end(self, job: Job) -> None:
         self._pending -= 1
+        self.last_context = self.context if job is self.job else {}
         if job is self.job:
             self.job = None
         self.ended.emit(job)

@@ -192,9 +192,9 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         a["regenerate_section"].setEnabled(not busy and has_section)
         a["regenerate_track"].setEnabled(not busy and has_section and self.timeline.selected_track_index() >= 0)
         a["cancel"].setEnabled(busy)
-        for i in ("rename_section", "delete_section", "insert_section", "duplicate_section"):
+        for i in ("rename_section", "delete_section", "insert_section", "duplicate_section", "export_section_wav"):
             a[i].setEnabled(has_section and not busy)
-        for i in ("new", "open", "import_midi", "close_project"):
+        for i in ("new", "open", "import_midi", "close_project", "export_midi", "export_wav"):
             a[i].setEnabled(not busy)
         name = self.session.path.name if self.session.path else "Untitled"
         ro = " [read-only]" if self.session.read_only else ""
@@ -215,6 +215,8 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         menu.addActions([a["regenerate_section"], a["regenerate_track"]])
         menu.addSeparator()
         menu.addActions([a["rename_section"], a["duplicate_section"], a["insert_section"], a["loop"]])
+        menu.addSeparator()
+        menu.addAction(a["export_section_wav"])
         menu.addSeparator()
         menu.addAction(a["delete_section"])
         menu.popup(pos)

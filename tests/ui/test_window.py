@@ -341,3 +341,24 @@ def test_duplicate_and_insert_from_the_section_menu_are_undoable(generated, qtbo
         w.undo_action.trigger()
     assert [(s.label, s.start_bar) for s in w.song.sections] == [("verse", 0), ("chorus", 2)]
     assert section_notes(w.song, 0) == verse
+
+
+def test_export_midi_and_a_section_as_wav_without_changing_the_project(generated, tmp_path):
+    import soundfile as sf
+
+    from tests.engine.session_helpers import snapshot
+
+    from melodex_studio.io.midi import import_midi
+
+    w = generated
+    before, undo_text = snapshot(w.session), w.undo_action.text()
+    w.export_to(tmp_path / "song.mid", midi=True)
+    assert w.wait_for_jobs(60)
+    back = import_midi(tmp_path / "song.mid")
+    assert sum(len(t.notes) for t in back.tracks) == sum(len(t.notes) for t in w.song.tracks)
+    w.export_to(tmp_path / "chorus.wav", section_index=1)
+    assert w.wait_for_jobs(60)
+    info = sf.info(str(tmp_path / "chorus.wav"))
+    assert 3.9 < info.duration < 8.0  # two bars at 120 BPM (4 s) plus the release tail
+    assert snapshot(w.session) == before and w.undo_action.text() == undo_text
+    assert "Exported" in w.statusBar().currentMessage()
