@@ -12,7 +12,7 @@ run: install
 	$(VENV)/bin/melodex-studio
 
 test: install-dev
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=25
 	$(VENV)/bin/lint-imports
 
 faults: install-dev
