@@ -179,6 +179,9 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         secs = s.duration_seconds
         self.song_info.setText(f"{s.tempo_map.changes[0].bpm:g} BPM   {meter.numerator}/{meter.denominator}   "
                                f"{s.key.name}   {s.length_bars} bars   {int(secs // 60)}:{int(secs % 60):02d}")
+        if self.session.autosave_error:
+            self.status.showMessage(f"Autosave failed ({self.session.autosave_error}); save the project to keep "
+                                    "your changes", 15000)
         self.update_actions()
 
     def update_actions(self) -> None:
@@ -205,6 +208,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         i, j = t.selected_section_index(), t.selected_track_index()
         self.inspector.show_selection(self.song.sections[i].id if i >= 0 else None,
                                       self.song.tracks[j].id if j >= 0 else None)
+        self.prompt_panel.show_section(i if self.prompt_panel.form.rowCount() == len(self.song.sections) else -1)
         if self.actions_by_id["loop"].isChecked():
             self.toggle_loop(True)
         self.update_actions()

@@ -133,6 +133,10 @@ class PromptPanel(QWidget):
         col.addWidget(self.warning)
         col.addSpacing(4)
         col.addWidget(_heading("Plan"))
+        legend = QLabel("<span style='color:palette(highlight); font-weight:600'>Blue</span>: stated in your prompt · "
+                        "grey: a suggestion")
+        legend.setProperty("role", "hint")
+        col.addWidget(legend)
         grid = QFormLayout()
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(6)
@@ -348,6 +352,13 @@ class PromptPanel(QWidget):
         self._edit_form()
 
     # --- seed and renderer ---------------------------------------------------------------------------
+    def show_section(self, index: int) -> None:
+        """Highlight row ``index`` of the form (the section selected on the timeline), when the form matches."""
+        if 0 <= index < self.form.rowCount():
+            self.form.selectRow(index)
+        else:
+            self.form.clearSelection()
+
     def roll_seed(self) -> int:
         seed = random.randrange(0, 2**31 - 1)
         self.seed.setText(str(seed))

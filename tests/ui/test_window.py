@@ -362,3 +362,29 @@ def test_export_midi_and_a_section_as_wav_without_changing_the_project(generated
     assert 3.9 < info.duration < 8.0  # two bars at 120 BPM (4 s) plus the release tail
     assert snapshot(w.session) == before and w.undo_action.text() == undo_text
     assert "Exported" in w.statusBar().currentMessage()
+
+
+def test_start_up_offers_an_untitled_autosave_left_by_an_earlier_run(window, dialogs):
+    from melodex_studio.engine.autosave import autosave_path
+    from melodex_studio.io.project import save_project
+    from melodex_studio.song import Section, Song
+
+    left = Song(title="Lost work")
+    left.add_section(Section("hook", 0, 4))
+    path = autosave_path(None, "earlierrun01")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_project(path, left, {})
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert window.offer_untitled_recovery()
+    assert [s.label for s in window.song.sections] == ["hook"] and window.session.dirty
+    assert not path.exists()
+
+
+def test_shortcut_sheet_lists_the_actions(window):
+    from melodex_studio.ui.dialogs import show_shortcuts
+
+    dlg = show_shortcuts(window)
+    table = dlg.findChild(type(window.prompt_panel.form))
+    rows = [(table.item(r, 1).text(), table.item(r, 2).text()) for r in range(table.rowCount())]
+    assert ("Generate", "Ctrl+Return") in rows and ("Undo", "Ctrl+Z") in rows and len(rows) > 20
+    dlg.close()
