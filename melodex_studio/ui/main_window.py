@@ -93,6 +93,8 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.jobs.ended.connect(self._job_ended)
         self.timeline.selectionChanged.connect(self._selection_changed)
         self.timeline.contextMenuRequested.connect(self._section_menu)
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self._refresh)
         self._playing = QTimer(self, interval=30)
         self._playing.timeout.connect(self._advance_playhead)
         self._restore_layout()
@@ -156,9 +158,10 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.session.new(song)
 
     def _watch_song(self) -> None:
-        """Follow edits made on the song directly (not through the session) too."""
+        """Follow edits made on the song directly (not through the session) too: those notifications arrive in
+        the middle of a change, many per change, so they only schedule one refresh for the next event loop turn."""
         self._unsubscribe_song()
-        self._unsubscribe_song = self.song.subscribe(lambda event, payload: self._refresh())
+        self._unsubscribe_song = self.song.subscribe(lambda event, payload: self._refresh_timer.start())
         self._refresh()
 
     def _on_change(self, info: ChangeInfo) -> None:
@@ -171,6 +174,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
             self._refresh()
 
     def _refresh(self) -> None:
+        self._refresh_timer.stop()
         self.timeline.refresh()
         self.inspector.refresh()
         self.history_view.refresh()

@@ -30,8 +30,8 @@ def test_window_shows_song_and_follows_changes(qtbot):
     qtbot.addWidget(w)
     assert "4 bars" in w.song_info.text()
     t = song.add_track(Track("Bass", role="bass", program=33))
-    song.add_notes(t.id, [Note(0, 36, 480)])
-    assert [h.name_label.text() for h in w.timeline.headers.headers] == ["Bass"]
+    song.add_notes(t.id, [Note(0, 36, 480)])  # a direct edit: the window refreshes once, on the next loop turn
+    qtbot.waitUntil(lambda: [h.name_label.text() for h in w.timeline.headers.headers] == ["Bass"], timeout=2000)
     assert "Electric Bass (finger)" in w.timeline.headers.headers[0].detail_label.text()
 
 
