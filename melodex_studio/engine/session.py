@@ -252,6 +252,11 @@ class ProjectSession:
         """The running job, if any."""
         return self._job if self._job is not None and not self._job.done() else None
 
+    @property
+    def busy(self) -> bool:
+        """True while a job runs (a second one would be refused)."""
+        return self.job is not None
+
     def start(self, kind: str, label: str, compute: Callable[[JobContext], Proposal],
               progress: ProgressCallback | None = None, on_done: Callable[[Job], None] | None = None) -> Job:
         """Run ``compute`` as a job on a worker thread (JobBusyError while another job runs)."""

@@ -204,9 +204,11 @@ def test_second_job_is_refused_and_errors_list_the_choices(models):
     s = make_session(models)
     s.run(s.generate(plan=tiny_plan(bars=4), seed=2))
     job = s.render()
+    assert s.busy
     with pytest.raises(JobBusyError, match="while .Render. is running"):
         s.regenerate("verse")
     job.wait()
+    assert not s.busy
     with pytest.raises(NotFoundError, match=r"no section 'bridge'; the sections are 0: verse, 1: chorus"):
         s.regenerate("bridge")
     with pytest.raises(NotFoundError, match=r"no track 'tuba'; the tracks are 0: piano, 1: drums"):
