@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QToolBar, QWidget,
+    QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QToolBar, QWidget,
 )
 
 from ..engine.history import ChangeInfo
@@ -93,6 +93,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.jobs.ended.connect(self._job_ended)
         self.timeline.selectionChanged.connect(self._selection_changed)
         self.timeline.contextMenuRequested.connect(self._section_menu)
+        self.timeline.canvas.playheadMoved.connect(self.set_playhead)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._refresh)
         self._playing = QTimer(self, interval=30)
@@ -126,6 +127,12 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.song_info = QLabel(objectName="transportInfo")
         self.song_info.setToolTip("Tempo, meter, key and length of the song")
         bar.addWidget(self.song_info)
+        self.snap_choice = QComboBox(objectName="snapChoice")
+        self.snap_choice.addItems(["Snap: Bar", "Snap: Beat", "Snap: Off"])
+        self.snap_choice.setToolTip("Where clicks on the bars ruler put the playhead")
+        self.snap_choice.currentIndexChanged.connect(
+            lambda i: setattr(self.timeline.canvas, "snap", ("bar", "beat", "off")[i]))
+        bar.addWidget(self.snap_choice)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)

@@ -33,6 +33,7 @@ class ArrangementCanvas(QAbstractScrollArea):
     resizeFinished = Signal(int, int)  # section index, new length in bars
     zoomChanged = Signal(float)
     keyNavigate = Signal(str)  # 'left' 'right' 'up' 'down' 'rename'
+    playheadMoved = Signal(int)  # tick, after a click on the ruler
 
     def __init__(self, song: Song, parent=None):
         super().__init__(parent)
@@ -42,6 +43,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.selected_section: str | None = None
         self.selected_track: str | None = None
         self.playhead_tick = 0
+        self.snap = "bar"  # 'bar', 'beat' or 'off': where a click on the ruler puts the playhead
         self.loop_bars: tuple[int, int] | None = None
         self.busy: dict = {}  # {'section': id or None, 'track': id or None, 'text': '42 %'} while a job runs
         self._cache: dict[str, TrackNotes] = {}
@@ -61,6 +63,28 @@ class ArrangementCanvas(QAbstractScrollArea):
     def set_song(self, song: Song) -> None:
         self.song = song
         self.invalidate()
+
+    def snapped(self, tick: float) -> int:
+        """``tick`` moved to the nearest bar or beat line (``self.snap``), or kept ('off')."""
+        from .timescale import beat_ticks, nearest_bar
+
+        tick = max(0.0, tick)
+        if self.snap == "bar":
+            return self.song.bar_to_tick(nearest_bar(self.song, tick))
+        if self.snap == "beat":
+            bar, off = self.song.meter_map.tick_to_bar(int(tick))
+            bt = beat_ticks(self.song, bar)
+            return self.song.bar_to_tick(bar) + int(round(off / bt)) * bt
+        return int(tick)
+
+    def event(self, event) -> bool:
+        """Pinch (touchpad zoom gesture) zooms horizontally around the fingers."""
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.zoom(1.0 + event.value(), self.viewport().mapFromGlobal(event.globalPosition().toPoint()).x())
+            return True
+        return super().event(event)
 
     def set_playhead(self, tick: int) -> None:
         """Move the playhead; only the strips under its old and new place repaint."""
@@ -457,7 +481,8 @@ class ArrangementCanvas(QAbstractScrollArea):
             return
         sec = self.section_at(pos.x())
         if pos.y() < RULER_H:
-            self.set_playhead(max(0, int(self.tick_at(pos.x()))))
+            self.set_playhead(self.snapped(self.tick_at(pos.x())))
+            self.playheadMoved.emit(self.playhead_tick)
         elif pos.y() < TOP_H:
             self.sectionPressed.emit(sec)
         else:

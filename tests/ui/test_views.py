@@ -137,3 +137,26 @@ def test_duplicate_and_insert_sections_move_what_follows():
     insert_section_in(song, 0, "intro", 1)
     assert [(s.label, s.start_bar) for s in song.sections] == [("intro", 0), ("verse", 1), ("verse", 3), ("chorus", 5)]
     assert t.notes[0].start_tick == 1920
+
+
+def test_ruler_clicks_snap_the_playhead_to_bars_or_beats(qtbot):
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.ui.timeline import Timeline
+
+    song = Song()
+    song.add_section(Section("a", 0, 8))
+    session = ProjectSession(autosave=False)
+    session.new(song)
+    tl = Timeline(session)
+    qtbot.addWidget(tl)
+    tl.resize(900, 300)
+    tl.show()
+    c = tl.canvas
+    x = int(c.x_of(1920 * 2 + 480 * 1.3))  # bar 3, a little after beat 2
+    for snap, want in (("bar", 1920 * 2), ("beat", 1920 * 2 + 480), ("off", None)):
+        c.snap = snap
+        qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 10))
+        if want is not None:
+            assert c.playhead_tick == want, snap
+        else:
+            assert abs(c.playhead_tick - (1920 * 2 + 624)) < 3 * 480 / c.scale.px_per_quarter
