@@ -67,7 +67,7 @@ from .validate import (SCHEMA_VERSION, clean_surrogates, is_render_take, render_
 
 __all__ = [
     "Project", "AudioCache", "CachedStem", "SCHEMA_VERSION", "save_project", "read_project", "load_project", "song_to_dict",
-    "song_from_dict",
+    "song_from_dict", "open_regular",
 ]
 
 PROJECT_JSON = "project.json"
@@ -614,9 +614,11 @@ def _read_head(zf: zipfile.ZipFile, zi: zipfile.ZipInfo) -> bytes:
         return f.read(min(zi.file_size, FLAC_HEAD_BYTES))
 
 
-def _open_regular(path: Path, what: str) -> BinaryIO:
-    """``path`` opened for reading, if it is a regular file: a pipe, device or socket is refused without
-    waiting for a writer (O_NONBLOCK) or reading endless bytes."""
+def open_regular(path: str | os.PathLike, what: str = "a project file") -> BinaryIO:
+    """``path`` opened for reading (binary), if it is a regular file: a pipe, device or socket is refused
+    with ``ProjectError`` without waiting for a writer (O_NONBLOCK) or reading endless bytes. Whatever reads
+    a project file (its hash too) opens it with this."""
+    path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
@@ -641,7 +643,7 @@ def _open_regular(path: Path, what: str) -> BinaryIO:
 
 
 def _open_zip(path: Path) -> BinaryIO:
-    return _open_regular(path, "a project file")
+    return open_regular(path)
 
 
 def _read(f: BinaryIO, path: Path) -> Project:
