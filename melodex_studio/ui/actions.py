@@ -65,6 +65,9 @@ ACTIONS: list[ActionSpec | None] = [
                "Write a new take of the selected section (the rest of the song stays)"),
     ActionSpec("regenerate_track", "Song", "Regenerate &Track", "regenerate_track", "Ctrl+Shift+R",
                "regenerate-track", "Write a new take of the selected track in the selected section"),
+    ActionSpec("vary_section", "Song", "&Vary Section", "vary_section", "Ctrl+Shift+V", None,
+               "New audio takes of the selected section (or clip), resumed from a recorded diffusion step "
+               "(Advanced > Vary from step); needs a diffusion render of it"),
     ActionSpec("cancel", "Song", "&Cancel Job", "cancel_job", "Esc", "cancel",
                "Stop the running job (nothing changes)"),
     ActionSpec("play", "Transport", "&Play / Stop", "toggle_play", "Space", "play", "Play from the playhead"),

@@ -42,6 +42,31 @@ class JobActions:
         song = self.session.song
         return self._regenerate(song.sections[i].id, song.tracks[t].id)
 
+    def vary_section(self) -> Job | None:
+        """New render takes of the selected section (only the selected track's when one is selected), resumed
+        from the recorded step under Advanced with a new seed."""
+        i, t = self.timeline.selected_section_index(), self.timeline.selected_track_index()
+        if i < 0:
+            self.statusBar().showMessage("Select a section on the timeline first", 5000)
+            return None
+        song, panel = self.session.song, self.prompt_panel
+        sec = song.sections[i].id
+        tracks = [song.tracks[t].id] if t >= 0 else None
+        step, seed = int(panel.vary_step.value()), panel.next_seed()
+        return self._start("Vary", lambda progress: self.session.vary(sec, step, seed=seed, tracks=tracks,
+                                                                      progress=progress),
+                           {"section": sec, "track": tracks[0] if tracks else None})
+
+    def can_vary(self) -> bool:
+        """True when the selected section has a diffusion render take to vary."""
+        i = self.timeline.selected_section_index()
+        if i < 0:
+            return False
+        try:
+            return any(t.kind == "render" for t in self.session.takes(section=self.session.song.sections[i].id))
+        except MelodexError:
+            return False
+
     def _regenerate(self, section_id: str, track_id: str | None) -> Job | None:
         panel = self.prompt_panel
         seed, render, prompt = panel.next_seed(), panel.render_audio(), panel.prompt_text() or None

@@ -205,6 +205,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         a["generate"].setEnabled(not busy)
         a["regenerate_section"].setEnabled(not busy and has_section)
         a["regenerate_track"].setEnabled(not busy and has_section and self.timeline.selected_track_index() >= 0)
+        a["vary_section"].setEnabled(not busy and has_section and self.can_vary())
         a["cancel"].setEnabled(busy)
         for i in ("rename_section", "delete_section", "insert_section", "duplicate_section", "export_section_wav"):
             a[i].setEnabled(has_section and not busy)
@@ -227,7 +228,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
     def _section_menu(self, pos) -> None:
         menu = QMenu(self)
         a = self.actions_by_id
-        menu.addActions([a["regenerate_section"], a["regenerate_track"]])
+        menu.addActions([a["regenerate_section"], a["regenerate_track"], a["vary_section"]])
         menu.addSeparator()
         menu.addActions([a["rename_section"], a["duplicate_section"], a["insert_section"], a["loop"]])
         menu.addSeparator()

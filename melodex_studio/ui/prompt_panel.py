@@ -116,6 +116,9 @@ class PromptPanel(QWidget):
                                        singleStep=0.25)
         self.guidance.setToolTip("Classifier-free guidance weight of the renderer")
 
+        self.vary_step = QSpinBox(objectName="varyStep", minimum=0, maximum=200, value=4)
+        self.vary_step.setToolTip("Vary Section restarts the renderer from this recorded sampler step (lower: more "
+                                  "change; the steps a render recorded are listed with its take)")
         self.generate_button = QPushButton("Generate", objectName="generateButton")
         self.regen_section_button = QPushButton("Regenerate Section", objectName="regenerateSectionButton")
         self.regen_track_button = QPushButton("Regenerate Track", objectName="regenerateTrackButton")
@@ -179,6 +182,7 @@ class PromptPanel(QWidget):
         adv.addRow("Renderer", self.renderer)
         adv.addRow("Steps", self.steps)
         adv.addRow("Guidance", self.guidance)
+        adv.addRow("Vary from step", self.vary_step)
         self.advanced.setVisible(False)
         adv_toggle.toggled.connect(lambda on: (self.advanced.setVisible(on), adv_toggle.setArrowType(
             Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)))

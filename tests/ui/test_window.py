@@ -152,14 +152,14 @@ def test_cancel_a_running_job_leaves_the_document_unchanged(generated, qtbot):
 
 def test_the_window_stays_usable_while_a_job_runs(generated, qtbot):
     w = generated
-    w.prompt_panel.set_prompt(PROMPT.replace("verse 2, chorus 2", "verse 16, chorus 16"))
+    w.prompt_panel.set_prompt(PROMPT.replace("verse 2, chorus 2", "verse 6, chorus 6"))
     w.generate()
     w.timeline.select_section(1)  # selecting and zooming work during the job
     w.timeline.zoom_in()
     assert w.timeline.selected_section_index() == 1
     assert w.regenerate_section() is None  # a second job is refused without an error: the action is disabled
     assert w.wait_for_jobs(60)
-    assert [s.length_bars for s in w.song.sections] == [16, 16]
+    assert [s.length_bars for s in w.song.sections] == [6, 6]
 
 
 def test_save_close_and_reopen_brings_everything_back(generated, qtbot, tmp_path, tiny_models):
@@ -388,3 +388,24 @@ def test_shortcut_sheet_lists_the_actions(window):
     rows = [(table.item(r, 1).text(), table.item(r, 2).text()) for r in range(table.rowCount())]
     assert ("Generate", "Ctrl+Return") in rows and ("Undo", "Ctrl+Z") in rows and len(rows) > 20
     dlg.close()
+
+
+def test_render_with_the_diffusion_renderer_then_vary_a_section(window, qtbot):
+    w = window
+    w.prompt_panel.set_prompt(PROMPT.replace("verse 2, chorus 2", "verse 1, chorus 1").replace(", bass", ""))
+    w.findChild(type(w.prompt_panel.renderer), "rendererChoice").setCurrentIndex(1)
+    w.prompt_panel.steps.setValue(2)
+    assert not w.actions_by_id["vary_section"].isEnabled()
+    w.generate()
+    assert w.wait_for_jobs(120)
+    assert w.session.audio  # stems of the diffusion render
+    w.timeline.select_section(0)
+    assert w.actions_by_id["vary_section"].isEnabled()
+    w.prompt_panel.vary_step.setValue(1)
+    before = len(w.session.takes(section=0))
+    w.actions_by_id["vary_section"].trigger()
+    assert w.wait_for_jobs(120)
+    assert w.undo_action.text() == "&Undo Vary verse from step 1"
+    assert len(w.session.takes(section=0)) > before
+    w.undo_action.trigger()
+    assert len(w.session.takes(section=0)) == before
