@@ -145,6 +145,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_the_largest_file_imports_in_bounded_time(tmp_path):
     """The worst case for the reader: MAX_MIDI_BYTES of 3-byte running-status notes."""
     n = (limits.MAX_MIDI_BYTES - 40) // 3

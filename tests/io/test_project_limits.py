@@ -122,7 +122,8 @@ def test_songs_beyond_the_limits_are_refused(tmp_path, edit, match):
 def test_total_notes_are_bounded():
     doc = song_to_dict(small_song())
     track = doc["tracks"][0]
-    doc["tracks"] = [{**track, "id": f"t{i}", "notes": [[j, 60, 1, 90] for j in range(90_000)]} for i in range(6)]
+    notes = [[j, 60, 1, 90] for j in range(90_000)]
+    doc["tracks"] = [{**track, "id": f"t{i}", "notes": notes} for i in range(6)]
     with pytest.raises(ProjectError, match=r"tracks: 540,000 notes; a song holds at most 500,000"):
         validate.song_from_dict(doc)
 
