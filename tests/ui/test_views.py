@@ -160,3 +160,12 @@ def test_ruler_clicks_snap_the_playhead_to_bars_or_beats(qtbot):
             assert c.playhead_tick == want, snap
         else:
             assert abs(c.playhead_tick - (1920 * 2 + 624)) < 3 * 480 / c.scale.px_per_quarter
+
+
+def test_about_box_names_version_models_and_device():
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.ui.dialogs import about_text
+
+    text = about_text(ProjectSession(autosave=False))
+    assert "Melodex Studio" in text and "Device:" in text
+    assert "structure-small" in text and "sha256" in text
