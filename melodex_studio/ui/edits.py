@@ -118,3 +118,42 @@ def duplicate_section(session: ProjectSession, index: int) -> None:
     sec = session.song.sections[index]
     session.edit(f"Duplicate {sec.label}", lambda song: insert_section_in(song, index + 1, sec.label, sec.length_bars,
                                                                          copy_of=sec.id))
+
+
+def move_section_in(song: Song, section_id: str, to_index: int) -> None:
+    """Move a section (its notes, chords and takes) to position ``to_index`` of the section order (counted
+    before the move: ``to_index`` = the index of the section it will precede, ``len(sections)`` = the end).
+    The sections in between close the gap or make room. Tempo and meter changes stay where they are."""
+    s = song.section(section_id)
+    i = song.sections.index(s)
+    if to_index in (i, i + 1):
+        return
+    a, b = song.section_ticks(s)
+    length = s.length_bars
+    notes = {t.id: [n for n in t.notes if a <= n.start_tick < b] for t in song.tracks}
+    chords = [c for c in song.chords if a <= c.start_tick < b]
+    own = {tk.id: tk.notes for tk in song.takes if tk.section_id == s.id}
+    _move_from(song, s.end_bar, -length, keep=s.id)  # closes the gap; drops what was in it
+    others = [x for x in song.sections if x.id != s.id]
+    j = to_index if to_index < i else to_index - 1
+    at_bar = others[j].start_bar if j < len(others) else max((x.end_bar for x in others), default=0)
+    _move_from(song, at_bar, length, keep=s.id)
+    s.start_bar = at_bar
+    offset = song.bar_to_tick(at_bar) - a
+    for tid, ns in notes.items():
+        track = song.track(tid)
+        track.notes = sorted(track.notes + [replace(n, start_tick=n.start_tick + offset) for n in ns])
+    song.chords = sorted(song.chords + [replace(c, start_tick=c.start_tick + offset) for c in chords],
+                         key=lambda c: c.start_tick)
+    for tk in song.takes:
+        if tk.id in own:
+            tk.notes = {k: [replace(n, start_tick=n.start_tick + offset) for n in v] for k, v in own[tk.id].items()}
+    song.sections.remove(s)
+    song.sections.insert(j, s)
+    song.notify("reset", song)
+
+
+def move_section(session: ProjectSession, index: int, to_index: int) -> None:
+    """Move section ``index`` before section ``to_index`` (or to the end) as one undoable change 'Move Verse'."""
+    sec = session.song.sections[index]
+    session.edit(f"Move {sec.label}", lambda song: move_section_in(song, sec.id, to_index), sections={sec.id})

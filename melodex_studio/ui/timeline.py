@@ -1,7 +1,7 @@
 """The arrangement timeline (objectName ``timeline``): track headers on the left, the painted canvas on the right.
 
 It owns the selection (a section, a track, or both: a clip) and turns gestures into session calls: rename a
-section (double-click or F2), resize it (drag its right edge; whole bars), mute and solo a track. Every call is
+section (double-click or F2), resize it (drag its right edge; whole bars), move it (drag it), mute and solo a track. Every call is
 one undoable change of the session; the timeline redraws from the session's change notifications.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
 from ..engine.session import ProjectSession
 from ..errors import MelodexError
-from .edits import resize_section
+from .edits import move_section, resize_section
 from .timeline_canvas import RULER_H, SECTION_H, ArrangementCanvas
 from .track_header import TrackHeaderPanel
 
@@ -46,6 +46,7 @@ class Timeline(QWidget):
         c.renameRequested.connect(self.start_rename)
         c.contextRequested.connect(self.contextMenuRequested)
         c.resizeFinished.connect(self.resize_section)
+        c.moveFinished.connect(self.move_section)
         c.keyNavigate.connect(self._navigate)
         c.verticalScrollBar().valueChanged.connect(lambda v: self.headers.place(c.lane_h, v))
         self.refresh()
@@ -136,6 +137,15 @@ class Timeline(QWidget):
         """Make section ``index`` ``bars`` bars long; later sections move (one undoable change)."""
         if 0 <= index < len(self.song.sections):
             self._call("Cannot resize the section", lambda: resize_section(self.session, index, bars))
+
+    def move_section(self, index: int, to_index: int) -> None:
+        """Move section ``index`` before section ``to_index`` (``len(sections)``: to the end), one undoable change;
+        the moved section stays selected."""
+        if 0 <= index < len(self.song.sections):
+            sid = self.song.sections[index].id
+            if self._call("Cannot move the section", lambda: move_section(self.session, index, to_index)):
+                ids = [s.id for s in self.song.sections]
+                self.select_section(ids.index(sid) if sid in ids else -1)
 
     def start_rename(self, index: int) -> None:
         """An editor over the section's block; Enter renames, Escape or leaving cancels."""

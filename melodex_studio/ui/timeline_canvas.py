@@ -31,6 +31,7 @@ class ArrangementCanvas(QAbstractScrollArea):
     renameRequested = Signal(int)
     contextRequested = Signal(QPoint)
     resizeFinished = Signal(int, int)  # section index, new length in bars
+    moveFinished = Signal(int, int)  # section index, index of the section it goes before (len: the end)
     zoomChanged = Signal(float)
     keyNavigate = Signal(str)  # 'left' 'right' 'up' 'down' 'rename'
     playheadMoved = Signal(int)  # tick, after a click on the ruler
@@ -50,6 +51,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         self._texts: dict[tuple[str, int], QStaticText] = {}  # elided clip labels
         self._images: dict[tuple, object] = {}  # lane images by (track, zoom, scroll, size, colour)
         self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
+        self._move: list | None = None  # [section index, press x, target index or None] while moving a section
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.viewport().setMouseTracking(True)
@@ -200,6 +202,12 @@ class ArrangementCanvas(QAbstractScrollArea):
             self._paint_sections(p, w)
             self._paint_chords(p, w, t0, t1)
         self._paint_busy(p, h)
+        if self._move is not None and self._move[2] is not None:  # where the dragged section will go
+            secs = self.song.sections
+            t = self._move[2]
+            tick = self.song.section_ticks(secs[t])[0] if t < len(secs) else self.song.end_tick
+            xm = self.x_of(tick)
+            p.fillRect(QRectF(xm - 1.5, RULER_H, 3, h - RULER_H), Theme.color("accent"))
         x = self.x_of(self.playhead_tick)
         if -2 <= x <= w + 2:
             p.setPen(QPen(Theme.color("playhead"), 1.5))
@@ -485,6 +493,8 @@ class ArrangementCanvas(QAbstractScrollArea):
             self.playheadMoved.emit(self.playhead_tick)
         elif pos.y() < TOP_H:
             self.sectionPressed.emit(sec)
+            if event.button() == Qt.MouseButton.LeftButton and sec >= 0 and pos.y() < RULER_H + SECTION_H:
+                self._move = [sec, pos.x(), None]
         else:
             tr = self.track_at(pos.y())
             if tr >= 0 and sec >= 0:
@@ -505,10 +515,32 @@ class ArrangementCanvas(QAbstractScrollArea):
             self._drag = (i, max(1, end_bar - s.start_bar))
             self.viewport().update()
             return
+        if self._move is not None:
+            if abs(pos.x() - self._move[1]) > 6:
+                self._move[2] = self._insertion_index(pos.x())
+                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+                self.viewport().update()
+            return
         edge = self._edge_at(pos) >= 0
         self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
 
+    def _insertion_index(self, x: float) -> int:
+        """Index of the section whose middle is right of ``x`` (where a dragged section would go)."""
+        for i, s in enumerate(self.song.sections):
+            a, b = self.song.section_ticks(s)
+            if x < (self.x_of(a) + self.x_of(b)) / 2:
+                return i
+        return len(self.song.sections)
+
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if self._move is not None:
+            index, _, target = self._move
+            self._move = None
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            self.viewport().update()
+            if target is not None and target not in (index, index + 1):
+                self.moveFinished.emit(index, target)
+            return
         if self._drag is not None:
             i, bars = self._drag
             self._drag = None

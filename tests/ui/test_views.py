@@ -169,3 +169,20 @@ def test_about_box_names_version_models_and_device():
     text = about_text(ProjectSession(autosave=False))
     assert "Melodex Studio" in text and "Device:" in text
     assert "structure-small" in text and "sha256" in text
+
+
+def test_move_a_section_to_the_front_moves_its_notes_chords_and_takes():
+    from melodex_studio.song import Take
+    from melodex_studio.ui.edits import move_section_in
+
+    song = Song()
+    a, b, c = (song.add_section(Section(x, 2 * i, 2)) for i, x in enumerate("abc"))
+    t = song.add_track(Track("p"))
+    song.add_notes(t.id, [Note(0, 60, 480), Note(3840, 62, 480), Note(7680, 64, 480)])
+    song.set_chords([Chord(0, 3840, 0), Chord(3840, 3840, 2), Chord(7680, 3840, 4)])
+    take = song.add_take(Take(c.id, None, {t.id: [Note(7680, 64, 480)]}), activate=False)
+    move_section_in(song, c.id, 0)
+    assert [(s.label, s.start_bar) for s in song.sections] == [("c", 0), ("a", 2), ("b", 4)]
+    assert [(n.start_tick, n.pitch) for n in t.notes] == [(0, 64), (3840, 60), (7680, 62)]
+    assert [(ch.start_tick, ch.root) for ch in song.chords] == [(0, 4), (3840, 0), (7680, 2)]
+    assert [n.start_tick for n in song.take(take.id).notes[t.id]] == [0]

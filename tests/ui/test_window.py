@@ -409,3 +409,26 @@ def test_render_with_the_diffusion_renderer_then_vary_a_section(window, qtbot):
     assert len(w.session.takes(section=0)) > before
     w.undo_action.trigger()
     assert len(w.session.takes(section=0)) == before
+
+
+def test_drag_a_section_after_the_next_one_moves_its_notes(generated, qtbot):
+    w = generated
+    song = w.song
+    verse, chorus = section_notes(song, 0), section_notes(song, 1)
+    canvas = w.timeline.canvas
+    r0, r1 = canvas.section_rect(0), canvas.section_rect(1)
+    y = int(r0.center().y())
+    start, end = QPoint(int(r0.center().x()), y), QPoint(int(r1.right()) - 2, y)
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas.viewport(), QPoint(start.x() + 20, y))
+    qtbot.mouseMove(canvas.viewport(), end)
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    assert [(s.label, s.start_bar) for s in song.sections] == [("chorus", 0), ("verse", 2)]
+    two_bars = song.bar_to_tick(2)
+    assert {k: [n.start_tick for n in v] for k, v in section_notes(song, 0).items()} == \
+        {k: [n.start_tick - two_bars for n in v] for k, v in chorus.items()}
+    assert {k: [n.start_tick for n in v] for k, v in section_notes(song, 1).items()} == \
+        {k: [n.start_tick + two_bars for n in v] for k, v in verse.items()}
+    assert w.undo_action.text() == "&Undo Move verse" and w.timeline.selected_section_index() == 1
+    w.undo_action.trigger()
+    assert [s.label for s in song.sections] == ["verse", "chorus"] and section_notes(song, 0) == verse
