@@ -22,7 +22,7 @@ faults: install-dev
 FUZZ_EXAMPLES ?= 2000
 fuzz: install-dev
 	mkdir -p build && rm -f build/fuzz-report.jsonl
-	QT_QPA_PLATFORM=offscreen MELODEX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MELODEX_FUZZ_REPORT=build/fuzz-report.jsonl \
+	QT_QPA_PLATFORM=offscreen MELODEX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MELODEX_FUZZ_MAX_SECONDS=5 MELODEX_FUZZ_REPORT=build/fuzz-report.jsonl \
 		$(PY) -m pytest -q -s -p no:cacheprovider tests/fuzz -k "mutated"
 
 test-fast: install-dev

@@ -187,7 +187,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     report = session.open(args.project, read_only=True)
     info = song_summary(session.song)
     if args.json:
-        print(json.dumps({**info, "missing_models": report.missing_models}, indent=2, ensure_ascii=True))
+        print(json.dumps({**info, "missing_models": report.missing_models, "notes": report.notes}, indent=2,
+                         ensure_ascii=True))
         return 0
     tempo = ", ".join(f"{c['bpm']:g} BPM at tick {c['tick']}" for c in info["tempo_map"][1:])
     print(f"{printable(info['title'])}")
@@ -202,6 +203,6 @@ def cmd_info(args: argparse.Namespace) -> int:
         inst = "drum kit" if t["drum"] else f"program {t['program']}"
         flags = " muted" if t["mute"] else (" solo" if t["solo"] else "")
         print(f"    {printable(t['name']):<16} {t['role']:<10} {inst:<12} {t['notes']:>6} notes{flags}")
-    for line in report.missing_models:
-        print(f"  note: {line}")
+    for line in report.missing_models + report.notes:
+        print(f"  note: {printable(line)}")
     return 0

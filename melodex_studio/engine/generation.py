@@ -8,10 +8,10 @@ model hash, token sequences (as project tensors) and timings.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -37,6 +37,18 @@ def _cpu_threads(device) -> Any:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def choose_seed(seed: int | None) -> int:
+    """``seed``, checked against ``song.limits.SEED_RANGE`` (PromptError), or a new random one when None."""
+    from ..song.limits import seed_problem
+
+    if seed is None:
+        return secrets.randbelow(2**31)
+    problem = seed_problem(seed)
+    if problem:
+        raise PromptError(problem)
+    return int(seed)
 
 
 def _header(plan) -> Any:
@@ -72,7 +84,7 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     if isinstance(plan, dict):
         plan = StylePlan.from_dict(plan)
     header = _header(plan)
-    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    seed = choose_seed(seed)
     t0 = time.perf_counter()
     model, info = load_structure_model(model_path, device)
     t_load = time.perf_counter() - t0
@@ -152,7 +164,7 @@ def regenerate(song: Song, section: str | int, track: str | None = None, seed: i
     if from_bar is not None and not 0 <= from_bar < sec.length_bars:
         raise PromptError(f"bar {from_bar} is outside section {sec.label!r} (bars 0..{sec.length_bars - 1})")
     header = song_header(song, plan_overrides)
-    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    seed = choose_seed(seed)
     model, info = load_structure_model(model_path, device)
     dev = next(model.parameters()).device
     t0 = time.perf_counter()

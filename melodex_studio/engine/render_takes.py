@@ -19,7 +19,6 @@ Render takes are stored with ``activate=False``: they never change notes or the 
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from datetime import datetime, timezone
 from typing import Sequence
@@ -30,6 +29,7 @@ from ..errors import CancelledError, ModelError
 from ..render.soundfont import RenderResult, SoundFontRenderer
 from ..song import Section, Song, Take
 from .device import out_of_memory_as_error
+from .generation import choose_seed
 from .diffusion_render import (
     Cancel, DiffusionOptions, Progress, level_to_references, reference_renders, render_diffusion, to_stems,
 )
@@ -163,7 +163,7 @@ def vary_takes(song: Song, tensors: dict[str, np.ndarray], section: Section | st
             sources.append(take)
     dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
     models = _model_info(opts)
-    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    seed = choose_seed(seed)
     olds = [_render_from_take(take, tensors) for take in sources]
     total, done = sum(max(1, len(o.schedule) - 1 - step) for o in olds), [0]
 
@@ -225,6 +225,10 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr, 
         window = torch.from_numpy(np.asarray(tensors[f"render/{take.id}/latent"]))  # the final latent only
         a = int(take.params["state"]["frame_start"])
         f0, f1 = _section_frames(dr, song, sec)
+        if window.ndim != 2 or window.shape[1] != latent.shape[1] or not a <= f0 < f1 <= a + window.shape[0]:
+            raise ModelError(f"the render take {take.id} of {song.track(track_id).name!r} in {sec.label!r} does not "
+                             f"fit this codec or the section as it is now (latent {tuple(window.shape)} from frame "
+                             f"{a}); render that section again")
         new = ~known[f0:f1]  # a frame shared with the previous section keeps its value, as in render_track
         latent[f0:f1][new] = window[f0 - a: f1 - a][new]
         known[f0:f1] = True

@@ -43,6 +43,7 @@ class OpenReport:
     missing_models: list[str] = field(default_factory=list)
     autosave: Path | None = None
     read_only: bool = False
+    notes: list[str] = field(default_factory=list)  # what the loader left out (e.g. an out-of-date stem)
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ class ProjectSession:
             raise ProjectError(f"{path} is a folder, not a .melodex project")
         lock = None if read_only else ProjectLock(path.resolve())
         try:
+            proj = read_project(path)  # refuses pipes and devices before anything else reads them
             signature = FileSignature.of(path)
-            proj = read_project(path)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -156,7 +157,7 @@ class ProjectSession:
             missing = missing_models(self.song)
         except MelodexError as e:
             missing = [str(e)]
-        return OpenReport(missing, newer_autosave(path), read_only)
+        return OpenReport(missing, newer_autosave(path), read_only, list(getattr(proj, "notes", [])))
 
     def save(self) -> Path:
         """Save to the project's file (atomically). ProjectBusyError when the file changed on disk since it was

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..errors import ProjectBusyError
+from ..errors import ProjectBusyError, ProjectError
 
 
 def lock_path(project: Path) -> Path:
@@ -56,14 +56,20 @@ class FileSignature:
     @classmethod
     def of(cls, path: str | os.PathLike) -> "FileSignature | None":
         """The signature of ``path`` now, or None when there is no such file."""
+        from .project import open_regular  # a pipe or device is refused, never read
+
         try:
-            with open(path, "rb") as f:
+            with open_regular(path) as f:
                 st = os.fstat(f.fileno())
                 h = hashlib.sha256()
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
         except FileNotFoundError:
             return None
+        except ProjectError:
+            if not Path(path).exists():
+                return None
+            raise
         return cls(st.st_size, st.st_mtime_ns, h.hexdigest())
 
     def same_file(self, path: str | os.PathLike) -> bool:

@@ -305,3 +305,25 @@ def test_vary_with_another_guidance_records_it_and_changes_the_render(models):
     s.undo()
     s.redo()
     assert (s.tensors[f"render/{other.id}/latent"] == b).all()
+
+
+def test_bad_seeds_pipes_and_ill_fitting_takes_are_clear_errors(models, tmp_path):
+    import os
+
+    import numpy as np
+
+    from melodex_studio.errors import PromptError, ProjectError
+
+    s = make_session(models)
+    with pytest.raises(PromptError, match="out of range"):
+        s.run(s.generate(plan=tiny_plan(), seed=2**64))
+    fifo = tmp_path / "pipe.melodex"
+    os.mkfifo(fifo)
+    with pytest.raises(ProjectError, match="not a regular file"):
+        s.open(fifo, read_only=True)  # refused at once, no wait for a writer
+    s.run(s.generate(plan=tiny_plan(), seed=3, render=True))
+    take = s.song.takes[0]
+    name = f"render/{take.id}/latent"
+    s.tensors[name] = np.zeros((3, s.tensors[name].shape[1] + 1), np.float32)  # a tampered latent
+    with pytest.raises(ModelError, match="does not fit this codec"):
+        s.run(s.vary(take.section_id, 1, seed=1, tracks=[take.track_id]))

@@ -70,7 +70,7 @@ def refused(path: Path, match: str) -> ProjectError:
     t0 = time.perf_counter()
     with pytest.raises(ProjectError, match=match) as err:
         read_project(path)
-    assert time.perf_counter() - t0 < 5.0
+    assert time.perf_counter() - t0 < 15.0  # a bound (the old code took 11-31 s), with room for a loaded machine
     assert sha(path) == before
     return err.value
 
