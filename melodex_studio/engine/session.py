@@ -183,15 +183,18 @@ class ProjectSession:
             return self.save()
         lock = ProjectLock(path.resolve())
         try:
-            self._write(path)
+            self._write(path, notify=False)
         except BaseException:
             lock.release()
             raise
+        old = self.path
         self._release()
         self._lock, self.path, self.read_only = lock, path, False
+        Autosaver.remove(autosave_path(old, self.id))
+        self._notify(ChangeInfo(f"Saved {path.name}", "save"))
         return path
 
-    def _write(self, path: Path) -> Path:
+    def _write(self, path: Path, notify: bool = True) -> Path:
         from ..io.lock import FileSignature
         from ..io.project import save_project
 
@@ -201,7 +204,8 @@ class ProjectSession:
         self.history.mark_clean()
         Autosaver.remove(old_autosave)
         Autosaver.remove(autosave_path(path, self.id))
-        self._notify(ChangeInfo(f"Saved {path.name}", "save"))
+        if notify:
+            self._notify(ChangeInfo(f"Saved {path.name}", "save"))
         return path
 
     def close(self) -> None:
@@ -305,7 +309,7 @@ class ProjectSession:
         return self.song.copy(), dict(self.tensors), set(self.audio)
 
     def generate(self, prompt: str | None = None, plan=None, seed: int | None = None, render: bool = False,
-                 progress: ProgressCallback | None = None) -> Job:
+                 progress: ProgressCallback | None = None, on_done: Callable[[Job], None] | None = None) -> Job:
         """A job writing a new song from ``prompt`` (or a ``StylePlan``); ``render``: diffusion-render it too.
         Applying it replaces the document (undoable)."""
         from ..prompt.parse import parse_prompt
@@ -313,10 +317,11 @@ class ProjectSession:
         plan = plan if plan is not None else parse_prompt(prompt or "")
         opts = self.diffusion if render else None
         return self.start("generate", "Generate", lambda ctx: ops.generate(ctx, plan, prompt, seed, self.structure_model,
-                                                                           opts), progress)
+                                                                           opts), progress, on_done)
 
     def regenerate(self, section, track=None, seed: int | None = None, prompt: str | None = None,
-                   from_bar: int | None = None, render: bool = False, progress: ProgressCallback | None = None) -> Job:
+                   from_bar: int | None = None, render: bool = False, progress: ProgressCallback | None = None,
+                   on_done: Callable[[Job], None] | None = None) -> Job:
         """A job writing a new structure take of ``section`` (or of one ``track`` of it, or its bars from
         ``from_bar``), styled by ``prompt``'s genre and mood words; ``render``: diffusion-render it too."""
         sec = find_section(self.song, section)
@@ -330,20 +335,22 @@ class ProjectSession:
         song, tensors, names = self._snapshot()
         opts = self.diffusion if render else None
         return self.start("regenerate", f"Regenerate {sec.label}", lambda ctx: ops.regenerate(
-            ctx, song, tensors, names, sec.id, tr, seed, overrides, from_bar, self.structure_model, opts), progress)
+            ctx, song, tensors, names, sec.id, tr, seed, overrides, from_bar, self.structure_model, opts), progress, on_done)
 
     def render(self, section=None, tracks: Sequence[str] | None = None, stale_only: bool = False,
-               options: DiffusionOptions | None = None, progress: ProgressCallback | None = None) -> Job:
+               options: DiffusionOptions | None = None, progress: ProgressCallback | None = None,
+               on_done: Callable[[Job], None] | None = None) -> Job:
         """A job rendering (diffusion) the song, a section, some tracks, or only the stale clips, as takes."""
         sec = find_section(self.song, section).id if section is not None else None
         tids = [find_track(self.song, t).id for t in tracks] if tracks else None
         song, tensors, names = self._snapshot()
         return self.start("render", "Render", lambda ctx: ops.render(
-            ctx, song, tensors, names, sec, tids, stale_only, options or self.diffusion), progress)
+            ctx, song, tensors, names, sec, tids, stale_only, options or self.diffusion), progress, on_done)
 
     def vary(self, section, step: int, seed: int | None = None, tracks: Sequence[str] | None = None,
              variation: float = 1.0, take: str | None = None, options: DiffusionOptions | None = None,
-             progress: ProgressCallback | None = None, guidance: float | None = None) -> Job:
+             progress: ProgressCallback | None = None, guidance: float | None = None,
+             on_done: Callable[[Job], None] | None = None) -> Job:
         """A job varying the section's render from recorded sampler ``step`` with noise ``seed``: ``variation``
         is the share of the remaining noise that is new, ``guidance`` (None: the take's) the guidance of the
         remaining steps; the section's style is its overrides (``edit``) as the render reads them."""
@@ -353,9 +360,10 @@ class ProjectSession:
         song, tensors, names = self._snapshot()
         return self.start("vary", "Vary", lambda ctx: ops.vary(
             ctx, song, tensors, names, sec, step, seed, tids, variation, take_id, options or self.diffusion, guidance),
-            progress)
+            progress, on_done)
 
-    def export(self, progress: ProgressCallback | None = None, rendered=None, **kwargs) -> Job:
+    def export(self, progress: ProgressCallback | None = None, rendered=None,
+               on_done: Callable[[Job], None] | None = None, **kwargs) -> Job:
         """A job exporting MIDI / mix / stems (``engine.export.export_project`` arguments). The project's
         current diffusion stems are used when every track has one; nothing in the project changes."""
         from .export import export_project
@@ -363,7 +371,8 @@ class ProjectSession:
         song, tensors, _ = self._snapshot()
         audio = dict(self.audio)
         return self.start("export", "Export", lambda ctx: export_project(ctx, song, tensors, audio, rendered=rendered,
-                                                                         diffusion=self.diffusion, **kwargs), progress)
+                                                                         diffusion=self.diffusion, **kwargs), progress,
+                          on_done)
 
     # --- takes -----------------------------------------------------------------------------------
     def takes(self, section=None, track=None) -> list[TakeInfo]:

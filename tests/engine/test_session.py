@@ -327,3 +327,18 @@ def test_bad_seeds_pipes_and_ill_fitting_takes_are_clear_errors(models, tmp_path
     s.tensors[name] = np.zeros((3, s.tensors[name].shape[1] + 1), np.float32)  # a tampered latent
     with pytest.raises(ModelError, match="does not fit this codec"):
         s.run(s.vary(take.section_id, 1, seed=1, tracks=[take.track_id]))
+
+
+def test_on_done_runs_when_a_job_ends_and_save_as_notifies_with_the_new_name(models, tmp_path):
+    import threading
+
+    s = make_session(models)
+    ended = threading.Event()
+    seen = []
+    job = s.generate(plan=tiny_plan(), seed=2, on_done=lambda j: (seen.append(j.status), ended.set()))
+    assert ended.wait(60) and seen == ["done"]
+    s.apply(job.result)
+    names = []
+    s.subscribe(lambda info: names.append((info.label, s.path.name if s.path else None)))
+    s.save_as(tmp_path / "named.melodex")
+    assert names == [("Saved named.melodex", "named.melodex")]
