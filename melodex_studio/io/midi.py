@@ -4,15 +4,20 @@ Export (``song_to_midifile``) writes SMF type 1 at ``PPQ`` = 480 ticks per quart
 
 * track 0 (the conductor track) holds only meta events: ``track_name`` = song title, ``time_signature``
   at the first tick of each meter change's bar, ``key_signature`` (mido spelling: 'F', 'C#m', 'Bb'),
-  ``set_tempo`` for every tempo change and one ``marker`` per section at its first tick. Its
-  ``end_of_track`` lies at the end of the song (``Song.end_tick``), which is how the length of the last
-  section travels through the file.
+  ``set_tempo`` for every tempo change, one ``key_signature`` per key change (``Song.key_changes``) and one
+  ``marker`` per section at its first tick. Its ``end_of_track`` lies at the end of the song
+  (``Song.end_tick``), which is how the length of the last section travels through the file.
 * one MIDI track per song track: ``track_name``, ``program_change``, CC7 (volume) and CC10 (pan) at tick
-  0, then the notes. Drum tracks use channel index 9 and only they do; other tracks get channels
-  0..8, 10..15 in order, reused (cyclically) when there are more than 15 of them.
+  0, then the track's controller lanes (control changes such as CC64 sustain, CC11 expression, CC1 modulation;
+  pitch bend; program changes inside the track), its ``lyrics`` meta events and its notes. Drum tracks use
+  channel index 9 and only they do; other tracks get channels 0..8, 10..15 in order, reused (cyclically) when
+  there are more than 15 of them.
 * Notes of one pitch never overlap on one channel: when they do in the song, the earlier note ends where
   the later one starts (two notes starting on the same tick become one, the longer). Events are sorted
-  by (tick, meta < program < control < note-off < note-on, pitch), so the file is deterministic.
+  by (tick, meta < program < control < note-off < note-on, pitch; lane events in lane order after the
+  settings), so the file is deterministic. The song document already holds no such overlaps inside a track
+  (``song.model.resolve_overlaps``); only tracks sharing a channel (drum tracks, more than 15 melodic tracks)
+  can still meet here.
 
 Section markers carry the section label unchanged ("verse", "verse"): a marker has a position, so two
 markers with the same text are already distinct, and DAWs show the label the musician typed. Import
@@ -20,15 +25,23 @@ reads the label back exactly; the length of a section is the distance to the nex
 end), rounded to whole bars. Gaps between sections are therefore absorbed into the section before them.
 Text is written as UTF-8 (plain ASCII labels are byte-identical to Latin-1).
 
-Gain and pan map to CC7/CC10: ``cc7 = round(127 * 10 ** (gain_db / 40))`` (the GM volume curve; gains above
-0 dB are written as 127), pan -1..0..+1 -> CC10 0..64..127. Mute/solo, chords and takes are not part of
-a MIDI file.
+Gain and pan map to CC7/CC10: ``cc7 = round(100 * 10 ** (gain_db / 40))`` (the GM volume curve around the GM
+default volume 100: 0 dB is CC7 100, and a file without CC7 plays at 0 dB; gains above +4.15 dB are written as
+127), pan -1..0..+1 -> CC10 0..64..127. Mute/solo, chords and takes are not part of a MIDI file.
 
 Import (``midifile_to_song``) reads type 0 and type 1 files at any resolution (ticks rescaled to 480,
 rounded), treats velocity-0 note-ons as note-offs, ignores unmatched note-offs, closes notes still on at the
 end of their track, keeps tempo and meter changes (a meter change inside a bar moves to the next bar line;
 this and other repairs are listed in ``song.generation["midi_import"]["notes"]``), reads the first key
-signature and the markers, builds one song track per (MIDI track, channel) and guesses track roles.
+signature (later ones become ``Song.key_changes``) and the markers, builds one song track per (MIDI track,
+channel) and guesses track roles. What musicians play beyond notes is kept in the track
+(``Track.controls``): control changes 0..119 (the first CC7 and CC10 become the track's gain and pan, later
+ones are lane events), pitch bend, and program changes after the first (which is the track's program);
+``lyrics`` meta events become ``Track.lyrics`` of the song track made from their MIDI track (the melody one
+when the MIDI track holds several channels or no notes). Notes of one pitch that overlap in a track are
+resolved as ``song.model.resolve_overlaps`` says. What is not kept is counted in the import notes: channel
+pressure and polyphonic aftertouch, channel mode messages (CC120-127), system exclusive messages, text,
+copyright and cue meta events, and controller events of channels that hold no notes.
 A second export of an imported export is byte-identical to the first.
 
 ``import_midi`` opens regular files only (a pipe or a device is refused without waiting or reading), of at
@@ -54,34 +67,40 @@ from mido.messages.specs import SPEC_BY_STATUS
 
 from ..errors import MidiError
 from ..song import limits
-from ..song.model import Key, Note, Section, Song, Track
+from ..song.model import (
+    PITCH_BEND, PROGRAM, Control, Key, KeyChange, Lyric, Note, Section, Song, Track, resolve_overlaps,
+)
 from ..song.timing import PPQ, MeterChange, MeterMap, TempoChange, TempoMap
 from .validate import clean_text
 
 DRUM_CHANNEL = 9
 MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 MIN_GAIN_DB = -100.0  # CC7 = 0
+GM_DEFAULT_CC7 = 100  # the channel volume a GM synth starts with: 0 dB
+LAST_CONTROLLER = 119  # 120..127 are channel mode messages (all sound off, reset, local, omni, mono/poly)
 _VALID_KEYS = {
     "Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#",
     "Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m",
 }
 # sort rank of events sharing a tick
 _RANK = {"meta": 0, "program_change": 1, "control_change": 2, "note_off": 3, "note_on": 4}
+_LANE = 128  # lane events sort after the controller numbers of a track's settings (CC7, CC10) on their tick
 
 
 # --- value mappings ------------------------------------------------------------------------------
 def gain_db_to_cc7(gain_db: float) -> int:
-    """Track gain in dB -> CC7 value 0..127 (GM curve 40*log10(cc/127); > 0 dB clips to 127)."""
+    """Track gain in dB -> CC7 value 0..127 (GM curve 40*log10(cc/100): 0 dB is the GM default 100; gains above
+    +4.15 dB clip to 127)."""
     if gain_db <= MIN_GAIN_DB:
         return 0
-    return max(0, min(127, round(127 * 10 ** (gain_db / 40))))
+    return max(0, min(127, round(GM_DEFAULT_CC7 * 10 ** (gain_db / 40))))
 
 
 def cc7_to_gain_db(value: int) -> float:
-    """CC7 value -> gain in dB, with the fewest decimals that map back to the same value."""
+    """CC7 value -> gain in dB (100 -> 0 dB), with the fewest decimals that map back to the same value."""
     if value <= 0:
         return MIN_GAIN_DB
-    exact = 40 * math.log10(value / 127)
+    exact = 40 * math.log10(value / GM_DEFAULT_CC7)
     return _shortest(exact, lambda g: gain_db_to_cc7(g) == value)
 
 
@@ -185,6 +204,8 @@ def song_to_midifile(song: Song, file_type: int = 1) -> mido.MidiFile:
             "time_signature", numerator=c.numerator, denominator=c.denominator,
             clocks_per_click=_clocks_per_click(c.numerator, c.denominator), notated_32nd_notes_per_beat=8)))
     conductor.append(_meta(0, 2, mido.MetaMessage("key_signature", key=_key_name(song.key))))
+    for c in song.key_changes:
+        conductor.append(_meta(c.start_tick, 2, mido.MetaMessage("key_signature", key=_key_name(c.key))))
     for c in song.tempo_map.changes:
         conductor.append(_meta(c.tick, 3, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(c.bpm))))
     for i, s in enumerate(sorted(song.sections, key=lambda s: s.start_bar)):
@@ -202,6 +223,10 @@ def song_to_midifile(song: Song, file_type: int = 1) -> mido.MidiFile:
         ev.append(((0, _RANK["program_change"], ch, 0), mido.Message("program_change", channel=ch, program=t.program)))
         ev.append(((0, _RANK["control_change"], ch, 7), mido.Message("control_change", channel=ch, control=7, value=gain_db_to_cc7(t.gain_db))))
         ev.append(((0, _RANK["control_change"], ch, 10), mido.Message("control_change", channel=ch, control=10, value=pan_to_cc10(t.pan))))
+        for j, c in enumerate(t.controls):  # after the settings at tick 0, in lane order
+            ev.append(_control_event(c, ch, j))
+        for j, ly in enumerate(t.lyrics):
+            ev.append(((ly.start_tick, _RANK["meta"], 1, j), mido.MetaMessage("lyrics", text=_printable(ly.text))))
         for n in trimmed[i]:
             ev.append(((n.start_tick, _RANK["note_on"], ch, n.pitch), mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
             ev.append(((n.end_tick, _RANK["note_off"], ch, n.pitch), mido.Message("note_off", channel=ch, note=n.pitch, velocity=0)))
@@ -219,9 +244,25 @@ def song_to_midifile(song: Song, file_type: int = 1) -> mido.MidiFile:
     return mid
 
 
+def _control_event(c: Control, ch: int, order: int):
+    """(sort key, message) of one lane event on channel ``ch``: after the track's settings at tick 0 and before
+    the notes of its tick; ``order`` (its place in the lane) keeps the lane's order within a tick."""
+    key = (c.start_tick, _RANK["control_change"], ch, _LANE + order)
+    if c.kind == PROGRAM:
+        return key, mido.Message("program_change", channel=ch, program=c.value)
+    if c.kind == PITCH_BEND:
+        return key, mido.Message("pitchwheel", channel=ch, pitch=c.value)
+    return key, mido.Message("control_change", channel=ch, control=c.kind, value=c.value)
+
+
+def _printable(text: str) -> str:
+    """Text with each control character replaced by a space (lyrics keep their spaces: they separate words)."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text))
+
+
 def _clean(text: str) -> str:
     """Meta text without control characters (newlines would break DAW marker lists)."""
-    return "".join(ch if ch.isprintable() else " " for ch in str(text)).strip()
+    return _printable(text).strip()
 
 
 def export_midi(song: Song, path: str | Path, file_type: int = 1) -> None:
@@ -244,6 +285,7 @@ class _Group:
     program: int | None = None
     cc7: int | None = None
     cc10: int | None = None
+    controls: list[Control] = field(default_factory=list)
 
 
 def _decode(text: str, charset: str) -> str:
@@ -491,6 +533,9 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
     global_prog: dict[int, int] = {}
     global_cc: dict[tuple[int, int], int] = {}
     track_channels: dict[int, set[int]] = defaultdict(set)
+    lyrics: dict[int, list[Lyric]] = defaultdict(list)  # MIDI track -> its lyrics
+    dropped: dict[str, int] = defaultdict(int)  # what was not kept -> how many events
+    n_controls = 0
 
     for ti, track in enumerate(mid.tracks):
         tick = 0
@@ -518,9 +563,15 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
                     markers.append((t, clean_text(_decode(msg.text, charset).strip())))
                 elif msg.type == "track_name" and ti not in names:
                     names[ti] = clean_text(_decode(msg.name, charset).strip())
+                elif msg.type == "lyrics":
+                    lyrics[ti].append(Lyric(t, clean_text(_decode(msg.text, charset))))
+                elif msg.type in _DROPPED_META:
+                    dropped[_DROPPED_META[msg.type]] += 1
                 continue
             ch = getattr(msg, "channel", None)
             if ch is None:
+                if msg.type == "sysex":
+                    dropped["system exclusive messages"] += 1
                 continue
             track_channels[ti].add(ch)
             if msg.type == "note_on" and msg.velocity > 0:
@@ -533,14 +584,25 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
                     close(ch, msg.note, t)  # unmatched note-offs are ignored
             elif msg.type == "program_change":
                 g = groups.setdefault((ti, ch), _Group(ti, ch))
-                g.program = msg.program if g.program is None else g.program
+                if g.program is None:  # the first is the track's program, later ones a lane
+                    g.program = msg.program
+                else:
+                    g.controls.append(Control(t, PROGRAM, msg.program))
                 global_prog.setdefault(ch, msg.program)
-            elif msg.type == "control_change" and msg.control in (7, 10):
+            elif msg.type == "control_change" and msg.control <= LAST_CONTROLLER:
                 g = groups.setdefault((ti, ch), _Group(ti, ch))
-                attr = "cc7" if msg.control == 7 else "cc10"
-                if getattr(g, attr) is None:
+                attr = {7: "cc7", 10: "cc10"}.get(msg.control)
+                if attr is not None and getattr(g, attr) is None:  # the first is the track's gain / pan
                     setattr(g, attr, msg.value)
-                global_cc.setdefault((ch, msg.control), msg.value)
+                    global_cc.setdefault((ch, msg.control), msg.value)
+                else:
+                    g.controls.append(Control(t, msg.control, msg.value))
+            elif msg.type == "pitchwheel":
+                groups.setdefault((ti, ch), _Group(ti, ch)).controls.append(Control(t, PITCH_BEND, msg.pitch))
+            elif msg.type in _DROPPED_CHANNEL:
+                dropped[_DROPPED_CHANNEL[msg.type]] += 1
+            elif msg.type == "control_change":
+                dropped["channel mode messages (CC120-127)"] += 1
         end = scale(tick)
         if active:
             notes_log.append(f"{len(active)} note(s) in track {ti + 1} had no note-off; they end at the end of the track")
@@ -552,19 +614,16 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
     song = Song(title=clean_text(title or names.get(0) or default_title))
     song.tempo_map = _tempo_map(tempos)
     song.meter_map = _meter_map(meters, notes_log)
-    if keys:
-        try:
-            song.key = Key.parse(keys[0][1])
-        except ValueError:
-            notes_log.append(f"key signature {keys[0][1]!r} is not understood; the key is left at C major")
-        if len({k for _, k in keys}) > 1:
-            notes_log.append(f"the file changes key; the song keeps the first key ({keys[0][1]})")
+    song.key, song.key_changes = _keys(keys, notes_log)
 
     conductor_only = mid.type == 1 and not track_channels.get(0)
+    made: dict[int, list[Track]] = defaultdict(list)  # MIDI track -> the song tracks made from it
     for (ti, ch), g in sorted(groups.items()):
         single = len(track_channels[ti]) == 1
         if not g.notes and not (single and ti in names and mid.type == 1):
-            continue  # a channel that only received settings (e.g. a GM reset) is not an instrument
+            if g.controls:  # a channel that only received settings (e.g. a GM reset) is not an instrument
+                dropped["controller events of channels without notes"] += len(g.controls)
+            continue
         name = names.get(ti) if mid.type == 1 else None
         if name and not single:
             name = f"{name} ch{ch + 1}"
@@ -572,15 +631,24 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         cc7 = g.cc7 if g.cc7 is not None else global_cc.get((ch, 7))
         cc10 = g.cc10 if g.cc10 is not None else global_cc.get((ch, 10))
         is_drum = ch == DRUM_CHANNEL
+        n_controls += len(g.controls)
+        _check_count("controller events", n_controls, limits.MAX_CONTROLS)
         song.tracks.append(Track(
             name=name or ("Drums" if is_drum else f"Channel {ch + 1}"), role="drums" if is_drum else "counter",
-            program=program, is_drum=is_drum, notes=sorted(g.notes),
-            gain_db=0.0 if cc7 is None else cc7_to_gain_db(cc7), pan=0.0 if cc10 is None else cc10_to_pan(cc10)))
+            program=program, is_drum=is_drum, notes=resolve_overlaps(g.notes),
+            gain_db=0.0 if cc7 is None else cc7_to_gain_db(cc7), pan=0.0 if cc10 is None else cc10_to_pan(cc10),
+            controls=tuple(g.controls)))  # in file order (ticks only grow within a MIDI track)
+        made[ti].append(song.tracks[-1])
     _check_count("tracks", len(song.tracks), limits.MAX_TRACKS)
     for t in song.tracks:
         _check_count("notes in one track", len(t.notes), limits.MAX_NOTES_PER_TRACK)
+        _check_count("controller events in one track", len(t.controls), limits.MAX_CONTROLS_PER_TRACK)
     _check_count("notes", sum(len(t.notes) for t in song.tracks), limits.MAX_NOTES)
     guess_roles(song.tracks)
+    _place_lyrics(song, lyrics, made, dropped)
+    _check_count("lyric events", sum(len(t.lyrics) for t in song.tracks), limits.MAX_LYRICS)
+    for what, n in sorted(dropped.items()):
+        notes_log.append(f"{n:,} {what} were not kept (the song has no place for them)")
 
     # The song ends where a conductor track ends on a bar line after the last marker (our export writes
     # the song end there); otherwise at the end of the longest track.
@@ -590,7 +658,8 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         if off == 0:
             end_tick = track_ends[0]
     # every note ends by the end of its track
-    problem = limits.length_problem(song.tempo_map, song.meter_map, max(track_ends + [t for t, _ in markers]))
+    last_meta = max([t for t, _ in markers] + [t for t, _ in keys] + [0])
+    problem = limits.length_problem(song.tempo_map, song.meter_map, max(track_ends + [last_meta]))
     if problem:
         raise MidiError(f"The MIDI file is too long for a song: {problem}")
     song.sections = _sections(song.meter_map, markers, end_tick, notes_log)
@@ -600,6 +669,49 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         raise MidiError(f"The MIDI file is too long for a song: {problem}")
     song.generation["midi_import"] = {"ticks_per_beat": tpb, "type": mid.type, "notes": notes_log}
     return song
+
+
+_DROPPED_CHANNEL = {"aftertouch": "channel pressure (aftertouch) events",
+                    "polytouch": "polyphonic aftertouch events"}
+_DROPPED_META = {"text": "text events", "copyright": "copyright notices", "cue_marker": "cue points",
+                 "instrument_name": "instrument names", "sequencer_specific": "sequencer-specific events"}
+
+
+def _keys(keys: list[tuple[int, str]], log: list[str]) -> tuple[Key, tuple[KeyChange, ...]]:
+    """The song's key (the first key signature; C major without one) and its later key changes (a later key
+    signature on the same tick replaces an earlier one; one that repeats the key sounding is dropped)."""
+    by_tick: dict[int, Key] = {}
+    for tick, name in sorted(keys, key=lambda k: k[0]):
+        try:
+            key = Key.parse(name)
+        except ValueError:
+            log.append(f"key signature {name!r} at tick {tick} is not understood and was skipped")
+            continue
+        by_tick.pop(tick, None)
+        by_tick[tick] = key
+    items = sorted(by_tick.items())
+    if not items:
+        return Key(), ()
+    first, changes = items[0][1], []
+    for tick, key in items[1:]:
+        now = changes[-1].key if changes else first
+        if (key, key.spelling) != (now, now.spelling):
+            changes.append(KeyChange(tick, key))
+    _check_count("key changes", len(changes), limits.MAX_KEY_CHANGES)
+    return first, tuple(changes)
+
+
+def _place_lyrics(song: Song, lyrics: dict[int, list[Lyric]], made: dict[int, list[Track]],
+                  dropped: dict[str, int]) -> None:
+    """Give each MIDI track's lyrics to the song track made from it (its melody one when it made several; the
+    song's melody track, else its first track, when it made none)."""
+    for ti, items in sorted(lyrics.items()):
+        candidates = made.get(ti) or song.tracks
+        if not candidates:
+            dropped["lyric events (the file has no notes)"] += len(items)
+            continue
+        target = next((t for t in candidates if t.role == "melody"), candidates[0])
+        target.lyrics = tuple(sorted(target.lyrics + tuple(items), key=lambda ly: ly.start_tick))
 
 
 def _check_count(what: str, n: int, limit: int) -> None:

@@ -11,13 +11,21 @@ gain in dB, pan in -1..1)::
      "tempo_map": [[tick, bpm], ...], "meter_map": [[bar, numerator, denominator], ...],
      "key": {"tonic": 0..11, "mode": "major"|"minor", "spelling": str|null},
      "sections": [{"id", "label", "start_bar", "length_bars", "overrides": {...}}],
+     "key_changes": [{"tick", "tonic", "mode", "spelling"}, ...],                       (optional)
      "tracks": [{"id", "name", "role", "program", "is_drum", "gain_db", "pan", "mute", "solo",
-                 "notes": [[start_tick, pitch, duration_ticks, velocity], ...]}],
+                 "notes": [[start_tick, pitch, duration_ticks, velocity], ...],
+                 "controls": [[tick, kind, value], ...],                                   (optional)
+                 "lyrics": [[tick, text], ...]}],                                           (optional)
      "chords": [{"start_tick", "duration_ticks", "root", "quality", "bass"}],
      "takes": [{"id", "section_id", "track_id", "notes": {track_id: [[...], ...]}, "seed", "params",
                 "tensors": [name, ...], "created"}],
      "active_takes": {"<section_id>/<track_id or *>": take_id, "render:<section_id>/<track_id>": take_id},
      "plan": {...}, "generation": {...}}
+
+The optional keys are written only when they hold something (files without them load as before, and a song
+without controllers is saved as older versions read it). ``controls`` is a track's controller lanes in tick
+order: ``kind`` 0..119 is a MIDI control change (value 0..127), 128 pitch bend (value -8192..8191), 129 a program
+change (value 0..127); ``key_changes`` are in increasing tick order after tick 0; lyrics in tick order.
 
 Free-form values (section overrides, take params, plan, generation) may hold JSON values only
 (str, finite numbers, bool, null, lists, objects with string keys), nested at most ``MAX_DEPTH`` deep;
@@ -51,7 +59,9 @@ import numpy as np
 
 from ..errors import ProjectError
 from ..song import limits
-from ..song.model import ROLES, Chord, Key, Note, Section, Song, Take, Track
+from ..song.model import (
+    CONTROL_KINDS, PITCH_BEND, PROGRAM, ROLES, Chord, Control, Key, KeyChange, Lyric, Note, Section, Song, Take, Track,
+)
 from ..song.timing import MeterMap, TempoMap
 
 FORMAT = "melodex-project"
@@ -76,11 +86,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SONG_KEYS = {
     "format", "schema", "title", "sample_rate", "tempo_map", "meter_map", "key", "sections", "tracks",
-    "chords", "takes", "active_takes", "plan", "generation",
+    "chords", "takes", "active_takes", "plan", "generation", "key_changes",
 }
+_SONG_OPTIONAL = {"key_changes"}
 _KEY_KEYS = {"tonic", "mode", "spelling"}
+_KEY_CHANGE_KEYS = {"tick", "tonic", "mode", "spelling"}
 _SECTION_KEYS = {"id", "label", "start_bar", "length_bars", "overrides"}
-_TRACK_KEYS = {"id", "name", "role", "program", "is_drum", "gain_db", "pan", "mute", "solo", "notes"}
+_TRACK_KEYS = {"id", "name", "role", "program", "is_drum", "gain_db", "pan", "mute", "solo", "notes", "controls",
+               "lyrics"}
+_TRACK_OPTIONAL = {"controls", "lyrics"}
+MAX_CONTROLLER = 119  # control change numbers a lane may hold (120..127 are channel mode messages)
 _CHORD_KEYS = {"start_tick", "duration_ticks", "root", "quality", "bass"}
 _TAKE_KEYS = {"id", "section_id", "track_id", "notes", "seed", "params", "tensors", "created"}
 
@@ -121,6 +136,21 @@ def _notes_list(notes: list[Note]) -> list[list[int]]:
     return [[int(n.start_tick), int(n.pitch), int(n.duration_ticks), int(n.velocity)] for n in notes]
 
 
+def _key_dict(k: Key) -> dict[str, Any]:
+    return {"tonic": int(k.tonic), "mode": k.mode, "spelling": k.spelling}
+
+
+def _track_dict(t: Track) -> dict[str, Any]:
+    d = {"id": t.id, "name": t.name, "role": t.role, "program": int(t.program), "is_drum": bool(t.is_drum),
+         "gain_db": float(t.gain_db), "pan": float(t.pan), "mute": bool(t.mute), "solo": bool(t.solo),
+         "notes": _notes_list(t.notes)}
+    if t.controls:
+        d["controls"] = [[int(c.start_tick), int(c.kind), int(c.value)] for c in t.controls]
+    if t.lyrics:
+        d["lyrics"] = [[int(ly.start_tick), ly.text] for ly in t.lyrics]
+    return d
+
+
 def song_to_dict(song: Song) -> dict[str, Any]:
     """The JSON document of ``song`` (plain dicts/lists; see the module docstring for the layout).
 
@@ -128,25 +158,20 @@ def song_to_dict(song: Song) -> dict[str, Any]:
     something JSON cannot represent. The result is not validated; ``song_from_dict`` does that.
     """
     k = song.key
-    return {
+    d = {
         "format": FORMAT,
         "schema": SCHEMA_VERSION,
         "title": song.title,
         "sample_rate": int(song.sample_rate),
         "tempo_map": [[int(c.tick), float(c.bpm)] for c in song.tempo_map.changes],
         "meter_map": [[int(c.bar), int(c.numerator), int(c.denominator)] for c in song.meter_map.changes],
-        "key": {"tonic": int(k.tonic), "mode": k.mode, "spelling": k.spelling},
+        "key": _key_dict(k),
         "sections": [
             {"id": s.id, "label": s.label, "start_bar": int(s.start_bar), "length_bars": int(s.length_bars),
              "overrides": json_value(s.overrides, f"sections[{i}].overrides")}
             for i, s in enumerate(song.sections)
         ],
-        "tracks": [
-            {"id": t.id, "name": t.name, "role": t.role, "program": int(t.program), "is_drum": bool(t.is_drum),
-             "gain_db": float(t.gain_db), "pan": float(t.pan), "mute": bool(t.mute), "solo": bool(t.solo),
-             "notes": _notes_list(t.notes)}
-            for t in song.tracks
-        ],
+        "tracks": [_track_dict(t) for t in song.tracks],
         "chords": [
             {"start_tick": int(c.start_tick), "duration_ticks": int(c.duration_ticks), "root": int(c.root),
              "quality": c.quality, "bass": None if c.bass is None else int(c.bass)}
@@ -164,6 +189,9 @@ def song_to_dict(song: Song) -> dict[str, Any]:
         "plan": json_value(song.plan, "plan"),
         "generation": json_value(song.generation, "generation"),
     }
+    if song.key_changes:
+        d["key_changes"] = [{"tick": int(c.start_tick), **_key_dict(c.key)} for c in song.key_changes]
+    return d
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -430,21 +458,71 @@ def _meter_map(v: Any) -> MeterMap:
     return MeterMap.from_list(items)
 
 
-def _key(v: Any) -> Key:
-    d = _obj(v, "key", _KEY_KEYS)
-    tonic = _int(d["tonic"], "key", 0, 11, "tonic")
+def _key(v: Any, path: str = "key", keys: set[str] = _KEY_KEYS) -> Key:
+    d = _obj(v, path, keys)
+    tonic = _int(d["tonic"], path, 0, 11, "tonic")
     if d["mode"] not in ("major", "minor"):
-        _fail("key", f"mode {d['mode']!r} is not 'major' or 'minor'")
+        _fail(path, f"mode {d['mode']!r} is not 'major' or 'minor'")
     spelling = d["spelling"]
     if spelling is not None:
-        _str(spelling, "key", "spelling", 8, empty=False)
+        _str(spelling, path, "spelling", 8, empty=False)
         try:
             parsed = Key.parse(spelling)
         except ValueError:
-            _fail("key", f"spelling {spelling!r} is not a note name")
+            _fail(path, f"spelling {spelling!r} is not a note name")
         if parsed.tonic != tonic or spelling != parsed.spelling:
-            _fail("key", f"spelling {spelling!r} does not name tonic {tonic}")
+            _fail(path, f"spelling {spelling!r} does not name tonic {tonic}")
     return Key(tonic, d["mode"], spelling)
+
+
+def _key_changes(v: Any) -> tuple[KeyChange, ...]:
+    items = _count(_list(v, "key_changes"), "key_changes", "key changes", limits.MAX_KEY_CHANGES)
+    out, last = [], 0
+    for i, c in enumerate(items):
+        p = f"key_changes[{i}]"
+        key = _key(c, p, _KEY_CHANGE_KEYS)
+        tick = _int(c["tick"], p, 1, MAX_TICK, "tick")
+        if tick <= last:
+            _fail(p, "key changes must come after tick 0 in increasing order")
+        last = tick
+        out.append(KeyChange(tick, key))
+    return tuple(out)
+
+
+def _controls(v: Any, path: str) -> tuple[Control, ...]:
+    """A track's controller lanes: [[tick, kind, value], ...] in tick order (see the module docstring)."""
+    items = _count(_list(v, path), path, "controller events", limits.MAX_CONTROLS_PER_TRACK)
+    out, last = [], 0
+    for i, c in enumerate(items):
+        q = f"{path}[{i}]"
+        if type(c) is not list or len(c) != 3:
+            _fail(q, "a controller event must be [tick, kind, value]")
+        tick = _int(c[0], q, 0, MAX_TICK, "tick")
+        if tick < last:
+            _fail(q, "controller events must be in tick order")
+        last = tick
+        kind = c[1]
+        if type(kind) is not int or kind not in CONTROL_KINDS:
+            _fail(q, f"controller kind {kind!r} is not a control change 0..{MAX_CONTROLLER}, "
+                     f"pitch bend ({PITCH_BEND}) or a program change ({PROGRAM})")
+        lo, hi = (-8192, 8191) if kind == PITCH_BEND else (0, 127)
+        out.append(Control(tick, kind, _int(c[2], q, lo, hi, "pitch bend" if kind == PITCH_BEND else "value")))
+    return tuple(out)
+
+
+def _lyrics(v: Any, path: str) -> tuple[Lyric, ...]:
+    items = _count(_list(v, path), path, "lyrics", limits.MAX_LYRICS)
+    out, last = [], 0
+    for i, ly in enumerate(items):
+        q = f"{path}[{i}]"
+        if type(ly) is not list or len(ly) != 2:
+            _fail(q, "a lyric must be [tick, text]")
+        tick = _int(ly[0], q, 0, MAX_TICK, "tick")
+        if tick < last:
+            _fail(q, "lyrics must be in tick order")
+        last = tick
+        out.append(Lyric(tick, _str(ly[1], q, "lyric", 1_000)))
+    return tuple(out)
 
 
 def song_from_dict(d: Any) -> Song:
@@ -455,10 +533,11 @@ def song_from_dict(d: Any) -> Song:
     without their state, sizes or a length beyond ``song.limits``, or a schema newer than ``SCHEMA_VERSION``.
     """
     check_schema(d)
-    _obj(d, "project", _SONG_KEYS)
+    _obj(d, "project", _SONG_KEYS, _SONG_OPTIONAL)
     title = _str(d["title"], "title", "title")
     sample_rate = _int(d["sample_rate"], "sample_rate", *SAMPLE_RATE_RANGE, "sample rate (Hz)")
     song = Song(title, _tempo_map(d["tempo_map"]), _meter_map(d["meter_map"]), _key(d["key"]), sample_rate)
+    song.key_changes = _key_changes(d.get("key_changes", []))
 
     for i, s in enumerate(_count(_list(d["sections"], "sections"), "sections", "sections", limits.MAX_SECTIONS)):
         p = f"sections[{i}]"
@@ -469,10 +548,10 @@ def song_from_dict(d: Any) -> Song:
             _free(s["overrides"], f"{p}.overrides"), _id(s["id"], p)))
     _unique([s.id for s in song.sections], "sections", "section")
 
-    n_notes = 0
+    n_notes = n_controls = n_lyrics = 0
     for i, t in enumerate(_count(_list(d["tracks"], "tracks"), "tracks", "tracks", limits.MAX_TRACKS)):
         p = f"tracks[{i}]"
-        _obj(t, p, _TRACK_KEYS)
+        _obj(t, p, _TRACK_KEYS, _TRACK_OPTIONAL)
         if isinstance(t["notes"], list):
             _count(t["notes"], f"{p}.notes", "notes", limits.MAX_NOTES_PER_TRACK)
             n_notes += len(t["notes"])
@@ -483,7 +562,12 @@ def song_from_dict(d: Any) -> Song:
             _str(t["name"], p, "name"), t["role"], _int(t["program"], p, 0, 127, "GM program"),
             _bool(t["is_drum"], p, "is_drum"), _num(t["gain_db"], p, *GAIN_DB_RANGE, "gain (dB)"),
             _num(t["pan"], p, *PAN_RANGE, "pan"), _bool(t["mute"], p, "mute"), _bool(t["solo"], p, "solo"),
-            _notes(t["notes"], f"{p}.notes"), _id(t["id"], p)))
+            _notes(t["notes"], f"{p}.notes"), _id(t["id"], p),
+            _controls(t.get("controls", []), f"{p}.controls"), _lyrics(t.get("lyrics", []), f"{p}.lyrics")))
+        n_controls += len(song.tracks[-1].controls)
+        _total(n_controls, "tracks", "controller events", limits.MAX_CONTROLS)
+        n_lyrics += len(song.tracks[-1].lyrics)
+        _total(n_lyrics, "tracks", "lyric events", limits.MAX_LYRICS)
     _unique([t.id for t in song.tracks], "tracks", "track")
     track_ids = {t.id for t in song.tracks}
     section_ids = {s.id for s in song.sections}
@@ -551,8 +635,12 @@ def song_from_dict(d: Any) -> Song:
 
 
 def _check_length(song: Song) -> None:
-    """The song's sections, notes (takes' too) and chords end within ``limits.MAX_SONG_SECONDS``."""
+    """The song's sections, notes (takes' too), controller events, lyrics, key changes and chords end within
+    ``limits.MAX_SONG_SECONDS``."""
     end_tick = max([n.end_tick for t in song.tracks for n in t.notes]
+                   + [t.controls[-1].start_tick for t in song.tracks if t.controls]
+                   + [t.lyrics[-1].start_tick for t in song.tracks if t.lyrics]
+                   + [c.start_tick for c in song.key_changes[-1:]]
                    + [n.end_tick for tk in song.takes for ns in tk.notes.values() for n in ns]
                    + [c.start_tick + c.duration_ticks for c in song.chords] + [0])
     end_bar = max([s.end_bar for s in song.sections] + [0])

@@ -14,9 +14,23 @@ result length is ``max(end of the song or section, end of the longest tail)``; e
 length and starts at sample 0 = the start of the rendered range.
 
 Stems are *dry*: no track gain, pan, mute or solo (``mix.mixer`` applies those).
+
+A track's controller lanes (``Track.controls``) play as a GM synth plays them:
+
+* CC64 sustain pedal: a note released while the pedal is down (value >= 64) sounds on until the pedal is lifted,
+  the same pitch is struck again, or the rendered range ends (TinySoundFont has no pedal: the schedule does it).
+* CC7 volume and CC11 expression scale the stem by ``(cc7 / base) ** 2 * (cc11 / 127) ** 2`` (the GM 40 log10
+  curve), where ``base`` is the CC7 of the track's gain (``io.midi.gain_db_to_cc7``), which the mixer applies:
+  a lane value equal to the track's own volume leaves the stem as it is.
+* pitch bend (range 2 semitones, or what RPN 0 sets through CC101/100/6/38) and program changes inside the
+  track (new notes take the new preset).
+* other controllers (modulation, pan changes, ...) are kept in the document and the MIDI export, not rendered.
+
+A section render starts from the lane values in force at the section's first tick.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from dataclasses import dataclass
@@ -26,7 +40,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import AudioError, CancelledError
+from ..io.midi import gain_db_to_cc7
 from ..song import Section, Song, Track
+from ..song.model import EXPRESSION, PITCH_BEND, PROGRAM, SUSTAIN, VOLUME
 
 SILENCE_THRESHOLD = 1e-5  # linear peak below which a tail chunk counts as silent (-100 dBFS)
 TAIL_BLOCK = 1024  # frames per tail chunk
@@ -142,9 +158,13 @@ class RenderResult:
         return self.frames / self.sample_rate
 
 
-# One scheduled event: (sample, order, pitch, velocity 0..1); order 0 = note-off, 1 = note-on, so that
-# at the same sample a repeated pitch is released before it is struck again.
-_Event = tuple[int, int, int, float]
+# One scheduled event: (sample, order, rank, a, b). order 0 = note-off (a = pitch), 1 = controller (a = kind,
+# b = value), 2 = note-on (a = pitch, b = velocity 0..1): at one sample a repeated pitch is released, then the
+# controllers change, then notes are struck. rank keeps the pitch order of notes and the lane order of controllers.
+_Event = tuple[int, int, int, int, float]
+_OFF, _CONTROL, _ON = 0, 1, 2
+_RPN = {101, 100, 6, 38}  # RPN select (MSB, LSB) and data entry (MSB, LSB): the pitch bend range
+_RENDERED = {VOLUME, EXPRESSION, PITCH_BEND, PROGRAM} | _RPN
 
 
 class SoundFontRenderer:
@@ -246,7 +266,8 @@ class SoundFontRenderer:
     def _schedule(
         song: Song, track: Track, start_tick: int, end_tick: int, clip_tick: int | None, origin: int, rate: int,
     ) -> list[_Event]:
-        """Note-on/off events of ``track`` as sample positions relative to ``origin``, sorted."""
+        """Note-on/off and controller events of ``track`` as sample positions relative to ``origin``, sorted;
+        note-offs are held while the sustain pedal is down. Controllers after the last note-off are left out."""
         cache: dict[int, int] = {}
 
         def sample(tick: int) -> int:
@@ -255,15 +276,39 @@ class SoundFontRenderer:
                 s = cache[tick] = song.tempo_map.tick_to_sample(tick, rate) - origin
             return s
 
+        notes = [n for n in track.notes if clip_tick is None or start_tick <= n.start_tick < end_tick]
+        if not notes:
+            return []
+        pedal = _pedal_ups(track, clip_tick if clip_tick is not None else max(end_tick, max(n.end_tick for n in notes)))
+        next_start: dict[tuple[int, int], int] = {}  # (pitch, start) -> start of the next note of that pitch
+        by_pitch: dict[int, list[int]] = {}
+        for n in sorted(notes):
+            by_pitch.setdefault(n.pitch, []).append(n.start_tick)
+        for pitch, starts in by_pitch.items():
+            for a, b in zip(starts, starts[1:]):
+                next_start.setdefault((pitch, a), b)
         events: list[_Event] = []
-        for n in track.notes:
-            if clip_tick is not None and not (start_tick <= n.start_tick < end_tick):
-                continue
+        last_off = 0
+        for n in notes:
             on = sample(n.start_tick)
             off_tick = n.end_tick if clip_tick is None else min(n.end_tick, clip_tick)
+            held = pedal(off_tick)
+            if held is not None:  # released under the pedal: sounds until it lifts or the pitch is struck again
+                off_tick = max(off_tick, min(held, next_start.get((n.pitch, n.start_tick), held)))
             off = max(sample(off_tick), on + 1)  # a note always sounds for at least one sample
-            events.append((on, 1, n.pitch, n.velocity / 127.0))
-            events.append((off, 0, n.pitch, 0.0))
+            last_off = max(last_off, off_tick)
+            events.append((on, _ON, n.pitch, n.pitch, n.velocity / 127.0))
+            events.append((off, _OFF, n.pitch, n.pitch, 0.0))
+        chased: dict[int, tuple[int, int, int]] = {}  # the lane values in force at start_tick
+        for i, c in enumerate(track.controls):
+            if c.kind not in _RENDERED:
+                continue
+            if c.start_tick < start_tick:  # the last value of each kind; every RPN event, in order
+                chased[c.kind if c.kind not in _RPN else -1 - i] = (i, c.kind, c.value)
+            elif c.start_tick <= last_off and (clip_tick is None or c.start_tick < clip_tick):
+                events.append((sample(c.start_tick), _CONTROL, i, c.kind, float(c.value)))
+        for i, kind, value in chased.values():
+            events.append((0, _CONTROL, i, kind, float(value)))
         events.sort()
         return events
 
@@ -276,16 +321,30 @@ class SoundFontRenderer:
         sf.channel_set_preset_index(0, self._preset_index(track))
         return sf
 
-    def _preset_index(self, track: Track) -> int:
-        """Preset for the track's GM program: bank 128 for drums (kit ``program``, else the standard kit),
-        bank 0 for the rest; the font's first preset when it lacks the program."""
+    def _preset_index(self, track: Track, program: int | None = None) -> int:
+        """Preset for GM ``program`` (default: the track's): bank 128 for drums (kit ``program``, else the standard
+        kit), bank 0 for the rest; the font's first preset when it lacks the program."""
         base = self._base
-        tries = [(128, track.program), (128, 0), (0, track.program)] if track.is_drum else [(0, track.program)]
+        program = track.program if program is None else program
+        tries = [(128, program), (128, 0), (0, program)] if track.is_drum else [(0, program)]
         for bank, program in tries:
             idx = base.get_preset_index(bank, program)
             if idx >= 0:
                 return idx
         return 0
+
+    def _control(self, sf, track: Track, volume: list[int], mixer_cc7: int, kind: int, value: int) -> None:
+        """Apply one lane event to the synth (``volume`` = [CC7, CC11] in force, updated here)."""
+        if kind == PITCH_BEND:
+            sf.channel_set_pitch_wheel(0, value + 8192)
+        elif kind == PROGRAM:
+            sf.channel_set_preset_index(0, self._preset_index(track, value))
+        elif kind in (VOLUME, EXPRESSION):
+            volume[kind == EXPRESSION] = value
+            relative = volume[0] / mixer_cc7 if mixer_cc7 > 0 else 1.0
+            sf.channel_set_volume(0, (relative * volume[1] / 127) ** 2)
+        else:  # RPN selection and data entry: TinySoundFont sets the pitch bend range from RPN 0
+            sf.channel_midi_control(0, kind, value)
 
     def _render_track(
         self, track: Track, events: list[_Event], length: int, tail_cap: int, rate: int,
@@ -302,6 +361,8 @@ class SoundFontRenderer:
         pos = 0
         i = 0
         n_events = len(events)
+        mixer_cc7 = gain_db_to_cc7(track.gain_db)  # the volume the mixer applies as the track's gain
+        volume = [mixer_cc7, 127]  # CC7, CC11
         while i < n_events:
             at = events[i][0]
             if at > pos:
@@ -313,11 +374,13 @@ class SoundFontRenderer:
                     report(pos)
                     next_report = pos + step
             while i < n_events and events[i][0] == at:
-                _, order, pitch, vel = events[i]
-                if order:
-                    sf.channel_note_on(0, pitch, vel)
+                _, order, _, a, b = events[i]
+                if order == _ON:
+                    sf.channel_note_on(0, a, b)
+                elif order == _OFF:
+                    sf.channel_note_off(0, a)
                 else:
-                    sf.channel_note_off(0, pitch)
+                    self._control(sf, track, volume, mixer_cc7, a, int(b))
                 i += 1
         # Sustain to the end of the range, then keep the release tail until it is silent.
         if pos < length:
@@ -340,6 +403,30 @@ class SoundFontRenderer:
         if report is not None:
             report(end)
         return buf[:max(end, length)], end
+
+
+def _pedal_ups(track: Track, end_tick: int) -> Callable[[int], int | None]:
+    """A function of a tick: None when the sustain pedal (CC64) is up there, else the tick where it next lifts
+    (``end_tick`` when it never does). The pedal's events at a tick apply before the notes released there."""
+    changes: list[tuple[int, bool]] = []  # (tick, down) at each change of state
+    for c in track.controls:
+        if c.kind == SUSTAIN:
+            down = c.value >= 64
+            if changes and changes[-1][0] == c.start_tick:
+                changes.pop()
+            if (changes[-1][1] if changes else False) != down:
+                changes.append((c.start_tick, down))
+    if not changes:
+        return lambda tick: None
+    ticks = [t for t, _ in changes]
+
+    def held(tick: int) -> int | None:
+        i = bisect.bisect_right(ticks, tick) - 1
+        if i < 0 or not changes[i][1]:
+            return None
+        return ticks[i + 1] if i + 1 < len(ticks) else max(end_tick, tick)
+
+    return held
 
 
 def _fit(audio: np.ndarray, frames: int) -> np.ndarray:

@@ -18,6 +18,11 @@ limit                       value             why this value
 ``MAX_NOTES_PER_TRACK``     100,000           32nd-note hi-hats for an hour at 200 BPM: 96,000
 ``MAX_NOTES``               500,000           all tracks together
 ``MAX_CHORDS``              100,000           a chord every beat of the longest song
+``MAX_CONTROLS_PER_TRACK``  200,000           controller events (pitch bend, pedal, expression) of a
+                                              track: a bend curve every 64th note for an hour at 200 BPM
+``MAX_CONTROLS``            1,000,000         all tracks together (a 2 MiB MIDI file holds < 700,000)
+``MAX_LYRICS``              100,000           a syllable every 16th note of an hour at 100 BPM: 24,000
+``MAX_KEY_CHANGES``         10,000            one per bar
 ``MAX_TAKES``               10,000            generations kept in one project
 ``MAX_TAKE_NOTES``          1,000,000         notes stored in all takes together
 ``MAX_STEM_TAIL_SECONDS``   60                audio a stem may run past the song's last note or bar
@@ -47,6 +52,10 @@ MAX_TRACKS = 128
 MAX_NOTES_PER_TRACK = 100_000
 MAX_NOTES = 500_000
 MAX_CHORDS = 100_000
+MAX_CONTROLS_PER_TRACK = 200_000
+MAX_CONTROLS = 1_000_000
+MAX_LYRICS = 100_000
+MAX_KEY_CHANGES = 10_000
 MAX_TAKES = 10_000
 MAX_TAKE_NOTES = 1_000_000
 MAX_STEM_TAIL_SECONDS = 60

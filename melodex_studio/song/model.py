@@ -28,6 +28,12 @@ ROLES = ("melody", "counter", "chords", "pad", "bass", "drums", "percussion", "f
 EVENTS = (
     "reset", "meta", "tempo", "meter", "key", "sections", "tracks", "track", "notes", "chords", "takes",
 )
+# Controller lanes (``Control.kind``): 0..119 are MIDI control change numbers; these name the other lanes.
+PITCH_BEND = 128  # value -8192..8191 (0 = centre)
+PROGRAM = 129  # a program change inside the track: value = GM program 0..127
+CONTROL_KINDS = frozenset(range(120)) | {PITCH_BEND, PROGRAM}  # CC120-127 are channel mode messages, not lanes
+SUSTAIN = 64  # CC64, the sustain pedal: down when value >= 64
+VOLUME, EXPRESSION, MODULATION, PAN = 7, 11, 1, 10
 
 Listener = Callable[[str, Any], None]
 
@@ -123,13 +129,89 @@ class Chord:
     bass: int | None = None  # slash-chord bass pitch class
 
 
+@dataclass(frozen=True, order=True)
+class Control:
+    """One event of a track's controller lane at ``start_tick``: ``kind`` is a MIDI control change
+    0..119 (value 0..127: 64 sustain pedal, 11 expression, 1 modulation, 7 volume), ``PITCH_BEND`` (value -8192..8191)
+    or ``PROGRAM`` (a program change inside the track, value 0..127)."""
+
+    start_tick: int
+    kind: int
+    value: int
+
+    def __post_init__(self) -> None:
+        lo, hi = (-8192, 8191) if self.kind == PITCH_BEND else (0, 127)
+        if self.start_tick < 0 or self.kind not in CONTROL_KINDS or not lo <= self.value <= hi:
+            raise ValueError(f"invalid controller event {self}")
+
+
+@dataclass(frozen=True, order=True)
+class Lyric:
+    """One lyric syllable or word sung at ``start_tick`` (a MIDI ``lyrics`` event)."""
+
+    start_tick: int
+    text: str
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """The key from ``start_tick`` on (the song's ``key`` holds until the first change)."""
+
+    start_tick: int
+    key: Key
+
+
+def _tick(event: "Control | Lyric | KeyChange") -> int:
+    return event.start_tick
+
+
+def resolve_overlaps(notes: Iterable[Note]) -> list[Note]:
+    """Sorted notes with no two notes of one pitch sounding at once: a note ends where the next note of its pitch
+    starts; of notes of one pitch starting on the same tick only the longest is kept (the first on a tie, in
+    input order). This is what a MIDI channel can play, so the document, the render and the export agree."""
+    by_pitch: dict[int, list[Note]] = {}
+    for n in notes:
+        by_pitch.setdefault(n.pitch, []).append(n)
+    out: list[Note] = []
+    for seq in by_pitch.values():
+        seq.sort(key=lambda n: n.start_tick)  # stable: input order breaks ties
+        kept: list[Note] = []
+        for n in seq:
+            if kept and kept[-1].start_tick == n.start_tick:
+                if n.duration_ticks > kept[-1].duration_ticks:
+                    kept[-1] = n
+                continue
+            if kept and kept[-1].end_tick > n.start_tick:
+                p = kept[-1]
+                kept[-1] = Note(p.start_tick, p.pitch, n.start_tick - p.start_tick, p.velocity)
+            kept.append(n)
+        out.extend(kept)
+    out.sort()
+    return out
+
+
+def has_overlaps(notes: Iterable[Note]) -> bool:
+    """True when two notes of one pitch sound at once (``resolve_overlaps`` would change them)."""
+    end: dict[int, int] = {}
+    for n in sorted(notes):
+        if end.get(n.pitch, -1) > n.start_tick:
+            return True
+        end[n.pitch] = n.end_tick
+    return False
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
 @dataclass
 class Track:
-    """One instrument track. ``program`` is the GM program 0..127 (ignored for drums, where it names the kit)."""
+    """One instrument track. ``program`` is the GM program 0..127 (ignored for drums, where it names the kit).
+
+    ``controls`` (controller lanes: sustain, pitch bend, expression, ... and program changes inside the track) and
+    ``lyrics`` are tuples of frozen events sorted by tick (events of one tick keep their order: a pedal lifted and
+    pressed again on one tick): replace the whole tuple to edit them (undo snapshots share it).
+    """
 
     name: str
     role: str = "melody"
@@ -141,8 +223,14 @@ class Track:
     solo: bool = False
     notes: list[Note] = field(default_factory=list)
     id: str = field(default_factory=_new_id)
+    controls: tuple[Control, ...] = ()
+    lyrics: tuple[Lyric, ...] = ()
 
     def __post_init__(self) -> None:
+        if type(self.controls) is not tuple:  # a tuple is taken as it is (sorted by tick): snapshots share it
+            self.controls = tuple(sorted(self.controls, key=_tick))
+        if type(self.lyrics) is not tuple:
+            self.lyrics = tuple(sorted(self.lyrics, key=_tick))
         if self.role not in ROLES:
             raise ValueError(f"unknown track role {self.role!r}; expected one of {ROLES}")
         if not (0 <= self.program <= 127):
@@ -212,6 +300,7 @@ class Song:
         self.tempo_map = tempo_map or TempoMap()
         self.meter_map = meter_map or MeterMap()
         self.key = key or Key()
+        self.key_changes: tuple[KeyChange, ...] = ()  # later keys, by tick (immutable: replace to edit)
         self.sample_rate = int(sample_rate)
         self.sections: list[Section] = []
         self.tracks: list[Track] = []
@@ -309,6 +398,20 @@ class Song:
         self.key = key
         self.notify("key", key)
 
+    def set_key_changes(self, changes: Iterable[KeyChange]) -> None:
+        """Replace the key changes after the start (``key`` holds until the first one)."""
+        self.key_changes = tuple(sorted(changes, key=_tick))
+        self.notify("key", self.key)
+
+    def key_at(self, tick: int) -> Key:
+        """The key sounding at ``tick``."""
+        key = self.key
+        for c in self.key_changes:
+            if c.start_tick > tick:
+                break
+            key = c.key
+        return key
+
     def add_section(self, section: Section, index: int | None = None) -> Section:
         self.sections.insert(len(self.sections) if index is None else index, section)
         self.notify("sections", self.sections)
@@ -351,9 +454,12 @@ class Song:
         return t
 
     def add_notes(self, track_id: str, notes: Iterable[Note]) -> None:
+        """Add notes to a track. An added note replaces a note of its pitch starting on the same tick, and a note
+        still sounding when a note of its pitch starts ends there (``resolve_overlaps``)."""
         t = self.track(track_id)
-        t.notes.extend(notes)
-        t.notes.sort()
+        added = list(notes)
+        starts = {(n.start_tick, n.pitch) for n in added}
+        t.notes = resolve_overlaps([n for n in t.notes if (n.start_tick, n.pitch) not in starts] + added)
         self.notify("notes", t)
 
     def remove_notes(self, track_id: str, notes: Iterable[Note]) -> None:
@@ -363,13 +469,23 @@ class Song:
         self.notify("notes", t)
 
     def replace_notes(self, track_id: str, start_tick: int, end_tick: int, notes: Iterable[Note]) -> list[Note]:
-        """Replace the notes starting in [start_tick, end_tick) with ``notes``; returns the removed ones."""
+        """Replace the notes starting in [start_tick, end_tick) with ``notes``; returns the removed ones. A note
+        still sounding when a note of its pitch starts ends there (``resolve_overlaps``), across the range's
+        edges too."""
         t = self.track(track_id)
         removed = t.notes_in(start_tick, end_tick)
         keep = [n for n in t.notes if not (start_tick <= n.start_tick < end_tick)]
-        t.notes = sorted(keep + list(notes))
+        t.notes = resolve_overlaps(keep + list(notes))
         self.notify("notes", t)
         return removed
+
+    def set_controls(self, track_id: str, controls: Iterable[Control]) -> Track:
+        """Replace a track's controller lanes (sorted by tick)."""
+        return self.update_track(track_id, controls=tuple(sorted(controls, key=_tick)))
+
+    def set_lyrics(self, track_id: str, lyrics: Iterable[Lyric]) -> Track:
+        """Replace a track's lyrics (sorted by tick)."""
+        return self.update_track(track_id, lyrics=tuple(sorted(lyrics, key=_tick)))
 
     def set_chords(self, chords: list[Chord]) -> None:
         self.chords = sorted(chords, key=lambda c: c.start_tick)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..song.model import Chord, Key, Note, Section, Song, Track
+from ..song.model import Chord, Key, Note, Section, Song, Track, resolve_overlaps
 from ..song.timing import PPQ, MeterMap, TempoMap, ticks_per_bar
 
 TOKENIZER_VERSION = "mdx-struct-1"
@@ -377,7 +377,8 @@ def decode(tokens: list[int], header: Header) -> Song:
     """Token ids -> Song (sections, tracks named after ``header.tracks``, notes, chords, tempo, key, meter).
 
     Tempo, track names and section labels come from ``header`` (tokens only carry buckets and normalised
-    labels); everything else is read from the tokens.
+    labels); everything else is read from the tokens. A note still sounding when its pitch is struck again
+    in its track ends there (``song.model.resolve_overlaps``), so the song holds what a MIDI channel plays.
     """
     h = header
     bt, tonic = h.bar_ticks, h.key.tonic
@@ -423,8 +424,8 @@ def decode(tokens: list[int], header: Header) -> Song:
             notes[cur_track].append(Note(bar * bt + pos * STEP_TICKS, DRUM_CLASSES[c][0], STEP_TICKS, DRUM_VELOCITIES[v]))
         elif name == "EOS":
             break
-    for t, ns in zip(tracks, notes):
-        t.notes = sorted(ns)
+    for t, ns in zip(tracks, notes):  # a pitch struck again while it sounds ends the earlier note
+        t.notes = resolve_overlaps(ns)
     out = []
     for j, (tick, end, tok) in enumerate(chords):
         nxt = chords[j + 1][0] if j + 1 < len(chords) and chords[j + 1][0] < end else end

@@ -290,3 +290,118 @@ def test_progress_and_cancel(renderer):
 
     with pytest.raises(CancelledError):
         renderer.render(song, cancel=cancel)
+
+
+# --- controller lanes: sustain pedal, pitch bend, volume and expression, program changes ----------------------
+from melodex_studio.song.model import PITCH_BEND, PROGRAM, Control  # noqa: E402
+
+
+def rms(audio: np.ndarray, start_s: float, end_s: float) -> float:
+    return float(np.sqrt(np.mean(audio[int(start_s * RATE):int(end_s * RATE)] ** 2)))
+
+
+def peak_hz(audio: np.ndarray, start_s: float, end_s: float) -> float:
+    x = audio[int(start_s * RATE):int(end_s * RATE), 0].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)), n=8 * len(x)))
+    return float(np.argmax(spectrum) * RATE / (8 * len(x)))
+
+
+def with_controls(song: Song, *controls: Control) -> Song:
+    out = song.copy()
+    out.set_controls(out.tracks[0].id, controls)
+    return out
+
+
+def test_sustain_pedal_holds_released_notes_until_it_lifts(renderer):
+    """An eighth note (0.25 s at 120 BPM) with the pedal down until tick 1920 (2 s) sounds on to 2 s."""
+    dry = single_note_song(0, pitch=60, duration_ticks=240, program=0)
+    pedal = with_controls(dry, Control(0, 64, 127), Control(1920, 64, 0))
+    a, b = renderer.render(dry).mix, renderer.render(pedal).mix
+    assert np.array_equal(a[:int(0.25 * RATE)], b[:int(0.25 * RATE)])  # the same until the key is released
+    assert rms(b, 1.0, 1.9) > 20 * rms(a, 1.0, 1.9)  # still sounding with the pedal, a release tail without
+    held = single_note_song(0, pitch=60, duration_ticks=1920, program=0)  # the key held down to 2 s instead
+    assert np.array_equal(b, renderer.render(held).mix)  # released exactly when the pedal lifts
+    # the pedal lifted before the key: nothing changes
+    early = with_controls(dry, Control(0, 64, 127), Control(120, 64, 0))
+    assert np.array_equal(renderer.render(early).mix, a)
+
+
+def test_a_pitch_struck_again_under_the_pedal_is_released_first(renderer):
+    song = single_note_song(0, pitch=60, duration_ticks=240)
+    song.add_notes(song.tracks[0].id, [Note(960, 60, 240)])
+    pedal = with_controls(song, Control(0, 64, 127))
+    events = renderer._schedule(pedal, pedal.tracks[0], 0, pedal.end_tick, None, 0, RATE)
+    notes = [(s, o) for s, o, _, a, _ in events if a == 60]
+    at = song.tick_to_sample(960)
+    assert notes == [(0, 2), (at, 0), (at, 2), (song.tick_to_sample(pedal.end_tick), 0)]
+
+
+def test_pitch_bend_moves_the_pitch_by_the_bend_range(renderer):
+    song = single_note_song(0, pitch=69, duration_ticks=1920, program=73)  # a flute A4, 2 s
+    bent = with_controls(song, Control(960, PITCH_BEND, 4096))  # half of +2 semitones, from 1 s
+    audio = renderer.render(bent).mix
+    assert peak_hz(audio, 0.1, 0.9) == pytest.approx(440.0, rel=0.01)
+    assert peak_hz(audio, 1.1, 1.9) == pytest.approx(440.0 * 2 ** (1 / 12), rel=0.01)
+    # RPN 0 sets the range to 12 semitones: the same bend is half an octave
+    wide = with_controls(song, Control(0, 101, 0), Control(0, 100, 0), Control(0, 6, 12), Control(960, PITCH_BEND, 4096))
+    assert peak_hz(renderer.render(wide).mix, 1.1, 1.9) == pytest.approx(440.0 * 2 ** (6 / 12), rel=0.01)
+
+
+def test_expression_and_volume_follow_the_gm_curve_relative_to_the_track_volume(renderer):
+    song = single_note_song(0, pitch=60, duration_ticks=3840, program=48, bars=3)  # strings, 4 s
+    plain = renderer.render(song).mix
+    swell = renderer.render(with_controls(song, Control(1920, 11, 64))).mix  # expression to 64 after 2 s
+    assert np.array_equal(plain[:2 * RATE], swell[:2 * RATE])
+    assert rms(swell, 2.2, 3.9) / rms(plain, 2.2, 3.9) == pytest.approx((64 / 127) ** 2, rel=0.02)
+    # CC7 100 is the volume of a 0 dB track (the mixer applies the gain): no change; 50 is 12 dB less
+    same = renderer.render(with_controls(song, Control(1920, 7, 100))).mix
+    assert np.abs(same - plain).max() < 0.01 * np.abs(plain).max()  # (the render is split at the event)
+    half = renderer.render(with_controls(song, Control(1920, 7, 50))).mix
+    assert rms(half, 2.2, 3.9) / rms(plain, 2.2, 3.9) == pytest.approx(0.25, rel=0.02)
+
+
+def test_program_change_inside_a_track_changes_the_preset_of_later_notes(renderer):
+    song = single_note_song(0, pitch=60, duration_ticks=480, program=0)
+    song.add_notes(song.tracks[0].id, [Note(1920, 60, 480, 100)])
+    changed = renderer.render(with_controls(song, Control(1920, PROGRAM, 73))).mix
+    plain = renderer.render(song).mix
+    assert np.array_equal(changed[:2 * RATE - 100], plain[:2 * RATE - 100])
+    flute = renderer.render(single_note_song(1920, pitch=60, duration_ticks=480, program=73)).mix
+    assert not np.allclose(plain[2 * RATE:], flute[2 * RATE:], atol=1e-3)
+    assert np.allclose(changed[2 * RATE:], flute[2 * RATE:], atol=1e-6)  # the second note is the flute's
+
+
+def test_a_section_render_starts_from_the_lanes_in_force(renderer):
+    song = single_note_song(0, pitch=60, duration_ticks=240, program=48, bars=4)
+    song.sections = [Section("A", 0, 2), Section("B", 2, 2)]
+    song.add_notes(song.tracks[0].id, [Note(3840, 60, 1920)])
+    quiet = with_controls(song, Control(0, 11, 64))  # set in section A, in force in B
+    b_plain, b_quiet = renderer.render(song, section="B").mix, renderer.render(quiet, section="B").mix
+    assert rms(b_quiet, 0.2, 0.9) / rms(b_plain, 0.2, 0.9) == pytest.approx((64 / 127) ** 2, rel=0.02)
+
+
+def test_an_imported_midi_performance_renders_its_pedal(renderer, tmp_path):
+    """Done-when of issue 16 item 6: a file with pedal, bend, expression, program changes and lyrics renders, and
+    the pedal lengthens its notes."""
+    import mido
+
+    from melodex_studio.io.midi import import_midi
+
+    def save(with_pedal: bool, name: str):
+        mid = mido.MidiFile(type=1, ticks_per_beat=480)
+        ev = [mido.MetaMessage("lyrics", text="la", time=0), mido.Message("program_change", program=0, time=0),
+              mido.Message("control_change", control=11, value=127, time=0)]
+        ev += [mido.Message("control_change", control=64, value=127, time=0)] if with_pedal else []
+        for k, p in enumerate((60, 64, 67)):  # three short notes, a quarter note apart
+            ev += [mido.Message("note_on", note=p, velocity=90, time=0 if k == 0 else 240),
+                   mido.Message("note_off", note=p, time=240)]
+        ev += [mido.Message("pitchwheel", pitch=0, time=0), mido.Message("program_change", program=1, time=0)]
+        ev += [mido.Message("control_change", control=64, value=0, time=1200)] if with_pedal else []
+        mid.tracks.append(mido.MidiTrack(ev))
+        mid.save(str(tmp_path / name))
+        return import_midi(tmp_path / name)
+
+    dry, wet = save(False, "dry.mid"), save(True, "wet.mid")
+    assert [c.kind for c in wet.tracks[0].controls] == [11, 64, PITCH_BEND, PROGRAM, 64]
+    a, b = renderer.render(dry).mix, renderer.render(wet).mix
+    assert rms(b, 1.8, 2.4) > 10 * rms(a, 1.8, 2.4)  # the notes end at 1.25 s; the pedal lifts at 2.5 s

@@ -111,3 +111,54 @@ def test_removing_a_section_or_track_drops_its_takes():
 def test_gain_must_be_a_finite_level():
     with pytest.raises(ValueError):
         Track("x", gain_db=float("nan"))
+
+
+# --- one pitch sounds once at a time; controller lanes, lyrics and key changes ---------------------------------
+from melodex_studio.song.model import (  # noqa: E402
+    PITCH_BEND, Control, KeyChange, Lyric, has_overlaps, resolve_overlaps,
+)
+
+
+def test_resolve_overlaps_ends_a_note_where_its_pitch_starts_again():
+    notes = [Note(0, 60, 960, 80), Note(480, 60, 960, 90),       # partial overlap -> the first ends at 480
+             Note(2000, 62, 240, 70), Note(2000, 62, 480, 71),   # same start -> the longer is kept
+             Note(3000, 64, 2000, 60), Note(3500, 64, 100, 61),  # containment -> the first ends at 3500
+             Note(0, 67, 960, 50), Note(960, 67, 480, 50)]       # touching notes and other pitches untouched
+    got = resolve_overlaps(notes)
+    assert [(n.start_tick, n.end_tick, n.pitch, n.velocity) for n in got] == [
+        (0, 480, 60, 80), (0, 960, 67, 50), (480, 1440, 60, 90), (960, 1440, 67, 50), (2000, 2480, 62, 71),
+        (3000, 3500, 64, 60), (3500, 3600, 64, 61)]
+    assert has_overlaps(notes) and not has_overlaps(got) and resolve_overlaps(got) == got
+
+
+def test_add_and_replace_notes_leave_no_same_pitch_overlap():
+    s, piano = make_song()
+    s.add_notes(piano.id, [Note(240, 60, 480, 99), Note(0, 60, 120, 50)])  # an added note replaces one on its tick
+    assert [(n.start_tick, n.end_tick, n.velocity) for n in piano.notes if n.pitch == 60] == [(0, 120, 50), (240, 720, 99)]
+    # a take's note struck while the previous section's note of that pitch still sounds ends that note
+    s.add_notes(piano.id, [Note(3000, 65, 1920)])  # verse note held into the chorus (bar 2 = tick 3840)
+    s.replace_notes(piano.id, 3840, 7680, [Note(4320, 65, 480), Note(4320, 65, 240), Note(4400, 65, 100)])
+    assert [(n.start_tick, n.end_tick) for n in piano.notes if n.pitch == 65] == [(3000, 4320), (4320, 4400), (4400, 4500)]
+    assert not has_overlaps(piano.notes)
+
+
+def test_lanes_lyrics_and_key_changes_are_immutable_and_undo_snapshots_keep_them():
+    s, piano = make_song()
+    s.set_controls(piano.id, [Control(480, 64, 0), Control(0, 64, 127), Control(0, PITCH_BEND, -100)])
+    assert [(c.start_tick, c.kind) for c in piano.controls] == [(0, 64), (0, PITCH_BEND), (480, 64)]  # stable by tick
+    s.set_lyrics(piano.id, [Lyric(480, "lo"), Lyric(0, "hel")])
+    s.set_key_changes([KeyChange(3840, Key.parse("G"))])
+    snap = s.copy()
+    s.set_controls(piano.id, [])
+    s.set_lyrics(piano.id, [])
+    s.set_key_changes([])
+    assert snap.track(piano.id).controls[0] == Control(0, 64, 127) and snap.track(piano.id).lyrics[0].text == "hel"
+    assert snap.key_changes == (KeyChange(3840, Key.parse("G")),) and s.key_changes == ()
+    assert snap.key_at(3840) == Key.parse("G") and snap.key_at(0) == Key.parse("C")
+    with pytest.raises(ValueError):
+        Control(0, PITCH_BEND, 8192)
+    with pytest.raises(ValueError):
+        Control(0, 64, 128)
+    for kind in (121, 130):  # a channel mode message (reset all controllers) and no kind at all
+        with pytest.raises(ValueError):
+            Control(0, kind, 0)
