@@ -181,7 +181,8 @@ def _to_track(events: list[tuple[tuple, mido.Message]], end_tick: int) -> mido.M
     track = mido.MidiTrack()
     now = 0
     for (tick, *_), msg in sorted(events, key=lambda e: e[0]):
-        track.append(msg.copy(time=tick - now))
+        msg.time = tick - now  # each message is built for this export and placed once
+        track.append(msg)
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(end_tick, now) - now))
     return track
