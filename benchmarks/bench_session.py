@@ -7,7 +7,8 @@
 * undo of a regeneration;
 * cancel latency: a whole-song render job cancelled at a random moment, request -> job ended (p95 of 20);
 * save and load of a 192 s, 6-track project (benchmarks/bench_project.py's song) with 3 diffusion takes
-  per track and section (a render and two variations from step 4) and their full latent state.
+  per track and section (a render, a variation from step 4, a variation of that from step 6) and their full
+  latent state.
 
 Median of 5 (and the min) unless stated. Rewrites the "Project session" section of RESULTS.md. Run:
 ``.venv/bin/python benchmarks/bench_session.py``
@@ -55,6 +56,13 @@ def main() -> None:
     torch.set_num_threads(threads)
     os.environ.setdefault("MELODEX_DATA_DIR", tempfile.mkdtemp())
     rows: list[tuple[str, str, str]] = []
+
+    class _Rows(list):
+        def append(self, row):  # print each result as it comes (a long run shows its progress)
+            print(" | ".join(row), flush=True)
+            super().append(row)
+
+    rows = _Rows()
     load = os.getloadavg()[0]
 
     # --- regenerate one section end to end ----------------------------------------------------------
@@ -122,7 +130,8 @@ def main() -> None:
     big = ProjectSession(device="cpu", diffusion=DiffusionOptions(device="cpu"), autosave=False)
     big.new(song)
     t_render = _timed(lambda: big.run(big.render()))
-    t_vary = _timed(lambda: [big.run(big.vary(sec.id, 4, seed=k)) for sec in list(big.song.sections) for k in (1, 2)])
+    t_vary = _timed(lambda: [big.run(big.vary(sec.id, step, seed=step)) for sec in list(big.song.sections)
+                             for step in (4, 6)])  # the second varies the first variation (which recorded step 6)
     n_takes = len(big.song.takes)
     folder = Path(tempfile.mkdtemp())
     path = folder / "big.melodex"
