@@ -11,7 +11,7 @@
   latent state.
 
 Median of 5 (and the min) unless stated. Rewrites the "Project session" section of RESULTS.md. Run:
-``.venv/bin/python benchmarks/bench_session.py``
+``.venv/bin/python benchmarks/bench_session.py [--edits-only | --project-only]``
 """
 from __future__ import annotations
 
@@ -42,9 +42,24 @@ def _stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):.3f} / {min(xs):.3f}"
 
 
-def main() -> None:
-    import torch
+class _Rows(list):
+    def append(self, row):  # print each result as it comes (a long run shows its progress)
+        print(" | ".join(row), flush=True)
+        super().append(row)
 
+
+def _table(title: str, note: str, rows) -> list[str]:
+    return [title, "", note, "", "| what | median / min (s) | target |", "|---|---|---|",
+            *[f"| {a} | {b} | {c} |" for a, b, c in rows]]
+
+
+def _machine(threads: int) -> str:
+    return (f"Shipped models, device cpu, torch threads {threads}; x86_64, {os.cpu_count()} CPUs (shared; load average "
+            f"{os.getloadavg()[0]:.1f} at the start); Python {platform.python_version()}.")
+
+
+def edits(threads: int) -> list[str]:
+    """Regenerate end to end, switch a take, undo, cancel latency (the 72 s song)."""
     from melodex_studio.engine.diffusion_render import DiffusionOptions
     from melodex_studio.engine.export import cached_render
     from melodex_studio.engine.rendering import mix_result
@@ -52,20 +67,8 @@ def main() -> None:
     from melodex_studio.prompt.plan import InstrumentPlan, SectionPlan, StylePlan
     from melodex_studio.song import Key
 
-    threads = int(os.environ.get("MELODEX_BENCH_THREADS", "1"))
-    torch.set_num_threads(threads)
-    os.environ.setdefault("MELODEX_DATA_DIR", tempfile.mkdtemp())
-    rows: list[tuple[str, str, str]] = []
-
-    class _Rows(list):
-        def append(self, row):  # print each result as it comes (a long run shows its progress)
-            print(" | ".join(row), flush=True)
-            super().append(row)
-
+    machine = _machine(threads)
     rows = _Rows()
-    load = os.getloadavg()[0]
-
-    # --- regenerate one section end to end ----------------------------------------------------------
     plan = StylePlan(tempo_bpm=120.0, meter=(4, 4), key=Key.parse("A minor"),
                      form=[SectionPlan("intro", 4), SectionPlan("verse", 8), SectionPlan("chorus", 8),
                            SectionPlan("verse", 8), SectionPlan("chorus", 8)],
@@ -96,8 +99,6 @@ def main() -> None:
     rows.append(("regenerate chorus (8 bars, 4 tracks) end to end", _stats(totals), "under 3 s"))
     for k, v in stages.items():
         rows.append((f"  of which {k}", _stats(v), ""))
-
-    # --- switch a take, undo a regeneration -----------------------------------------------------------
     s.use_take(takes[-2])
     s.use_take(takes[-1])  # both stems now in the cache or the memo
     switch = [_timed(lambda t=t: s.use_take(t)) for t in (takes[-2], takes[-1]) * 3][1:]
@@ -107,8 +108,6 @@ def main() -> None:
         s.run(s.regenerate("verse", seed=200 + i, render=True))
         undo.append(_timed(s.undo))
     rows.append(("undo of a regeneration (with render)", _stats(undo), "under 50 ms"))
-
-    # --- cancel latency ---------------------------------------------------------------------------------
     rng, lat = random.Random(1), []
     for _ in range(20):
         job = s.render()
@@ -120,54 +119,71 @@ def main() -> None:
     lat.sort()
     rows.append(("cancel latency of a render job, p95 / max of 20", f"{lat[18]:.3f} / {lat[-1]:.3f}", "p95 under 0.5 s"))
     s.close()
+    return _table("## Project session: edits and jobs (`bench_session.py`)",
+                  f"{machine} The 72 s song (intro 4, verse 8, chorus 8, verse 8, chorus 8 at 120 BPM; electric "
+                  f"piano, bass, flute, drums) was generated and rendered in {t_gen:.1f} s.", rows)
 
-    # --- save and load of a 3-minute 6-track project with 3 takes per section ------------------------
+
+def project_file(threads: int) -> list[str]:
+    """Save and load of a 192 s, 6-track project with 3 diffusion takes per track and section."""
     from benchmarks.bench_project import build_song
+    from melodex_studio.engine.diffusion_render import DiffusionOptions
+    from melodex_studio.engine.render_takes import vary_takes
+    from melodex_studio.engine.session import ProjectSession
 
+    machine = _machine(threads)
+    rows = _Rows()
     song = build_song()
     song.takes.clear()
     song.active_takes.clear()
     big = ProjectSession(device="cpu", diffusion=DiffusionOptions(device="cpu"), autosave=False)
     big.new(song)
     t_render = _timed(lambda: big.run(big.render()))
-    t_vary = _timed(lambda: [big.run(big.vary(sec.id, step, seed=step)) for sec in list(big.song.sections)
-                             for step in (4, 6)])  # the second varies the first variation (which recorded step 6)
+
+    def variations():  # the engine call itself: the session would also decode every stem again after each
+        for sec in list(big.song.sections):
+            for step in (4, 6):  # the second varies the first variation (which recorded step 6)
+                vary_takes(big.song, big.tensors, sec, step, seed=step, options=big.diffusion)
+
+    t_vary = _timed(variations)
     n_takes = len(big.song.takes)
     folder = Path(tempfile.mkdtemp())
-    path = folder / "big.melodex"
-    big.save_as(path)
-    save = []
-    for _ in range(RUNS):
-        big.set_title(f"Benchmark {len(save)}")
-        save.append(_timed(big.save))
-    size_mb = path.stat().st_size / 1e6
-    load_t = []
-    for _ in range(RUNS):
-        other = ProjectSession(autosave=False)
-        load_t.append(_timed(lambda o=other: o.open(path, read_only=True)))
-        other.close()
     state_mb = sum(a.nbytes for a in big.tensors.values()) / 1e6
-    audio_mb = sum(getattr(a, "nbytes", 0) for a in big.audio.values()) / 1e6
-    rows.append((f"save, 192 s x 6 tracks, {n_takes} diffusion takes, stems cached", _stats(save), "under 1 s"))
-    rows.append(("load (open)", _stats(load_t), "under 1 s"))
-    rows.append(("project file size", f"{size_mb:.1f} MB", "at most 80 MB"))
+    for label, keep_audio in (("with the stems cached", True), ("without the stem cache", False)):
+        if not keep_audio:
+            big.audio.clear()
+        path = folder / f"big-{keep_audio}.melodex"
+        big.save_as(path)
+        save = []
+        for _ in range(RUNS):
+            big.set_title(f"Benchmark {len(save)}")
+            save.append(_timed(big.save))
+        size_mb = path.stat().st_size / 1e6
+        load_t = []
+        for _ in range(RUNS):
+            other = ProjectSession(autosave=False)
+            load_t.append(_timed(lambda o=other, p=path: o.open(p, read_only=True)))
+            other.close()
+        rows.append((f"save, {label}", _stats(save), "under 1 s"))
+        rows.append((f"load (open), {label}", _stats(load_t), "under 1 s"))
+        rows.append((f"project file size, {label}", f"{size_mb:.1f} MB", "at most 80 MB"))
     big.close()
+    return _table("## Project session: a 3-minute project file (`bench_session.py`)",
+                  f"{machine} benchmarks/bench_project.py's 192 s song, 6 tracks x 8 sections: diffusion render "
+                  f"{t_render:.1f} s, then two variations per section (from step 4, and of that from step 6) in "
+                  f"{t_vary:.1f} s: {n_takes} takes with their recorded latents, {state_mb:.1f} MB of tensors.", rows)
 
-    lines = [
-        "## Project session (`bench_session.py`)",
-        "",
-        f"Shipped models, device cpu, torch threads {threads}; x86_64, {os.cpu_count()} CPUs (shared; load average "
-        f"{load:.1f} at the start); {platform.python_version()}. The 72 s song (intro 4, verse 8, chorus 8, verse 8, "
-        f"chorus 8 at 120 BPM; electric piano, bass, flute, drums) was generated and rendered in {t_gen:.1f} s. "
-        f"The 192 s project: render of 6 tracks x 8 sections {t_render:.1f} s, then two variations per section from "
-        f"step 4 in {t_vary:.1f} s; tensors {state_mb:.1f} MB in memory, stems {audio_mb:.1f} MB as float32.",
-        "",
-        "| what | median / min (s) | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-    ]
-    print("\n".join(lines))
-    write_section(MARK, lines)
+
+def main() -> None:
+    import torch
+
+    threads = int(os.environ.get("MELODEX_BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
+    os.environ.setdefault("MELODEX_DATA_DIR", tempfile.mkdtemp())
+    if "--project-only" not in sys.argv:
+        write_section(MARK, edits(threads))
+    if "--edits-only" not in sys.argv:
+        write_section("<!-- session-project -->", project_file(threads))
 
 
 if __name__ == "__main__":
