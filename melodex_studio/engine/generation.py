@@ -63,6 +63,16 @@ def _header(plan) -> Any:
         raise PromptError("the plan has no sections (form); give a form or a length in bars")
     if not h.tracks:
         raise PromptError("the plan has no instruments")
+    from ..song.limits import MAX_TRACKS, length_problem
+    from ..song.timing import MeterMap, TempoMap
+
+    n, d = plan.meter
+    problem = length_problem(TempoMap(bpm=float(plan.tempo_bpm)), MeterMap(numerator=n, denominator=d),
+                             end_bar=sum(s.bars for s in plan.form))
+    if problem:  # refused before the model writes a song that could not be rendered or saved
+        raise PromptError(f"this song cannot be made: {problem}")
+    if len(h.tracks) > MAX_TRACKS:
+        raise PromptError(f"this song cannot be made: {len(h.tracks)} instruments; a song holds at most {MAX_TRACKS}")
     return h
 
 

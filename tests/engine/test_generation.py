@@ -157,3 +157,13 @@ def test_out_of_gpu_memory_while_writing_or_regenerating_says_so_and_keeps_the_s
     with pytest.raises(ModelError, match="ran out of memory while regenerating 'chorus'"):
         regenerate(song, "chorus", seed=9, device="cpu", model_path=tiny_model)
     assert [list(t.notes) for t in song.tracks] == before and song.takes == []
+
+
+def test_generate_refuses_a_form_longer_than_a_song_can_be(tiny_model):
+    from melodex_studio.errors import PromptError
+    from melodex_studio.prompt.plan import SectionPlan
+
+    plan = parse_prompt("pop song in C major, 60 bpm, piano; verse 4")
+    plan.form = [SectionPlan(f"part {i}", 64) for i in range(16)]  # 1,024 bars of 4 s at 60 BPM: 68 minutes
+    with pytest.raises(PromptError, match="cannot be made: it lasts until .* a song lasts at most 60 minutes"):
+        generate_song(plan, seed=1, device="cpu", model_path=tiny_model)
