@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import CancelledError, ModelError, PromptError
-from ..song.model import Key, Section, Song, Take
+from ..song.model import Song, Take
 from .device import out_of_memory_as_error
 
 TOKENS_TENSOR = "structure/tokens"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import JobBusyError, MelodexError, ProjectBusyError, ProjectError
-from ..song import Key, Note, Section, Song, Take, Track
+from ..song import Key, Note, Section, Song, Track
 from . import operations as ops
 from .autosave import Autosaver, autosave_path, newer_autosave
 from .diffusion_render import DiffusionOptions

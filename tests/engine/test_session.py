@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from melodex_studio.engine.render_takes import current_take, is_render_take
 from melodex_studio.errors import JobBusyError, ModelError, NotFoundError, ProjectBusyError
 from melodex_studio.song import Note
-from tests.engine.session_helpers import history_state, make_session, snapshot, tiny_plan, write_tiny_models
+from tests.engine.session_helpers import make_session, snapshot, tiny_plan, write_tiny_models
 
 
 @pytest.fixture(scope="module")

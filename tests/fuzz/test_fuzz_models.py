@@ -11,11 +11,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from melodex_studio.render.codec import build_codec
-from melodex_studio.render.diffusion import load_codec, load_dit, save_model
-from melodex_studio.render.dit import build_dit
-from melodex_studio.structure.checkpoint import load_checkpoint, save_checkpoint
-from melodex_studio.structure.transformer import PRESETS, StructureConfig, StructureTransformer
+from melodex_studio.render.diffusion import load_codec, load_dit
+from melodex_studio.structure.checkpoint import load_checkpoint
+from tests.engine.session_helpers import write_tiny_models
 
 from .harness import Quiet, Stats, byte_mutations, check_one, fuzz_settings, mutate
 
@@ -24,13 +22,8 @@ LOADERS = {"codec": load_codec, "renderer": load_dit, "structure": lambda p: loa
 
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory):
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("models")
-    codec, dit = build_codec("tiny"), build_dit("tiny")
-    save_model(codec, codec.cfg.to_json(), d / "codec.safetensors", "codec")
-    save_model(dit, dit.cfg.to_json(), d / "renderer.safetensors", "renderer")
-    save_checkpoint(StructureTransformer(StructureConfig(**PRESETS["tiny"])), d / "structure.safetensors")
-    files = {k: (d / f"{k}.safetensors").read_bytes() for k in LOADERS}
+    paths = write_tiny_models(tmp_path_factory.mktemp("models"))
+    files = {k: paths[k].read_bytes() for k in LOADERS}
     stats = Stats("model loaders")
     yield Quiet((files, stats))
     stats.write()

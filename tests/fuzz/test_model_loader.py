@@ -12,24 +12,15 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from melodex_studio.errors import ModelError
-from melodex_studio.render.codec import build_codec
-from melodex_studio.render.diffusion import load_codec, load_dit, save_model
-from melodex_studio.render.dit import build_dit
-from melodex_studio.structure.checkpoint import load_checkpoint, save_checkpoint
-from melodex_studio.structure.transformer import PRESETS, StructureConfig, StructureTransformer
+from melodex_studio.render.diffusion import load_codec, load_dit
+from melodex_studio.structure.checkpoint import load_checkpoint
+from tests.engine.session_helpers import write_tiny_models
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """{'codec', 'renderer', 'structure'}: paths of tiny checkpoints (random weights), as tests/engine makes them."""
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("models")
-    codec, dit = build_codec("tiny"), build_dit("tiny")
-    save_model(codec, codec.cfg.to_json(), d / "codec.safetensors", "codec")
-    save_model(dit, dit.cfg.to_json(), d / "renderer.safetensors", "renderer")
-    save_checkpoint(StructureTransformer(StructureConfig(**PRESETS["tiny"])), d / "structure.safetensors")
-    return {"codec": d / "codec.safetensors", "renderer": d / "renderer.safetensors",
-            "structure": d / "structure.safetensors"}
+    return write_tiny_models(tmp_path_factory.mktemp("models"))
 
 
 LOADERS = {"codec": load_codec, "renderer": load_dit, "structure": lambda p: load_checkpoint(p)[0]}
