@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+from contextlib import contextmanager
 
 from .common import add_progress_arg, export_kwargs, progress_for, run, session_for, wait
 from .renderer_options import add_renderer_args, chosen_renderer
@@ -85,17 +86,13 @@ def _print(doc: dict, as_json: bool) -> None:
 class _Clock(dict):
     """Seconds per stage: ``with clock("save"): ...``."""
 
+    @contextmanager
     def __call__(self, stage: str):
-        clock = self
-
-        class _Timer:
-            def __enter__(self):
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock[stage] = clock.get(stage, 0.0) + time.perf_counter() - self.t
-
-        return _Timer()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[stage] = self.get(stage, 0.0) + time.perf_counter() - t0
 
 
 def _save_and_export(session, args, proposal, clock: _Clock, progress, output) -> None:
