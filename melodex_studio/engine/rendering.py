@@ -185,7 +185,9 @@ def export_all(
         lufs: apply the streaming preset (-14 LUFS integrated, -1 dBTP) to the mix and the same gain
             to the stems.
         rendered: a result of ``render_song`` to write instead of rendering again.
-        section, track_ids, soundfont, diffusion: passed to ``render_song``.
+        section, track_ids, soundfont, diffusion: passed to ``render_song``; with ``section`` the MIDI file holds
+            only that section (``engine.excerpt.section_song``: its notes from bar 1, the tempo, meter and key
+            that hold there; with ``track_ids`` only those tracks).
     Raises AudioError / MidiError / ModelError with a readable message; CancelledError on cancel.
     """
     if midi is None and wav is None and stems_dir is None:
@@ -196,7 +198,12 @@ def export_all(
     report = ExportReport(bits=bits)
     with StagedOutputs() as out:  # every file under a temporary name until all are written
         if midi is not None:
-            _write_midi(song, Path(midi), midi_type, out, report)
+            if section is not None:  # only that section, shifted to bar 1, with the tempo, meter and key there
+                from .excerpt import section_song
+
+                _write_midi(section_song(song, section, track_ids), Path(midi), midi_type, out, report)
+            else:
+                _write_midi(song, Path(midi), midi_type, out, report)
         if wav is not None or stems_dir is not None:
             t0 = time.perf_counter()
             res = rendered or render_song(song, renderer, progress, cancel, track_ids, section, soundfont, diffusion)

@@ -44,6 +44,8 @@ ACTIONS: list[ActionSpec | None] = [
                "Render and write the mix of the whole song as a WAV file"),
     ActionSpec("export_section_wav", "File", "Export &Section as WAV…", "choose_export_section_wav", None, None,
                "Render and write the selected section as a WAV file"),
+    ActionSpec("export_section_midi", "File", "Export Section as M&IDI…", "choose_export_section_midi", None, None,
+               "Write the selected section (all tracks, from bar 1, with the tempo, meter and key there) as a MIDI file"),
     SEPARATOR,
     ActionSpec("close_project", "File", "&Close Project", "close_project", K.Close, None,
                "Close the project (asks to save unsaved changes)"),

@@ -86,6 +86,11 @@ class JobActions:
         if i >= 0:
             self._choose_export("Export Section", "WAV files (*.wav)", ".wav", section=i)
 
+    def choose_export_section_midi(self) -> None:
+        i = self.timeline.selected_section_index()
+        if i >= 0:
+            self._choose_export("Export Section as MIDI", "MIDI files (*.mid)", ".mid", midi=True, section=i)
+
     def _choose_export(self, title: str, filter_: str, suffix: str, midi: bool = False, section: int | None = None):
         from pathlib import Path
 

@@ -94,6 +94,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.timeline.selectionChanged.connect(self._selection_changed)
         self.timeline.contextMenuRequested.connect(self._section_menu)
         self.timeline.canvas.playheadMoved.connect(self.set_playhead)
+        self.waveform.attach(self.session, self.timeline, self.jobs)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._refresh)
         self._playing = QTimer(self, interval=30)
@@ -207,7 +208,8 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         a["regenerate_track"].setEnabled(not busy and has_section and self.timeline.selected_track_index() >= 0)
         a["vary_section"].setEnabled(not busy and has_section and self.can_vary())
         a["cancel"].setEnabled(busy)
-        for i in ("rename_section", "delete_section", "insert_section", "duplicate_section", "export_section_wav"):
+        for i in ("rename_section", "delete_section", "insert_section", "duplicate_section", "export_section_wav",
+                  "export_section_midi"):
             a[i].setEnabled(has_section and not busy)
         for i in ("new", "open", "import_midi", "close_project", "export_midi", "export_wav"):
             a[i].setEnabled(not busy)
@@ -232,7 +234,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         menu.addSeparator()
         menu.addActions([a["rename_section"], a["duplicate_section"], a["insert_section"], a["loop"]])
         menu.addSeparator()
-        menu.addAction(a["export_section_wav"])
+        menu.addActions([a["export_section_midi"], a["export_section_wav"]])
         menu.addSeparator()
         menu.addAction(a["delete_section"])
         menu.popup(pos)

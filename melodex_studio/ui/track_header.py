@@ -1,7 +1,8 @@
-"""Track headers: the column left of the track lanes (name, instrument, role colour, mute and solo).
+"""Track headers: the column left of the track lanes (name, instrument, role colour, mute, solo, gain and pan).
 
-Each header follows its lane when the timeline scrolls vertically; the panel places them. Mute and solo
-call back into the timeline, which calls ``session.update_track`` (one undoable change each).
+Each header follows its lane when the timeline scrolls vertically; the panel places them. Mute, solo, gain and
+pan call back into the timeline, which calls ``session.update_track`` (one undoable change each: a gain drag
+is one change when the mouse is released). Low lanes hide the instrument line first, then the faders.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from ..song import Track
 from .gm import program_name
+from .mini_fader import MiniFader, gain_text, pan_text
 from .theme import Theme, role_color
 from .timeline_canvas import CHORD_H, RULER_H, SECTION_H, TOP_H
 
@@ -20,13 +22,15 @@ HEADER_W = 210
 
 
 class TrackHeader(QWidget):
-    """One track's header; ``mute_button`` and ``solo_button`` are checkable (objectNames muteButton, soloButton)."""
+    """One track's header; ``mute_button`` and ``solo_button`` are checkable (objectNames muteButton, soloButton);
+    ``gain_fader`` and ``pan_fader`` are ``MiniFader``s (objectNames gainFader, panFader)."""
 
     def __init__(self, parent: QWidget, on_toggle: Callable[[str, str, bool], None], on_press: Callable[[str], None]):
         super().__init__(parent)
         self.track_id = ""
         self.selected = False
         self.role = "melody"
+        self.track: Track | None = None
         self._on_toggle, self._on_press = on_toggle, on_press
         self.name_label = QLabel(self)
         self.name_label.setStyleSheet("font-weight: 600;")
@@ -34,25 +38,48 @@ class TrackHeader(QWidget):
         self.detail_label.setProperty("role", "hint")
         self.mute_button = self._button("M", "muteButton", "Mute this track (it is left out of playback and exports)")
         self.solo_button = self._button("S", "soloButton", "Solo this track (only soloed tracks play)")
-        text = QVBoxLayout()
-        text.setSpacing(1)
-        text.addWidget(self.name_label)
-        text.addWidget(self.detail_label)
-        text.addStretch(1)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(14, 6, 8, 6)
-        row.addLayout(text, 1)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(3)
-        buttons.addWidget(self.mute_button)
-        buttons.addWidget(self.solo_button)
-        col = QVBoxLayout()
-        col.addLayout(buttons)
+        self.gain_fader = self._fader("gain", "gainFader", "gain_db", "Track volume in dB: drag sideways (Shift: "
+                                      "fine), wheel or arrow keys; double-click resets to 0 dB")
+        self.pan_fader = self._fader("pan", "panFader", "pan", "Pan from left (L100) to right (R100): drag sideways, "
+                                     "wheel or arrow keys; double-click centres it")
+        top = QHBoxLayout()
+        top.setSpacing(3)
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.mute_button)
+        top.addWidget(self.solo_button)
+        faders = QHBoxLayout()
+        faders.setSpacing(4)
+        faders.addWidget(self.gain_fader, 3)
+        faders.addWidget(self.pan_fader, 2)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(14, 4, 8, 5)
+        col.setSpacing(2)
+        col.addLayout(top)
+        col.addWidget(self.detail_label)
+        col.addLayout(faders)
         col.addStretch(1)
-        row.addLayout(col)
+
+    def _fader(self, kind: str, name: str, field: str, tip: str) -> MiniFader:
+        f = MiniFader(kind, self)
+        f.setObjectName(name)
+        f.setToolTip(tip)
+        f.valueCommitted.connect(lambda v: self._commit(field, float(v)))
+        return f
+
+    def _commit(self, field: str, value: float) -> None:
+        if self.track is not None and getattr(self.track, field) != value:  # a change only when it changes
+            self._on_toggle(self.track_id, field, value)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt): low lanes drop the instrument line, then the faders
+        h = event.size().height()
+        self.detail_label.setVisible(h >= 56)
+        self.gain_fader.setVisible(h >= 42)
+        self.pan_fader.setVisible(h >= 42)
+        super().resizeEvent(event)
 
     def _button(self, text: str, name: str, tip: str) -> QToolButton:
         b = QToolButton(self)
+        b.setFixedSize(22, 18)
         b.setText(text)
         b.setObjectName(name)
         b.setCheckable(True)
@@ -63,13 +90,19 @@ class TrackHeader(QWidget):
         return b
 
     def show_track(self, track: Track, selected: bool) -> None:
-        self.track_id, self.selected, self.role = track.id, selected, track.role
+        self.track_id, self.selected, self.role, self.track = track.id, selected, track.role, track
         fm = QFontMetrics(self.name_label.font())
         self.name_label.setText(fm.elidedText(track.name, Qt.TextElideMode.ElideRight, HEADER_W - 80))
         what = "Drum kit" if track.is_drum else program_name(track.program)
         dfm = QFontMetrics(self.detail_label.font())
         self.detail_label.setText(dfm.elidedText(what, Qt.TextElideMode.ElideRight, HEADER_W - 80))
-        self.setToolTip(f"{track.name}: {what}, role {track.role}, gain {track.gain_db:+.1f} dB, pan {track.pan:+.2f}")
+        self.setToolTip(f"{track.name}: {what}, role {track.role}, gain {gain_text(track.gain_db)}, "
+                        f"pan {pan_text(track.pan)}")
+        for f, v in ((self.gain_fader, track.gain_db), (self.pan_fader, track.pan)):
+            if f._press is None:  # not while the user drags it
+                f.blockSignals(True)
+                f.setValue(v)
+                f.blockSignals(False)
         for b, on in ((self.mute_button, track.mute), (self.solo_button, track.solo)):
             b.blockSignals(True)
             b.setChecked(on)
