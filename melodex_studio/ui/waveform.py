@@ -1,31 +1,410 @@
 """The waveform view (objectName ``waveformView``), docked under the timeline.
 
-Part 1 reserves its place: it shows where the rendered mix will be drawn and how to get it. Part 2 draws the
-mix and stems with pyqtgraph (peak downsampling, clip to view) in step with the timeline.
+It draws the mix and, when a track is selected on the timeline, that track's stem under it, in step with the
+timeline: the same visible bars (zoom and scroll follow the arrangement canvas), section boundaries with
+their names, and the playhead. Audio comes in through ``set_audio(mix, sample_rate, stems)``; ``attach``
+feeds it from the session's decoded diffusion stems after every change and from the stems a running render
+job delivers, so the view works on its own.
+
+Drawing is pyqtgraph (created on the first audio, so window start-up does not pay for importing it): one
+filled min/max envelope per band from a precomputed ``peaks.PeakPyramid``, only for the visible range, one
+column per pixel. A 10-minute stereo mix redraws in a few milliseconds (``benchmarks/bench_waveform.py``).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QWidget
+from collections.abc import Mapping
+from typing import Any
 
-from .theme import Theme
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QWidget
+
+from .peaks import PeakPyramid, Peaks
+from .theme import Theme, role_color, section_color
+
+BAND_GAP = 0.25  # between the mix band and the stem band, in band half-heights
+EMPTY_HINT = ("No audio yet. Choose the Diffusion renderer under Advanced and press Generate: "
+              "the mix is drawn here, with the selected track's stem under it.")
+
+
+def seconds_to_ticks(song, seconds: np.ndarray) -> np.ndarray:
+    """Ticks at ``seconds`` (vectorised over the tempo map's piecewise-constant segments)."""
+    tm = song.tempo_map
+    knots = [c.tick for c in tm.changes]
+    knots.append(knots[-1] + song.ppq * 10_000_000)
+    secs = [tm.tick_to_seconds(t) for t in knots]
+    return np.interp(seconds, secs, knots)
+
+
+class _Gutter(QWidget):
+    """The strip left of the plot (as wide as the track headers): the bands' names and peak levels."""
+
+    def __init__(self, view: WaveformView):
+        super().__init__(view)
+        self.view = view
+        self.setFixedWidth(0)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), Theme.color("panel"))
+        p.setPen(Theme.color("line"))
+        p.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
+        for name, level, top, bottom in self.view.band_labels():
+            r = QRectF(8, top, self.width() - 14, bottom - top)
+            p.setPen(Theme.color("text"))
+            p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+            p.setPen(Theme.color("text_dim"))
+            p.drawText(r, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, level)
+        p.end()
 
 
 class WaveformView(QWidget):
+    """See the module docstring. ``band_data('mix' | 'stem')`` is what is drawn (unscaled peaks and their ticks)."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("waveformView")
         self.setMinimumHeight(70)
-        self.setToolTip("The rendered mix of the song")
+        self.setToolTip("The rendered mix of the song (and the selected track's stem under it); click to move the "
+                        "playhead, wheel to scroll and zoom like the timeline")
+        self.song = None
+        self.sample_rate = 44100
+        self.mix: np.ndarray | None = None
+        self.stems: dict[str, np.ndarray] = {}
+        self.track_id: str | None = None
+        self.playhead_tick = 0
+        self.tick_range = (0.0, 1920.0 * 8)
+        self._pyramids: dict[Any, tuple[Any, PeakPyramid]] = {}  # key -> (the array, its pyramid)
+        self._drawn: dict[str, tuple[np.ndarray, Peaks, float]] = {}  # band -> (ticks, peaks, scale)
+        self._sections_key: tuple = ()
+        self._plot = None
+        self._canvas = None
+        self._session = None
+        self._audio_key: tuple | None = None
+        self._followed: tuple = ()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
-        p = QPainter(self)
-        p.fillRect(self.rect(), Theme.color("lane"))
-        mid = self.height() / 2
-        p.setPen(Theme.color("grid_bar"))
-        p.drawLine(0, int(mid), self.width(), int(mid))
-        p.setPen(Theme.color("text_faint"))
-        p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter,
-                   "No audio rendered yet — choose the Diffusion renderer under Advanced and Generate")
-        p.end()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.gutter = _Gutter(self)
+        row.addWidget(self.gutter)
+        self.stack = QStackedLayout()
+        row.addLayout(self.stack, 1)
+        self.hint = QLabel(EMPTY_HINT, objectName="waveformHint", wordWrap=True,
+                           alignment=Qt.AlignmentFlag.AlignCenter)
+        self.hint.setProperty("role", "hint")
+        self.hint.setContentsMargins(24, 8, 24, 8)
+        self.stack.addWidget(self.hint)
+        self._redraw_timer = QTimer(self, singleShot=True, interval=0)
+        self._redraw_timer.timeout.connect(self.redraw)
+
+    # --- input -------------------------------------------------------------------------------------
+    def set_audio(self, mix: np.ndarray | None, sample_rate: int, stems: Mapping[str, np.ndarray] | None = None) -> None:
+        """The mix ((frames, 2) float, or None: no audio) and the dry or processed stems by track id."""
+        self.mix = None if mix is None or len(mix) == 0 else mix
+        self.sample_rate = int(sample_rate)
+        self.stems = dict(stems or {})
+        live = {id(a) for a in [self.mix, *self.stems.values()] if a is not None}
+        self._pyramids = {k: v for k, v in self._pyramids.items() if id(v[0]) in live}
+        self.stack.setCurrentIndex(1 if self.mix is not None and self._ensure_plot() else 0)
+        self.redraw()
+
+    def set_song(self, song) -> None:
+        """The song whose tempo map places the audio, whose sections are drawn."""
+        self.song = song
+        self._sections_key = ()
+        self._schedule()
+
+    def set_track(self, track_id: str | None) -> None:
+        """Show this track's stem under the mix (None: the mix only)."""
+        if track_id != self.track_id:
+            self.track_id = track_id
+            self._schedule()
+
+    def set_view(self, tick0: float, tick1: float) -> None:
+        """The visible ticks (the timeline's)."""
+        if (tick0, tick1) != self.tick_range and tick1 > tick0:
+            self.tick_range = (float(tick0), float(tick1))
+            self._schedule()
+
+    def set_playhead(self, tick: int) -> None:
+        self.playhead_tick = int(tick)
+        if self._plot is not None:
+            self._playhead.setValue(self.playhead_tick)
+
+    def set_gutter(self, px: int) -> None:
+        """Width of the name strip on the left, so that the plot lines up with the timeline's canvas."""
+        if self.gutter.width() != px:
+            self.gutter.setFixedWidth(max(0, int(px)))
+
+    # --- following the window --------------------------------------------------------------------------
+    def attach(self, session, timeline, jobs=None, feed: bool = True) -> None:
+        """Follow ``timeline`` (visible range, selected track, playhead) and, with ``feed``, show the session's
+        current decoded stems after every change and the stems a running job of ``jobs`` delivers."""
+        self._session, self._timeline, self._canvas = session, timeline, timeline.canvas
+        self._canvas.viewport().installEventFilter(self)
+        self._canvas.installEventFilter(self)
+        self.set_song(session.song)
+        if feed:
+            session.subscribe(lambda info: self.feed_from_session())
+            if jobs is not None:
+                jobs.progress.connect(lambda job, p: self.feed_stems(getattr(p, "stems", None) or {}))
+            self.feed_from_session()
+        self._follow()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        t = event.type()
+        if t in (QEvent.Type.Paint, QEvent.Type.Resize):
+            self._follow()
+        return False
+
+    def _follow(self) -> None:
+        """Copy the timeline's visible range, selection, playhead and header width (cheap when unchanged)."""
+        c = self._canvas
+        if c is None:
+            return
+        right = c.width() - c.viewport().x() - c.viewport().width()  # the canvas's vertical scroll bar
+        state = (c.horizontalScrollBar().value(), c.scale.px_per_quarter, c.viewport().width(), c.selected_track,
+                 c.playhead_tick, self._timeline.headers.width(), right, c.song)
+        if state == self._followed:
+            return
+        self._followed = state
+        if c.song is not self.song:
+            self.set_song(c.song)
+        self.set_gutter(self._timeline.headers.width())
+        self.layout().setContentsMargins(0, 0, max(0, right), 0)
+        self.set_track(c.selected_track)
+        self.set_view(c.tick_at(0), c.tick_at(c.viewport().width()))
+        if c.playhead_tick != self.playhead_tick:
+            self.set_playhead(c.playhead_tick)
+
+    def feed_from_session(self) -> None:
+        """The session's decoded stems of the current takes (each track that has one), mixed with its mixer
+        settings; no audio when no track has one. Recomputed only when the stems or the mixer changed."""
+        from ..engine.proposals import stem_name
+
+        s = self._session
+        song = s.song
+        names = {t.id: stem_name(song, t.id) for t in song.tracks}
+        stems = {}
+        for tid, name in names.items():
+            a = s.audio.get(name) if name else None
+            if a is not None:
+                stems[tid] = a.array() if hasattr(a, "array") else a
+        mixer = tuple((t.id, t.gain_db, t.pan, t.mute, t.solo) for t in song.tracks)
+        key = (tuple(sorted((k, id(v)) for k, v in stems.items())), mixer, song.sample_rate)
+        self.set_song(song)
+        if key == self._audio_key:
+            return
+        self._audio_key = key
+        self.set_audio(*self._mixed(song, stems), stems)
+
+    def feed_stems(self, stems: Mapping[str, np.ndarray]) -> None:
+        """Stems a running render job has finished so far (track id -> dry (frames, 2)): drawn as they come."""
+        song = self.song
+        stems = {k: v for k, v in stems.items() if song is not None and k in {t.id for t in song.tracks}}
+        key = ("job", tuple(sorted((k, id(v)) for k, v in stems.items())))
+        if not stems or key == self._audio_key:
+            return
+        self._audio_key = key
+        self.set_audio(*self._mixed(song, stems), stems)
+
+    @staticmethod
+    def _mixed(song, stems: dict) -> tuple[np.ndarray | None, int]:
+        if not stems:
+            return None, song.sample_rate
+        from ..mix.mixer import mix_stems
+
+        frames = max(len(a) for a in stems.values())
+        same = {k: (a if len(a) == frames else np.pad(a, ((0, frames - len(a)), (0, 0)))) for k, a in stems.items()}
+        _, mix = mix_stems(song, same)
+        return mix, song.sample_rate
+
+    # --- drawing ---------------------------------------------------------------------------------------
+    def _ensure_plot(self) -> bool:
+        if self._plot is not None:
+            return True
+        import pyqtgraph as pg
+
+        pw = pg.PlotWidget(objectName="waveformPlot")
+        pw.setBackground(Theme.color("lane"))
+        pw.hideAxis("left")
+        pw.hideAxis("bottom")
+        pw.setMenuEnabled(False)
+        pw.hideButtons()
+        pw.setMouseEnabled(x=False, y=False)
+        pi = pw.getPlotItem()
+        pi.layout.setContentsMargins(0, 0, 0, 0)
+        pi.vb.setDefaultPadding(0)
+        self._plot = pw
+        self._bands = {}
+        for band in ("mix", "stem"):
+            hi = pg.PlotCurveItem()
+            lo = pg.PlotCurveItem()
+            pw.addItem(hi)
+            pw.addItem(lo)
+            self._bands[band] = (hi, lo)
+        self._center_lines = [pg.InfiniteLine(angle=0, movable=False) for _ in range(2)]
+        for line in self._center_lines:
+            pw.addItem(line)
+        self._section_items: list = []
+        self._playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(Theme.color("playhead"), width=1.5))
+        self._playhead.setZValue(20)
+        pw.addItem(self._playhead)
+        pw.viewport().installEventFilter(_PlotInput(self, pw))
+        self.stack.addWidget(pw)
+        return True
+
+    def _schedule(self) -> None:
+        if self._plot is not None and self.mix is not None:
+            self._redraw_timer.start()
+
+    def _pyramid(self, key, audio: np.ndarray) -> PeakPyramid:
+        got = self._pyramids.get(key)
+        if got is None or got[0] is not audio:
+            got = (audio, PeakPyramid(audio))
+            self._pyramids[key] = got
+        return got[1]
+
+    def band_labels(self) -> list[tuple[str, str, float, float]]:
+        """(name, peak level, top px, bottom px) of each drawn band, for the gutter."""
+        if self._plot is None or self.mix is None or not self._drawn:
+            return []
+        h = self.height()
+        rows = [("Mix", "mix")]
+        if "stem" in self._drawn and self.song is not None:
+            rows.append((self._track_name(), "stem"))
+        out = []
+        for i, (name, band) in enumerate(rows):
+            level = f"peak {round(-20 * np.log10(self._drawn[band][2])):d} dB"
+            out.append((name, level, i * h / len(rows), (i + 1) * h / len(rows)))
+        return out
+
+    def _track_name(self) -> str:
+        tr = next((t for t in self.song.tracks if t.id == self.track_id), None) if self.song else None
+        return tr.name if tr is not None else ""
+
+    def band_data(self, band: str = "mix") -> tuple[np.ndarray, Peaks] | None:
+        """What ``band`` ('mix' or 'stem') draws now: (tick of each column's centre, the unscaled peaks)."""
+        got = self._drawn.get(band)
+        return (got[0], got[1]) if got is not None else None
+
+    def redraw(self) -> None:
+        """Draw the visible range of the mix (and the selected track's stem) at one column per pixel."""
+        self._redraw_timer.stop()
+        if self._plot is None or self.mix is None or self.song is None:
+            self._drawn = {}
+            self.gutter.update()
+            return
+        import pyqtgraph as pg
+
+        song, sr = self.song, self.sample_rate
+        t0, t1 = self.tick_range
+        f0 = int(song.tick_to_seconds(max(0, int(t0))) * sr)
+        f1 = int(np.ceil(song.tick_to_seconds(max(0, int(np.ceil(t1)))) * sr)) + 1
+        columns = max(1, int(self._plot.getPlotItem().vb.width() or self._plot.width()))
+        stem = self.stems.get(self.track_id) if self.track_id else None
+        bands = [("mix", self.mix, "mix")] + ([("stem", stem, self.track_id)] if stem is not None else [])
+        n = len(bands)
+        half = 1.0  # band half-height in plot units; bands centred at 0, -(2 + gap), ...
+        self._drawn = {}
+        accent = Theme.color("accent")
+        tr = next((t for t in song.tracks if t.id == self.track_id), None)
+        colors = {"mix": accent, "stem": role_color(tr.role) if tr is not None else accent}
+        for i, (band, audio, key) in enumerate(bands):
+            pyr = self._pyramid(key, audio)
+            peaks = pyr.query(f0, f1, columns)
+            center = -i * (2 * half + BAND_GAP)
+            scale = 1.0 / max(float(np.abs(pyr.levels[-1][1:]).max()) if pyr.levels else 1.0, 1e-4)
+            ticks = seconds_to_ticks(song, peaks.centers / sr)
+            self._drawn[band] = (ticks, peaks, scale)
+            hi, lo = self._bands[band]
+            fill = QColor(colors[band])
+            fill.setAlpha(200)
+            for curve, values in ((hi, peaks.maxs), (lo, peaks.mins)):
+                curve.setData(ticks, center + np.clip(values * scale, -1, 1) * half * 0.95)
+                curve.setPen(pg.mkPen(colors[band], width=1))
+                curve.setFillLevel(center)
+                curve.setBrush(fill)
+                curve.setVisible(True)
+            self._center_lines[i].setPen(pg.mkPen(Theme.color("grid_bar"), width=1))
+            self._center_lines[i].setValue(center)
+            self._center_lines[i].setVisible(True)
+        for band in ("mix", "stem")[n:]:
+            for curve in self._bands[band]:
+                curve.setVisible(False)
+                curve.setData([], [])
+            self._center_lines[1].setVisible(False)
+        self._draw_sections(-(n - 1) * (2 * half + BAND_GAP) - half, half)
+        self._playhead.setValue(self.playhead_tick)
+        vb = self._plot.getPlotItem().vb
+        vb.setRange(xRange=(t0, t1), yRange=(-(n - 1) * (2 * half + BAND_GAP) - half * 1.02, half * 1.02), padding=0)
+        self.gutter.update()
+
+    def _draw_sections(self, bottom: float, top: float) -> None:
+        import pyqtgraph as pg
+
+        song = self.song
+        key = (tuple((s.label, *song.section_ticks(s)) for s in song.sections), Theme.name, bottom)
+        if key == self._sections_key:
+            return
+        self._sections_key = key
+        for item in self._section_items:
+            self._plot.removeItem(item)
+        self._section_items = []
+        for i, s in enumerate(sorted(song.sections, key=lambda x: x.start_bar)):
+            a = song.section_ticks(s)[0]
+            color = section_color(s.label, i)
+            line = pg.InfiniteLine(pos=a, angle=90, movable=False, pen=pg.mkPen(color, width=1))
+            line.setZValue(10)
+            label = pg.TextItem(s.label, color=Theme.color("text"), anchor=(0, 0),
+                                fill=pg.mkBrush(color.red(), color.green(), color.blue(), 150))
+            label.setPos(a, top)
+            label.setZValue(11)
+            for item in (line, label):
+                self._plot.addItem(item)
+                self._section_items.append(item)
+        if song.sections:
+            end = max(song.section_ticks(s)[1] for s in song.sections)
+            line = pg.InfiniteLine(pos=end, angle=90, movable=False,
+                                   pen=pg.mkPen(Theme.color("text_faint"), width=1, style=Qt.PenStyle.DashLine))
+            self._plot.addItem(line)
+            self._section_items.append(line)
+
+    def section_lines(self) -> list[float]:
+        """Ticks of the drawn section boundaries (each section's start, then the song's end)."""
+        import pyqtgraph as pg
+
+        return [float(i.value()) for i in self._section_items if isinstance(i, pg.InfiniteLine)]
+
+    def section_names(self) -> list[str]:
+        import pyqtgraph as pg
+
+        return [i.textItem.toPlainText() for i in self._section_items if isinstance(i, pg.TextItem)]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._schedule()
+
+
+class _PlotInput(QObject):
+    """Clicks on the plot move the playhead; the wheel scrolls and zooms the timeline (which the view follows)."""
+
+    def __init__(self, view: WaveformView, plot):
+        super().__init__(plot)
+        self.view, self.plot = view, plot
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        canvas = self.view._canvas
+        if canvas is None:
+            return False
+        t = event.type()
+        if t == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+            pos = self.plot.getPlotItem().vb.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))
+            canvas.playheadMoved.emit(int(canvas.snapped(pos.x())))
+            return True
+        if t == QEvent.Type.Wheel:
+            canvas.wheelEvent(event)
+            return True
+        return False
