@@ -92,7 +92,8 @@ def _add_take(song: Song, tensors: dict[str, np.ndarray], section_id: str, track
     prefix = f"render/{take.id}"
     state, meta = render_to_state(render, prefix)
     for name, t in state.items():
-        tensors[name] = t.detach().cpu().numpy().astype(np.float32, copy=False)
+        a = t.detach().cpu().numpy()
+        tensors[name] = a if a.dtype == np.float16 else a.astype(np.float32, copy=False)  # checkpoints: float16
     take.tensors = sorted(state)
     take.params = {"kind": RENDER_KIND, **params, "state": meta}
     song.add_take(take, activate=False)
