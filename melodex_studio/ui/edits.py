@@ -1,6 +1,7 @@
 """Arrangement edits the session has no named method for yet, built on ``session.edit`` (one undoable change).
 
-Resizing, inserting or duplicating a section moves everything after it (later sections, notes, chords, takes,
+Deleting several sections, duplicating several and clearing several clips are one change each (the
+timeline's multi-selection). Resizing, inserting or duplicating a section moves everything after it (later sections, notes, chords, takes,
 tempo and meter changes) by the bars added or removed, and drops the notes that fall off a shortened section.
 This is document logic that belongs in ``engine/session.py`` (``resize_section``, ``insert_section``,
 ``duplicate_section``); it lives here until it moves.
@@ -157,3 +158,48 @@ def move_section(session: ProjectSession, index: int, to_index: int) -> None:
     """Move section ``index`` before section ``to_index`` (or to the end) as one undoable change 'Move Verse'."""
     sec = session.song.sections[index]
     session.edit(f"Move {sec.label}", lambda song: move_section_in(song, sec.id, to_index), sections={sec.id})
+
+
+def delete_sections(session: ProjectSession, indices: list[int]) -> None:
+    """Delete the sections at ``indices`` (their notes stay) as one undoable change 'Delete 2 sections'."""
+    secs = [session.song.sections[i] for i in sorted(set(indices))]
+    if not secs:
+        return
+    label = f"Delete {secs[0].label}" if len(secs) == 1 else f"Delete {len(secs)} sections"
+
+    def delete(song: Song) -> None:
+        for s in secs:
+            song.remove_section(s.id)
+
+    session.edit(label, delete, sections={s.id for s in secs})
+
+
+def duplicate_sections(session: ProjectSession, indices: list[int]) -> list[int]:
+    """A copy of each section at ``indices`` right after it, as one undoable change; returns the copies' indexes."""
+    order = sorted(set(indices))
+    if not order:
+        return []
+    secs = [session.song.sections[i] for i in order]
+    label = f"Duplicate {secs[0].label}" if len(secs) == 1 else f"Duplicate {len(secs)} sections"
+
+    def duplicate(song: Song) -> None:
+        for i, s in sorted(zip(order, secs), key=lambda x: -x[0]):  # from the end: earlier indexes stay valid
+            insert_section_in(song, i + 1, s.label, s.length_bars, copy_of=s.id)
+
+    session.edit(label, duplicate, sections={s.id for s in secs})
+    return [i + 1 + k for k, i in enumerate(order)]
+
+
+def clear_clips(session: ProjectSession, clips: list[tuple[int, int]]) -> None:
+    """Remove the notes of each (section, track) clip as one undoable change 'Clear 2 clips'."""
+    song = session.song
+    spans = [(song.tracks[t].id, *song.section_ticks(song.sections[s])) for s, t in sorted(set(clips))]
+    if not spans:
+        return
+
+    def clear(song: Song) -> None:
+        for tid, a, b in spans:
+            song.replace_notes(tid, a, b, [])
+
+    session.edit("Clear clip" if len(spans) == 1 else f"Clear {len(spans)} clips", clear,
+                 sections={song.sections[s].id for s, _ in clips}, tracks={tid for tid, _, _ in spans})

@@ -20,7 +20,7 @@ from ..errors import JobBusyError, MelodexError, ModelError, ProjectError
 from ..song import Song
 from .actions import build_actions
 from .dialogs import show_about, show_shortcuts
-from .edits import duplicate_section, insert_section
+from .edits import duplicate_sections, insert_section
 from .files import FileActions
 from .history_view import HistoryView
 from .icons import icon
@@ -269,9 +269,9 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.timeline.start_rename(self.timeline.selected_section_index())
 
     def delete_selected_section(self) -> None:
-        i = self.timeline.selected_section_index()
-        if i >= 0:
-            self._session_call("Cannot delete the section", lambda: self.session.remove_section(self.song.sections[i].id))
+        """Delete every selected section (one undoable change)."""
+        if self.timeline.selected_section_indices():
+            self.timeline.delete_sections(self.timeline.selected_section_indices())
 
     def insert_section_after(self) -> None:
         """An empty section as long as the selected one right after it; its name editor opens."""
@@ -282,10 +282,13 @@ class MainWindow(FileActions, JobActions, QMainWindow):
             self.timeline.start_rename(i + 1)
 
     def duplicate_selected_section(self) -> None:
-        i = self.timeline.selected_section_index()
-        if i >= 0:
-            self._session_call("Cannot duplicate the section", lambda: duplicate_section(self.session, i))
-            self.timeline.select_section(i + 1)
+        """Copy every selected section right after itself (one undoable change); the copies are selected."""
+        indices = self.timeline.selected_section_indices()
+        if indices:
+            copies: list[int] = []
+            self._session_call("Cannot duplicate the section",
+                               lambda: copies.extend(duplicate_sections(self.session, indices)))
+            self.timeline.select_sections(copies)
 
     # --- transport and view --------------------------------------------------------------------------
     def toggle_play(self) -> None:

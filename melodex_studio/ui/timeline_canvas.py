@@ -20,6 +20,7 @@ RULER_H, SECTION_H, CHORD_H = 30, 32, 22
 TOP_H = RULER_H + SECTION_H + CHORD_H
 CLIP_HEADER_H = 15
 EDGE_PX = 5  # how near a section edge a press grabs the edge (resize)
+GRIP_W = 14  # the drag-out handle at the right end of a section block
 
 
 class ArrangementCanvas(QAbstractScrollArea):
@@ -27,13 +28,15 @@ class ArrangementCanvas(QAbstractScrollArea):
 
     sectionPressed = Signal(int)
     clipPressed = Signal(int, int)  # section, track
+    clipDoubleClicked = Signal(int, int)  # section, track: open the clip in the piano roll
     trackPressed = Signal(int)
     renameRequested = Signal(int)
     contextRequested = Signal(QPoint)
     resizeFinished = Signal(int, int)  # section index, new length in bars
     moveFinished = Signal(int, int)  # section index, index of the section it goes before (len: the end)
     zoomChanged = Signal(float)
-    keyNavigate = Signal(str)  # 'left' 'right' 'up' 'down' 'rename'
+    keyNavigate = Signal(str)  # 'left' 'right' 'up' 'down' ('shift-left' ... extend), 'rename', 'delete'
+    dragOutRequested = Signal(int, int, bool)  # section, track (-1: the whole section), Alt held (WAV)
     playheadMoved = Signal(int)  # tick, after a click on the ruler
 
     def __init__(self, song: Song, parent=None):
@@ -43,6 +46,10 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.lane_h = 64
         self.selected_section: str | None = None
         self.selected_track: str | None = None
+        self.selected_sections: set[str] = set()  # more selected sections (Shift/Ctrl+click), the primary included
+        self.selected_clips: set[tuple[str, str]] = set()  # (section id, track id) of more selected clips
+        self.press_modifiers = Qt.KeyboardModifier.NoModifier  # of the last press (the timeline reads them)
+        self._press_clip: tuple[int, int, QPointF] | None = None  # a press on a clip (or a section's grip): drag out
         self.playhead_tick = 0
         self.snap = "bar"  # 'bar', 'beat' or 'off': where a click on the ruler puts the playhead
         self.loop_bars: tuple[int, int] | None = None
@@ -313,7 +320,8 @@ class ArrangementCanvas(QAbstractScrollArea):
         body, hc, pen, selected_pen, text_color = style
         x0, x1 = self.x_of(a), self.x_of(b)
         rect = QRectF(x0 + 1, top + 3, max(2.0, x1 - x0 - 2), self.lane_h - 7)
-        selected = section.id == self.selected_section and track.id == self.selected_track
+        selected = (section.id == self.selected_section and track.id == self.selected_track) or \
+            (section.id, track.id) in self.selected_clips
         p.setPen(selected_pen if selected else pen)
         p.setBrush(body)
         p.drawRoundedRect(rect, 4, 4)
@@ -391,7 +399,7 @@ class ArrangementCanvas(QAbstractScrollArea):
                 continue
             r.adjust(1, 0, -1, 0)
             color = section_color(s.label, i)
-            selected = s.id == self.selected_section
+            selected = s.id == self.selected_section or s.id in self.selected_sections
             p.setPen(QPen(Theme.color("selection"), 2) if selected else QPen(color.darker(130), 1))
             p.setBrush(color if selected else color.darker(112))
             p.drawRoundedRect(r, 4, 4)
@@ -399,8 +407,17 @@ class ArrangementCanvas(QAbstractScrollArea):
             p.setPen(QColor("#ffffff"))
             bars = self._drag[1] if self._drag is not None and self._drag[0] == i else s.length_bars
             text = f"{s.label}   {bars} bars" if r.width() > fm.horizontalAdvance(s.label) + 70 else s.label
-            p.drawText(r.adjusted(7, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                       fm.elidedText(text, Qt.TextElideMode.ElideRight, int(max(0, r.width() - 11))))
+            grip = r.width() >= 60
+            p.drawText(r.adjusted(7, 0, -4 - (GRIP_W if grip else 0), 0),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                       fm.elidedText(text, Qt.TextElideMode.ElideRight, int(max(0, r.width() - 11 - (GRIP_W if grip else 0)))))
+            if grip:  # the drag-out handle: two columns of dots
+                g = self._grip_rect(r)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(255, 255, 255, 150))
+                for k in range(3):
+                    for j in range(2):
+                        p.drawEllipse(QPointF(g.center().x() - 2 + 4 * j, g.center().y() - 4 + 4 * k), 1.1, 1.1)
 
     def _paint_chords(self, p: QPainter, w: int, t0: float, t1: float) -> None:
         song = self.song
@@ -478,10 +495,31 @@ class ArrangementCanvas(QAbstractScrollArea):
                 return i
         return -1
 
+    def _grip_rect(self, r: QRectF) -> QRectF:
+        """The drag-out handle inside a section block ``r`` (left of the resize edge)."""
+        return QRectF(r.right() - GRIP_W - EDGE_PX, r.top() + 2, GRIP_W, r.height() - 4)
+
+    def grip_at(self, pos: QPointF) -> int:
+        """Index of the section whose drag-out handle is under ``pos``, else -1."""
+        if not (RULER_H <= pos.y() < RULER_H + SECTION_H):
+            return -1
+        i = self.section_at(pos.x())
+        if i < 0:
+            return -1
+        r = self.section_rect(i).adjusted(1, 0, -1, 0)
+        return i if r.width() >= 60 and self._grip_rect(r).contains(pos) else -1
+
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt)
         pos = event.position()
+        self.press_modifiers = event.modifiers()
+        self._press_clip = None
         if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self.grip_at(pos) >= 0:
+            i = self.grip_at(pos)
+            self.sectionPressed.emit(i)
+            self._press_clip = (i, -1, pos)
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._edge_at(pos) >= 0:
             i = self._edge_at(pos)
             self._drag = (i, self.song.sections[i].length_bars)
@@ -499,6 +537,8 @@ class ArrangementCanvas(QAbstractScrollArea):
             tr = self.track_at(pos.y())
             if tr >= 0 and sec >= 0:
                 self.clipPressed.emit(sec, tr)
+                if event.button() == Qt.MouseButton.LeftButton:
+                    self._press_clip = (sec, tr, pos)
             elif tr >= 0:
                 self.trackPressed.emit(tr)
         if event.button() == Qt.MouseButton.RightButton and pos.y() >= RULER_H:
@@ -506,6 +546,15 @@ class ArrangementCanvas(QAbstractScrollArea):
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt)
         pos = event.position()
+        if self._press_clip is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            from PySide6.QtWidgets import QApplication
+
+            sec, tr, at = self._press_clip
+            if (pos - at).manhattanLength() >= QApplication.startDragDistance():
+                self._press_clip = None
+                alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+                self.dragOutRequested.emit(sec, tr, alt)
+            return
         if self._drag is not None:
             from .timescale import nearest_bar
 
@@ -522,7 +571,14 @@ class ArrangementCanvas(QAbstractScrollArea):
                 self.viewport().update()
             return
         edge = self._edge_at(pos) >= 0
-        self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+        grip = not edge and self.grip_at(pos) >= 0
+        self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.OpenHandCursor if grip
+                                  else Qt.CursorShape.ArrowCursor)
+        tip = ("Drag this handle to another application to hand it the section as a MIDI file" if grip else
+               "Drag a clip to another application: a MIDI file of its notes (hold Alt for a WAV of its rendered "
+               "audio, when it has one)" if self.track_at(pos.y()) >= 0 and self.section_at(pos.x()) >= 0 else "")
+        if tip != self.viewport().toolTip():
+            self.viewport().setToolTip(tip)
 
     def _insertion_index(self, x: float) -> int:
         """Index of the section whose middle is right of ``x`` (where a dragged section would go)."""
@@ -533,6 +589,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         return len(self.song.sections)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self._press_clip = None
         if self._move is not None:
             index, _, target = self._move
             self._move = None
@@ -556,6 +613,8 @@ class ArrangementCanvas(QAbstractScrollArea):
             i = self.section_at(pos.x())
             if i >= 0:
                 self.renameRequested.emit(i)
+        elif pos.y() >= TOP_H and self.section_at(pos.x()) >= 0 and self.track_at(pos.y()) >= 0:
+            self.clipDoubleClicked.emit(self.section_at(pos.x()), self.track_at(pos.y()))
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt)
         mods = event.modifiers()
@@ -572,9 +631,11 @@ class ArrangementCanvas(QAbstractScrollArea):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
         keys = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down",
-                Qt.Key.Key_F2: "rename", Qt.Key.Key_Return: "rename"}
+                Qt.Key.Key_F2: "rename", Qt.Key.Key_Return: "rename", Qt.Key.Key_Delete: "delete"}
         if event.key() in keys:
-            self.keyNavigate.emit(keys[event.key()])
+            arrow = event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down)
+            shift = arrow and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            self.keyNavigate.emit(("shift-" if shift else "") + keys[event.key()])
         elif event.key() in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom(1.25)
         elif event.key() == Qt.Key.Key_Minus:

@@ -113,3 +113,150 @@ def test_gain_and_pan_faders_change_the_track_in_one_undoable_step(three, qtbot)
     qtbot.mouseDClick(pan, Qt.MouseButton.LeftButton)  # double-click: back to the centre (no change to make)
     w.redo()
     assert w.timeline.headers.headers[1].gain_fader.text() == f"{db:+.1f} dB"
+
+
+# --- multi-selection ------------------------------------------------------------------------------------------
+def click(canvas, x, y, mods=Qt.KeyboardModifier.NoModifier, qtbot=None):
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, mods, QPoint(int(x), int(y)))
+
+
+def clip_point(canvas, section, track):
+    r = canvas.section_rect(section)
+    return r.center().x(), canvas.lane_top(track) + canvas.lane_h // 2
+
+
+def test_shift_and_ctrl_click_select_several_sections_and_delete_removes_them_in_one_step(three, qtbot):
+    w = three
+    tl, c = w.timeline, w.timeline.canvas
+    y = c.section_rect(0).center().y()
+    click(c, c.section_rect(0).center().x(), y, qtbot=qtbot)
+    click(c, c.section_rect(2).center().x(), y, Qt.KeyboardModifier.ShiftModifier, qtbot=qtbot)
+    assert tl.selected_section_indices() == [0, 1, 2] and tl.selected_section_index() == 2
+    click(c, c.section_rect(1).center().x(), y, Qt.KeyboardModifier.ControlModifier, qtbot=qtbot)
+    assert tl.selected_section_indices() == [0, 2]
+    ids = [s.id for s in w.song.sections]
+    notes = {t.name: list(t.notes) for t in w.song.tracks}
+    c.setFocus()
+    qtbot.keyClick(c, Qt.Key.Key_Delete)
+    assert [s.label for s in w.song.sections] == ["verse"]
+    assert {t.name: list(t.notes) for t in w.song.tracks} == notes  # the notes stay (as for one section)
+    assert w.undo_action.text() == "&Undo Delete 2 sections"
+    w.undo()  # one step brings both back
+    assert [s.id for s in w.song.sections] == ids
+    tl.select_section(0)  # the single-selection API: one section again
+    assert tl.selected_section_indices() == [0]
+
+
+def test_shift_arrows_extend_and_duplicate_copies_every_selected_section(three, qtbot):
+    w = three
+    tl, c = w.timeline, w.timeline.canvas
+    tl.select_section(0)
+    c.setFocus()
+    qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert tl.selected_section_indices() == [0, 1]
+    qtbot.keyClick(c, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(c, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert tl.selected_section_indices() == [0, 1] and tl.selected_section_index() == 1
+    bars = w.song.length_bars
+    w.actions_by_id["duplicate_section"].trigger()
+    assert [s.label for s in w.song.sections] == ["intro", "intro", "verse", "verse", "chorus"]
+    assert w.song.length_bars == bars + 4 and w.undo_action.text() == "&Undo Duplicate 2 sections"
+    a0, b0 = w.song.section_ticks(w.song.sections[2])
+    a1, b1 = w.song.section_ticks(w.song.sections[3])
+    piano = w.song.tracks[0]
+    assert [(n.start_tick - a1, n.pitch) for n in piano.notes_in(a1, b1)] == \
+        [(n.start_tick - a0, n.pitch) for n in piano.notes_in(a0, b0)]
+    assert tl.selected_section_indices() == [1, 3]  # the copies
+    w.undo()
+    assert [s.label for s in w.song.sections] == ["intro", "verse", "chorus"]
+
+
+def test_ctrl_and_shift_click_select_several_clips(three, qtbot):
+    w = three
+    tl, c = w.timeline, w.timeline.canvas
+    click(c, *clip_point(c, 0, 0), qtbot=qtbot)
+    assert tl.selected_clip_indices() == [(0, 0)]
+    click(c, *clip_point(c, 1, 1), Qt.KeyboardModifier.ShiftModifier, qtbot=qtbot)
+    assert tl.selected_clip_indices() == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    click(c, *clip_point(c, 2, 2), Qt.KeyboardModifier.ControlModifier, qtbot=qtbot)
+    assert (2, 2) in tl.selected_clip_indices() and len(tl.selected_clip_indices()) == 5
+    assert tl.selected_section_indices() == [0, 1, 2]
+    assert (tl.selected_section_index(), tl.selected_track_index()) == (2, 2)
+    click(c, *clip_point(c, 0, 0), Qt.KeyboardModifier.ControlModifier, qtbot=qtbot)
+    assert (0, 0) not in tl.selected_clip_indices()
+    c.setFocus()
+    qtbot.keyClick(c, Qt.Key.Key_Delete)  # clears the notes of the selected clips, one change
+    song = w.song
+    for s, t in [(0, 1), (1, 0), (1, 1), (2, 2)]:
+        a, b = song.section_ticks(song.sections[s])
+        assert song.tracks[t].notes_in(a, b) == []
+    a, b = song.section_ticks(song.sections[0])
+    assert song.tracks[0].notes_in(a, b)  # the clip taken out of the selection kept its notes
+    assert len(song.sections) == 3 and w.undo_action.text() == "&Undo Clear 4 clips"
+    click(c, *clip_point(c, 1, 1), qtbot=qtbot)  # a plain click: one clip again
+    assert tl.selected_clip_indices() == [(1, 1)]
+
+
+# --- drag out ----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def drags(monkeypatch, tmp_path):
+    """Drags started by the timeline, recorded instead of entering the platform's drag loop (which would wait for
+    a drop); the drag files go to ``tmp_path / "cache"``."""
+    from PySide6.QtGui import QDrag
+
+    monkeypatch.setenv("MELODEX_CACHE_DIR", str(tmp_path / "cache"))
+    started = []
+
+    def exec_(drag, *a, **k):
+        started.append(drag.mimeData())
+        return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr(QDrag, "exec", exec_)
+    return started
+
+
+def drag(qtbot, canvas, start, to, mods=Qt.KeyboardModifier.NoModifier):
+    v = canvas.viewport()
+    qtbot.mousePress(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*map(int, start)))
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    for k in (1, 2):  # qtbot.mouseMove carries no buttons: a real move event with the left button held
+        p = QPointF(start[0] + (to[0] - start[0]) * k / 2, start[1] + (to[1] - start[1]) * k / 2)
+        ev = QMouseEvent(QMouseEvent.Type.MouseMove, p, v.mapToGlobal(p), Qt.MouseButton.NoButton,
+                         Qt.MouseButton.LeftButton, mods)
+        QApplication.sendEvent(v, ev)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*map(int, to)))
+
+
+def test_dragging_a_clip_out_hands_over_a_midi_file_of_its_notes(three, qtbot, drags, tmp_path):
+    w = three
+    c = w.timeline.canvas
+    x, y = clip_point(c, 1, 0)
+    drag(qtbot, c, (x, y), (x + 40, y + 30))
+    assert len(drags) == 1
+    urls = drags[0].urls()
+    assert len(urls) == 1 and urls[0].isLocalFile()
+    path = urls[0].toLocalFile()
+    assert path.startswith(str(tmp_path / "cache")) and path.endswith(".mid")
+    notes = midi_notes(path)
+    assert notes == expected(w.song, 1, {"piano"}) and len(notes) == 6
+    assert w.timeline.selected_clip_indices() == [(1, 0)] and not w.session.dirty  # nothing moved
+    # Alt asks for the WAV; a clip without rendered audio hands over its MIDI
+    drag(qtbot, c, (x, y), (x + 40, y + 30), Qt.KeyboardModifier.AltModifier)
+    assert drags[1].urls()[0].toLocalFile().endswith(".mid")
+
+
+def test_dragging_a_section_by_its_handle_hands_over_every_track(three, qtbot, drags):
+    w = three
+    c = w.timeline.canvas
+    w.timeline.zoom_to_fit()
+    r = c.section_rect(2).adjusted(1, 0, -1, 0)
+    g = c._grip_rect(r).center()
+    assert c.grip_at(g) == 2
+    sections = [s.id for s in w.song.sections]
+    drag(qtbot, c, (g.x(), g.y()), (g.x() - 60, g.y() + 40))
+    assert [s.id for s in w.song.sections] == sections  # a drag from the handle does not move the section
+    notes = midi_notes(drags[0].urls()[0].toLocalFile())
+    assert notes == expected(w.song, 2) and {n[0] for n in notes} == {"piano", "bass", "drums"}
