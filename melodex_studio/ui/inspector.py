@@ -1,23 +1,32 @@
 """The inspector (objectName ``inspector``): what is selected on the timeline, editable.
 
-A selected section shows its place in the song and its takes (which one plays; "Use Take" switches). A selected
+A selected section shows its place in the song and its takes (``takes_panel``: what made each, which one
+plays; use, keep, delete, A/B, and Vary from a recorded diffusion step) for the selected track or the whole section. A selected
 track shows its name, instrument (General MIDI program), role, gain, pan, mute and solo. Every edit is one
 session call, so one undoable change; the inspector redraws from the session afterwards.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-    QScrollArea, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..engine.session import ProjectSession
 from ..errors import MelodexError
 from ..song.model import ROLES
 from .gm import GM_PROGRAMS
+from .takes_panel import TakesPanel
 
 
 def _heading(text: str) -> QLabel:
@@ -30,6 +39,7 @@ class Inspector(QScrollArea):
     def __init__(self, session: ProjectSession, on_error: Callable[[str, Exception], None], parent=None):
         super().__init__(parent)
         self.setObjectName("inspector")
+        self.setMinimumWidth(250)  # the takes and their details stay readable next to a wide timeline
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.session, self.on_error = session, on_error
@@ -55,17 +65,9 @@ class Inspector(QScrollArea):
         self.section_where.setProperty("role", "hint")
         sc.addWidget(self.section_title)
         sc.addWidget(self.section_where)
-        sc.addWidget(QLabel("Takes"))
-        self.takes = QListWidget(objectName="takesList")
-        self.takes.setToolTip("Every generated version of this section; the one that plays is marked ▶")
-        self.takes.setMinimumHeight(110)
-        self.takes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.takes.setTextElideMode(Qt.TextElideMode.ElideRight)
-        sc.addWidget(self.takes)
-        self.use_take = QPushButton("Use Take", objectName="useTakeButton")
-        self.use_take.setToolTip("Make the selected take the one that plays (undoable)")
-        self.use_take.clicked.connect(self._use_take)
-        sc.addWidget(self.use_take)
+        self.takes_panel = TakesPanel(session, on_error, host=parent if hasattr(parent, "start_vary") else None)
+        self.takes, self.use_take = self.takes_panel.takes, self.takes_panel.use_take
+        sc.addWidget(self.takes_panel)
         col.addWidget(self.section_box)
 
         self.track_box = QWidget()
@@ -126,21 +128,7 @@ class Inspector(QScrollArea):
                 secs = song.tick_to_seconds(b) - song.tick_to_seconds(a)
                 self.section_where.setText(f"Bars {sec.start_bar + 1}–{sec.end_bar} · {sec.length_bars} bars · "
                                            f"{secs:.1f} s")
-                self.takes.clear()
-                try:
-                    takes = self.session.takes(section=sec.id)
-                except MelodexError:
-                    takes = []
-                for n, t in enumerate(takes, start=1):
-                    what = f"{t.kind} · {t.track}" if t.track != "all" else t.kind
-                    item = QListWidgetItem(f"{'▶' if t.active else '  '} Take {n} · {t.op} · {what}")
-                    item.setToolTip(f"Take {n}: {t.op}, {what}, seed {t.seed}, made {t.created}")
-                    item.setData(Qt.ItemDataRole.UserRole, t.id)
-                    self.takes.addItem(item)
-                if not takes:
-                    self.takes.addItem("No takes yet")
-                    self.takes.item(0).setToolTip("Regenerate Section writes a new take; every take is kept")
-                self.use_take.setEnabled(bool(takes))
+                self.takes_panel.show_takes(sec.id, tr.id if tr is not None else None)
             if tr is not None:
                 self.name.setText(tr.name)
                 self.program.setCurrentIndex(tr.program)
@@ -164,12 +152,3 @@ class Inspector(QScrollArea):
         except (MelodexError, ValueError) as e:
             self.on_error("Cannot change the track", e)
             self.refresh()
-
-    def _use_take(self) -> None:
-        item = self.takes.currentItem()
-        take_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        if take_id:
-            try:
-                self.session.use_take(take_id)
-            except MelodexError as e:
-                self.on_error("Cannot use the take", e)

@@ -52,10 +52,14 @@ class JobActions:
         song, panel = self.session.song, self.prompt_panel
         sec = song.sections[i].id
         tracks = [song.tracks[t].id] if t >= 0 else None
-        step, seed = int(panel.vary_step.value()), panel.next_seed()
-        return self._start("Vary", lambda progress: self.session.vary(sec, step, seed=seed, tracks=tracks,
-                                                                      progress=progress),
-                           {"section": sec, "track": tracks[0] if tracks else None})
+        return self.start_vary(sec, int(panel.vary_step.value()), panel.next_seed(), tracks)
+
+    def start_vary(self, section_id: str, step: int, seed: int | None, tracks: list[str] | None = None,
+                   variation: float = 1.0) -> Job | None:
+        """A Vary job (``session.vary``) as the window runs jobs: progress over the section, applied when done."""
+        return self._start("Vary", lambda progress: self.session.vary(section_id, step, seed=seed, tracks=tracks,
+                                                                      variation=variation, progress=progress),
+                           {"section": section_id, "track": tracks[0] if tracks else None})
 
     def can_vary(self) -> bool:
         """True when the selected section has a diffusion render take to vary."""
