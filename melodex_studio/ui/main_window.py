@@ -27,6 +27,7 @@ from .icons import icon
 from .inspector import Inspector
 from .job_actions import JobActions
 from .jobs import JobRunner
+from .piano_roll import PianoRoll
 from .prompt_panel import PromptPanel
 from .status import StudioStatusBar
 from .theme import Theme, apply_theme
@@ -69,6 +70,11 @@ class MainWindow(FileActions, JobActions, QMainWindow):
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.waveform_dock = self._dock("Waveform", "waveformDock", self.waveform,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.piano_roll = PianoRoll(self)
+        self.piano_roll_dock = self._dock("Piano Roll", "pianoRollDock", self.piano_roll,
+                                          Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.waveform_dock, self.piano_roll_dock)  # a tab: a double-click on a clip raises it
+        self.waveform_dock.raise_()
         self.splitDockWidget(self.inspector_dock, self.history_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.prompt_dock, self.inspector_dock], [340, 290], Qt.Orientation.Horizontal)
         self.resizeDocks([self.waveform_dock], [130], Qt.Orientation.Vertical)
@@ -79,7 +85,8 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.menus["File"].insertMenu(self.actions_by_id["save"], self.recent_menu)
         self.fill_recent_menu()
-        for dock in (self.prompt_dock, self.inspector_dock, self.history_dock, self.waveform_dock):
+        for dock in (self.prompt_dock, self.inspector_dock, self.history_dock, self.waveform_dock,
+                     self.piano_roll_dock):
             self.menus["View"].addAction(dock.toggleViewAction())
         self.actions_by_id["light_theme"].setChecked(Theme.name == "light")
         self.transport = self._transport_bar()
@@ -94,6 +101,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.timeline.selectionChanged.connect(self._selection_changed)
         self.timeline.contextMenuRequested.connect(self._section_menu)
         self.timeline.canvas.playheadMoved.connect(self.set_playhead)
+        self.timeline.canvas.clipDoubleClicked.connect(self.open_piano_roll)
         self.waveform.attach(self.session, self.timeline, self.jobs)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._refresh)
@@ -342,6 +350,21 @@ class MainWindow(FileActions, JobActions, QMainWindow):
 
     def zoom_fit(self) -> None:
         self.timeline.zoom_to_fit()
+
+    def open_piano_roll(self, section_index: int | None = None, track_index: int | None = None) -> None:
+        """Show the piano roll dock with the notes of track ``track_index`` in section ``section_index`` (0-based;
+        None: the selected clip)."""
+        t = self.timeline
+        i = t.selected_section_index() if section_index is None else section_index
+        j = t.selected_track_index() if track_index is None else track_index
+        if not (0 <= i < len(self.song.sections) and 0 <= j < len(self.song.tracks)):
+            self.statusBar().showMessage("Select a clip (a section and a track) on the timeline first", 5000)
+            return
+        dock = self.piano_roll_dock
+        dock.show()
+        dock.raise_()
+        self.resizeDocks([dock], [max(dock.height(), 380)], Qt.Orientation.Vertical)
+        self.piano_roll.open_clip(i, j)
 
     def set_light_theme(self, on: bool) -> None:
         theme = "light" if on else "dark"
