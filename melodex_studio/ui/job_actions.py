@@ -75,8 +75,10 @@ class JobActions:
         panel = self.prompt_panel
         seed, render, prompt = panel.next_seed(), panel.render_audio(), panel.prompt_text() or None
         self._apply_render_options()
-        return self._start("Regenerate", lambda progress: self.session.regenerate(
-            section_id, track=track_id, seed=seed, prompt=prompt, render=render, progress=progress),
+        from .section_overrides import start_regenerate  # with the section's own energy, genre, mood, instruments
+
+        return self._start("Regenerate", lambda progress: start_regenerate(
+            self.session, section_id, track_id, seed, prompt, render, progress),
             {"section": section_id, "track": track_id})
 
     def choose_export_midi(self) -> None:

@@ -93,6 +93,7 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.status = StudioStatusBar(self.session, self)
         self.setStatusBar(self.status)
         self.prompt_panel.bind(self.actions_by_id)
+        self.prompt_panel.attach(self.session, self.timeline)
 
         self.session.subscribe(self._on_change)
         self.jobs.started.connect(self._job_started)

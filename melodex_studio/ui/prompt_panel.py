@@ -3,8 +3,10 @@ Generate / Regenerate Section / Regenerate Track / Cancel buttons.
 
 Typing re-parses the prompt (``prompt.parse.parse_prompt``, pure Python) after a short pause and shows the
 plan; fields the prompt stated are marked in the accent colour, defaults are shown as suggestions. Editing a
-field changes the plan the next Generate uses (the prompt text stays as typed). The buttons trigger the
-window's actions (declared in ``ui/actions.py``), so the panel itself starts nothing.
+field changes the plan the next Generate uses (the prompt text stays as typed); the instruments are a table
+(``plan_instruments``). Under the plan, the selected section's own overrides (``section_overrides``, stored in
+the song). The buttons trigger the window's actions (declared in ``ui/actions.py``), so the panel itself starts
+nothing.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from ..prompt.vocabulary import GENRES, MOODS
 from ..song import Key, Song
 from ..song.limits import SEED_RANGE
 from .icons import icon
+from .plan_instruments import InstrumentTable
+from .section_overrides import SectionOverrides
 
 KEYS = [f"{n} {m}" for m in ("major", "minor") for n in ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")]
 METERS = ["4/4", "3/4", "2/4", "6/8", "12/8", "5/4", "7/8", "9/8", "2/2"]
@@ -90,9 +94,9 @@ class PromptPanel(QWidget):
         del_row.setToolTip("Remove the selected section from the form")
         add_row.clicked.connect(self._add_form_row)
         del_row.clicked.connect(self._remove_form_row)
-        self.instruments = QLabel(wordWrap=True)
-        self.instruments.setObjectName("planInstruments")
-        self.instruments.setToolTip("Instruments and their roles (named in the prompt, or the genre's defaults)")
+        self.instruments = InstrumentTable(self)
+        self.instruments.edited.connect(self._edit_instruments)
+        self.section_overrides = SectionOverrides(self)
 
         self.seed = QLineEdit(objectName="seedEdit", placeholderText="new each time")
         self.seed.setValidator(QIntValidator(0, 2**31 - 1, self))
@@ -161,8 +165,15 @@ class PromptPanel(QWidget):
         col.addLayout(form_head)
         col.addWidget(self.form)
         self._labels["instruments"] = QLabel("Instruments")
-        col.addWidget(self._labels["instruments"])
+        ins_head = QHBoxLayout()
+        ins_head.addWidget(self._labels["instruments"])
+        ins_head.addStretch(1)
+        ins_head.addLayout(self.instruments.buttons())
+        col.addLayout(ins_head)
         col.addWidget(self.instruments)
+        col.addSpacing(4)
+        col.addWidget(_heading("Section"))
+        col.addWidget(self.section_overrides)
         col.addSpacing(4)
         col.addWidget(_heading("Generation"))
         seed_row = QHBoxLayout()
@@ -213,6 +224,10 @@ class PromptPanel(QWidget):
         self.mood.currentTextChanged.connect(lambda t: self._edit("mood", None if t == "(none)" else t))
         self.form.itemChanged.connect(lambda item: self._edit_form())
         self.parse_now()
+
+    def attach(self, session, timeline) -> None:
+        """Follow ``timeline``'s selected section with its overrides (edited through ``session``)."""
+        self.section_overrides.attach(session, timeline)
 
     # --- buttons <-> actions -------------------------------------------------------------------------
     def bind(self, actions: dict[str, QAction]) -> None:
@@ -286,8 +301,7 @@ class PromptPanel(QWidget):
                 bars = QTableWidgetItem(str(s.bars))
                 bars.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.form.setItem(i, 1, bars)
-            self.instruments.setText(", ".join(f"{i.name} <span style='opacity:0.6'>({i.role})</span>"
-                                               for i in p.instruments) or "—")
+            self.instruments.show_instruments(p.instruments)
             self.warning.setText(" ".join(p.warnings))
             self.warning.setVisible(bool(p.warnings))
         finally:
@@ -312,6 +326,12 @@ class PromptPanel(QWidget):
         self._plan.stated.add(name)
         self._show_stated()
         self.planChanged.emit()
+
+    def _edit_instruments(self) -> None:
+        """The table's instruments become the plan's; drums play when a drum kit row is in the table."""
+        instruments = self.instruments.instruments()
+        self._plan.drums = any(i.is_drum for i in instruments)
+        self._edit("instruments", instruments)
 
     def _edit_meter(self, text: str) -> None:
         try:
