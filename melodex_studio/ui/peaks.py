@@ -3,8 +3,8 @@
 A waveform is drawn as one vertical line per pixel column, from the lowest to the highest sample under it.
 Scanning every sample of a 10-minute mix for each redraw is too slow, so ``PeakPyramid`` precomputes the
 min and max of fixed-size bins at several sizes (16, 64, 256, ... frames, each level 4x the one below); a
-query uses the coarsest level whose bins still fit in a pixel column and groups a whole number of its bins
-per column. The columns' sample edges are returned with the peaks, so a column's min/max is exactly the
+query groups a whole number (at most 16) of one level's bins per pixel column, from the level that comes
+closest to one column per pixel. The columns' sample edges are returned with the peaks, so a column's min/max is exactly the
 min/max of the audio between its edges (both channels together).
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 BASE_BIN = 16  # frames per bin of the finest precomputed level
 FACTOR = 4  # each level's bins hold FACTOR bins of the level below
 MIN_BINS = 256  # levels stop when they would have fewer bins than this
+MAX_GROUP = 16  # a column groups at most this many bins of a level (so its width is within 1/16 of a pixel's)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,12 @@ class PeakPyramid:
             empty = np.zeros(0, np.float32)
             return Peaks(np.array([start], np.int64), empty, empty, 1)
         spp = (end - start) / columns  # frames per pixel column
-        size, lo, hi = 1, None, None
+        # the level whose whole bins come closest to a column (at most MAX_GROUP of them per column)
+        size, lo, hi, group = 1, None, None, max(1, int(spp))
         for s, l_, h_ in self.levels:
-            if s <= spp:
-                size, lo, hi = s, l_, h_
-        group = max(1, int(spp // size))  # level bins per column
+            g = int(spp // s)
+            if 1 <= g <= MAX_GROUP and (s * g >= size * group or group > MAX_GROUP):
+                size, lo, hi, group = s, l_, h_, g
         col = size * group
         b0 = start // col
         b1 = -(-end // col)
