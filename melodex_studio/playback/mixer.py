@@ -180,6 +180,11 @@ class PlaybackMixer:
         master, self._master_peak = self._master_peak, 0.0
         return peaks, master
 
+    @property
+    def frames_written(self) -> int:
+        """Frames the callback has delivered in all (what ``recent`` counts back from)."""
+        return self._written
+
     def recent(self, frames: int) -> np.ndarray:
         """The last ``frames`` frames the callback delivered (at most ``METER_SECONDS``), oldest first."""
         ring, end = self._ring, self._written

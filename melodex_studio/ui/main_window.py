@@ -28,10 +28,12 @@ from .inspector import Inspector
 from .job_actions import JobActions
 from .jobs import JobRunner
 from .piano_roll import PianoRoll
+from .mixer_view import MixerView
 from .prompt_panel import PromptPanel
 from .status import StudioStatusBar
 from .theme import Theme, apply_theme
 from .timeline import Timeline
+from .transport import TransportActions, position_text
 from .waveform import WaveformView
 
 _HINTS = [  # what to do, by error type (the engine's message says what went wrong)
@@ -41,7 +43,7 @@ _HINTS = [  # what to do, by error type (the engine's message says what went wro
 ]
 
 
-class MainWindow(FileActions, JobActions, QMainWindow):
+class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
     def __init__(self, song: Song | None = None, session: ProjectSession | None = None):
         super().__init__()
         self.setObjectName("mainWindow")
@@ -93,6 +95,14 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.status = StudioStatusBar(self.session, self)
         self.setStatusBar(self.status)
         self.prompt_panel.bind(self.actions_by_id)
+        self._setup_playback()  # MainWindow.playback, audio_source, transport_control (ui/transport.py)
+        self.mixer_view = MixerView(self.session, self.playback, self, on_error=self.show_error)
+        self.mixer_dock = self._dock("Mixer", "mixerDock", self.mixer_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.waveform_dock, self.mixer_dock)
+        self.waveform_dock.raise_()
+        self.mixer_dock.visibilityChanged.connect(lambda on: on and self.resizeDocks(
+            [self.mixer_dock], [max(self.mixer_dock.height(), 250)], Qt.Orientation.Vertical))
+        self.menus["View"].addAction(self.mixer_dock.toggleViewAction())
         self.prompt_panel.attach(self.session, self.timeline)
 
         self.session.subscribe(self._on_change)
@@ -106,8 +116,6 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         self.waveform.attach(self.session, self.timeline, self.jobs)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._refresh)
-        self._playing = QTimer(self, interval=30)
-        self._playing.timeout.connect(self._advance_playhead)
         self._restore_layout()
         self._watch_song()
         self.status.showMessage("Describe a song in the prompt and press Generate", 10000)
@@ -128,11 +136,14 @@ class MainWindow(FileActions, JobActions, QMainWindow):
         bar.setMovable(False)
         bar.setIconSize(bar.iconSize().scaled(20, 20, Qt.AspectRatioMode.KeepAspectRatio))
         a = self.actions_by_id
-        for ids in (("new", "open", "save"), ("undo", "redo"), ("rewind", "play", "loop")):
+        for ids in (("new", "open", "save"), ("undo", "redo"), ("rewind", "play", "stop", "loop")):
             bar.addActions([a[i] for i in ids])
             bar.addSeparator()
-        self.position_label = QLabel("001 . 1 . 000", objectName="transportDisplay")
-        self.position_label.setToolTip("Playhead position: bar . beat . tick")
+        for i, name in (("play", "playButton"), ("stop", "stopButton"), ("loop", "loopButton")):
+            bar.widgetForAction(a[i]).setObjectName(name)
+        self.position_label = QLabel("1:1   0:00.0", objectName="positionLabel")
+        self.position_label.setToolTip("Playhead position: bar:beat and minutes:seconds")
+        self.position_label.setMinimumWidth(self.position_label.fontMetrics().horizontalAdvance("000:0   00:00.0") + 12)
         bar.addWidget(self.position_label)
         self.song_info = QLabel(objectName="transportInfo")
         self.song_info.setToolTip("Tempo, meter, key and length of the song")
@@ -300,48 +311,16 @@ class MainWindow(FileActions, JobActions, QMainWindow):
             self.timeline.select_sections(copies)
 
     # --- transport and view --------------------------------------------------------------------------
-    def toggle_play(self) -> None:
-        """Move the playhead in time (audio playback arrives with the waveform view, part 2)."""
-        import time
-
-        if self._playing.isActive():
-            self._playing.stop()
-            self.actions_by_id["play"].setIcon(icon("play"))
-        else:
-            self._play_from = (time.monotonic(), self.song.tick_to_seconds(self.timeline.canvas.playhead_tick))
-            self._playing.start()
-            self.actions_by_id["play"].setIcon(icon("stop"))
-
-    def _advance_playhead(self) -> None:
-        import time
-
-        start, offset = self._play_from
-        tick = int(self.song.tempo_map.seconds_to_tick(offset + time.monotonic() - start))
-        loop = self.timeline.canvas.loop_bars
-        if loop is not None:
-            a, b = self.song.bar_to_tick(loop[0]), self.song.bar_to_tick(loop[1])
-            if tick >= b:
-                self._play_from = (time.monotonic(), self.song.tick_to_seconds(a))
-                tick = a
-        if tick >= self.song.end_tick and loop is None:
-            self.toggle_play()
-            tick = 0
-        self.set_playhead(tick)
-
     def set_playhead(self, tick: int) -> None:
         self.timeline.canvas.set_playhead(tick)
-        bar, off = self.song.meter_map.tick_to_bar(tick)
-        beat_ticks = self.song.ppq * 4 // self.song.meter_map.meter_at_bar(bar).denominator
-        self.position_label.setText(f"{bar + 1:03d} . {off // beat_ticks + 1} . {off % beat_ticks:03d}")
-
-    def rewind(self) -> None:
-        self.set_playhead(0)
+        self.position_label.setText(position_text(self.song, tick))
 
     def toggle_loop(self, on: bool) -> None:
         i = self.timeline.selected_section_index()
         s = self.song.sections[i] if i >= 0 else None
         self.timeline.canvas.loop_bars = (s.start_bar, s.end_bar) if on and s is not None else None
         self.timeline.canvas.viewport().update()
+        self.transport_control.sync_loop()
 
     def zoom_in(self) -> None:
         self.timeline.zoom_in()
@@ -391,7 +370,8 @@ class MainWindow(FileActions, JobActions, QMainWindow):
             event.ignore()
             return
         self.save_layout()
-        self._playing.stop()
+        self.transport_control.close()
+        self.mixer_view.close_view()
         if self.jobs.job is not None:
             self.jobs.cancel()
         self.session.close()
