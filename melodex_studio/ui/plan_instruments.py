@@ -29,6 +29,29 @@ from .theme import Theme
 ROW_H = 26
 
 
+def fit_height(view, rows: int, row_h: int | None = None, header: bool = True) -> None:
+    """Make a table or list exactly as high as ``rows`` rows (plus its header and the style's padding)."""
+    view.ensurePolished()
+    m = view.contentsMargins()
+    head = view.horizontalHeader().sizeHint().height() if header else 0
+    row_h = row_h or view.verticalHeader().defaultSectionSize()
+    view.setFixedHeight(head + row_h * rows + m.top() + m.bottom() + 2)
+
+
+class ProgramCombo(QComboBox):
+    """A GM program chooser that shows the program number when closed (the name is in its list and tooltip)."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
+        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox, QStylePainter
+
+        p = QStylePainter(self)
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        opt.currentText = opt.currentText.split("  ")[0]
+        p.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        p.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+
+
 def _style(combo: QComboBox, stated: bool) -> None:
     color = Theme.color("accent") if stated else Theme.color("text_dim")
     combo.setStyleSheet(f"QComboBox {{ color: {color.name()}; font-weight: {600 if stated else 400}; }}")
@@ -45,11 +68,16 @@ class InstrumentTable(QWidget):
         self._rows: list[InstrumentPlan] = []
         self._filling = False
         self.table = QTableWidget(0, 3, objectName="planInstruments")
-        self.table.setHorizontalHeaderLabels(["Instrument", "Program", "Role"])
+        self.table.setHorizontalHeaderLabels(["Instrument", "Prog", "Role"])
+        self.table.horizontalHeaderItem(1).setToolTip("General MIDI program number (its name is in the list)")
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        head.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        head.resizeSection(1, 62)
+        head.resizeSection(2, 96)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(ROW_H)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -86,7 +114,7 @@ class InstrumentTable(QWidget):
             self.table.setRowCount(len(self._rows))
             for r, ins in enumerate(self._rows):
                 self._fill_row(r, ins)
-            self.table.setFixedHeight(self.table.horizontalHeader().height() + ROW_H * max(2, len(self._rows)) + 4)
+            fit_height(self.table, max(2, len(self._rows)))
         finally:
             self._filling = False
 
@@ -98,9 +126,11 @@ class InstrumentTable(QWidget):
         name.addItems(names)
         name.setCurrentText(ins.name)
         name.setToolTip("Instrument (choosing one sets its usual program and role)")
-        program = QComboBox(objectName="instrumentProgram")
+        program = ProgramCombo(objectName="instrumentProgram")
+        program.view().setMinimumWidth(230)
         self._program_items(program, ins)
-        program.setToolTip("General MIDI program the track plays (the SoundFont preview and the MIDI export use it)")
+        program.setToolTip(f"General MIDI program {program.currentText()}: what the track plays (the SoundFont "
+                           "preview and the MIDI export use it)")
         role = QComboBox(objectName="instrumentRole")
         role.addItems(list(ROLES))
         role.setCurrentText(ins.role)
@@ -119,7 +149,7 @@ class InstrumentTable(QWidget):
     def _program_items(program: QComboBox, ins: InstrumentPlan) -> None:
         program.clear()
         if ins.is_drum:
-            program.addItem("Drum kit (channel 10)")
+            program.addItem("Kit")
         else:
             program.addItems([f"{i + 1}  {n}" for i, n in enumerate(GM_PROGRAMS)])
             program.setCurrentIndex(int(ins.program))

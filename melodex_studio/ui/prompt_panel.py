@@ -27,7 +27,7 @@ from ..prompt.vocabulary import GENRES, MOODS
 from ..song import Key, Song
 from ..song.limits import SEED_RANGE
 from .icons import icon
-from .plan_instruments import InstrumentTable
+from .plan_instruments import InstrumentTable, fit_height
 from .section_overrides import SectionOverrides
 
 KEYS = [f"{n} {m}" for m in ("major", "minor") for n in ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")]
@@ -86,7 +86,7 @@ class PromptPanel(QWidget):
         self.form.verticalHeader().setDefaultSectionSize(24)
         self.form.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.form.setToolTip("The form: one row per section with its length in bars (double-click to edit)")
-        self.form.setMinimumHeight(130)
+        self.form.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.form_total = QLabel()
         self.form_total.setProperty("role", "hint")
         add_row, del_row = QToolButton(text="+"), QToolButton(text="−")
@@ -301,12 +301,17 @@ class PromptPanel(QWidget):
                 bars = QTableWidgetItem(str(s.bars))
                 bars.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.form.setItem(i, 1, bars)
+            self._fit_form()
             self.instruments.show_instruments(p.instruments)
             self.warning.setText(" ".join(p.warnings))
             self.warning.setVisible(bool(p.warnings))
         finally:
             self._filling = False
         self._show_stated()
+
+    def _fit_form(self) -> None:
+        """The form table as high as its rows (2 to 10 rows; more scroll)."""
+        fit_height(self.form, max(2, min(10, self.form.rowCount())))
 
     def _show_stated(self) -> None:
         p = self._plan
@@ -363,6 +368,7 @@ class PromptPanel(QWidget):
         self.form.setItem(r, 0, QTableWidgetItem("verse"))
         self.form.setItem(r, 1, QTableWidgetItem("8"))
         self.form.blockSignals(False)
+        self._fit_form()
         self._edit_form()
 
     def _remove_form_row(self) -> None:
@@ -373,6 +379,7 @@ class PromptPanel(QWidget):
         for r in rows:
             self.form.removeRow(r)
         self.form.blockSignals(False)
+        self._fit_form()
         self._edit_form()
 
     # --- seed and renderer ---------------------------------------------------------------------------

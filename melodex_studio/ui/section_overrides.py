@@ -26,6 +26,7 @@ from ..engine.session import ProjectSession
 from ..errors import MelodexError
 from ..prompt.vocabulary import GENRES, MOODS
 from ..song import Song
+from .plan_instruments import fit_height
 
 SONG = "(as the song)"
 KEYS = ("energy", "genre", "mood", "instruments")
@@ -119,7 +120,6 @@ class SectionOverrides(QWidget):
         self.mood.setToolTip("A mood for this section only")
         self.instruments = QListWidget(objectName="overrideInstruments")
         self.instruments.setToolTip("The tracks that play in this section (all checked: as the song)")
-        self.instruments.setMaximumHeight(110)
         form = QFormLayout()
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)
@@ -177,6 +177,8 @@ class SectionOverrides(QWidget):
                 item.setCheckState(Qt.CheckState.Checked if playing is None or t.name in playing
                                    else Qt.CheckState.Unchecked)
                 self.instruments.addItem(item)
+            fit_height(self.instruments, max(2, min(6, len(song.tracks))), self.instruments.sizeHintForRow(0),
+                       header=False)
         finally:
             self._filling = False
 
