@@ -231,7 +231,7 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         for i in ("rename_section", "delete_section", "insert_section", "duplicate_section", "export_section_wav",
                   "export_section_midi"):
             a[i].setEnabled(has_section and not busy)
-        for i in ("new", "open", "import_midi", "close_project", "export_midi", "export_wav"):
+        for i in ("new", "open", "import_midi", "close_project", "export_dialog", "export_midi", "export_wav"):
             a[i].setEnabled(not busy)
         name = self.session.path.name if self.session.path else "Untitled"
         ro = " [read-only]" if self.session.read_only else ""
@@ -360,6 +360,11 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
 
     def show_shortcuts(self) -> None:
         show_shortcuts(self)
+
+    def show_export_dialog(self) -> None:
+        from .export_dialog import show_export_dialog
+
+        show_export_dialog(self)
 
     def show_about(self) -> None:
         show_about(self, self.session)
