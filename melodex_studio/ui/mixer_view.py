@@ -37,6 +37,12 @@ LUFS_WINDOW_S = 3.0  # short-term loudness (EBU R128)
 LOUDNESS_EVERY = 6  # display frames between loudness/true-peak updates (~5 Hz)
 
 
+def pan_text(pan: float) -> str:
+    """C, L30, R100, ... for a pan of -1 .. 1."""
+    v = round(pan * 100)
+    return "C" if v == 0 else f"{'L' if v < 0 else 'R'}{abs(v)}"
+
+
 def _db(x: float) -> float:
     return 20.0 * math.log10(x) if x > 0 else -math.inf
 
@@ -98,6 +104,8 @@ class ChannelStrip(QFrame):
         self.pan = QDial(objectName="stripPan", minimum=-100, maximum=100, notchesVisible=True, wrapping=False)
         self.pan.setFixedSize(QSize(40, 40))
         self.pan.setToolTip("Pan: left ↔ right (double-click: centre)")
+        self.pan_label = QLabel(objectName="stripPanLabel", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.pan_label.setToolTip("Pan position: L100 … C … R100")
         self.gain = QSlider(Qt.Orientation.Vertical, objectName="stripGain")
         self.gain.setRange(int(GAIN_MIN_DB * 2), int(GAIN_MAX_DB * 2))
         self.gain.setPageStep(6)
@@ -126,6 +134,7 @@ class ChannelStrip(QFrame):
         lay.setSpacing(3)
         lay.addWidget(self.name)
         lay.addWidget(self.pan, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self.pan_label)
         lay.addLayout(fader, 1)
         lay.addWidget(self.gain_label)
         lay.addLayout(buttons)
@@ -158,6 +167,7 @@ class ChannelStrip(QFrame):
                 w.setValue(int(v))
             w.blockSignals(False)
         self.gain_label.setText(f"{track.gain_db:+.1f} dB")
+        self.pan_label.setText(pan_text(track.pan))
 
     def gain_db(self) -> float:
         return self.gain.value() / 2.0
@@ -173,6 +183,7 @@ class ChannelStrip(QFrame):
             self._commit()
 
     def _pan_moved(self) -> None:
+        self.pan_label.setText(pan_text(self.pan_value()))
         if self.pan.isSliderDown():
             self.view.hear(self.track_id, pan=self.pan_value())
         else:
