@@ -24,8 +24,8 @@ from .peaks import PeakPyramid, Peaks
 from .theme import Theme, role_color, section_color
 
 BAND_GAP = 0.25  # between the mix band and the stem band, in band half-heights
-EMPTY_HINT = ("No audio yet. Choose the Diffusion renderer under Advanced and press Generate: "
-              "the mix is drawn here, with the selected track's stem under it.")
+EMPTY_HINT = ("No audio yet. Describe a song and press Generate: its mix is drawn here, with the selected "
+              "track's stem under it (the Diffusion renderer under Advanced renders the real audio).")
 
 
 def seconds_to_ticks(song, seconds: np.ndarray) -> np.ndarray:
@@ -82,6 +82,7 @@ class WaveformView(QWidget):
         self._canvas = None
         self._session = None
         self._audio_key: tuple | None = None
+        self._external: tuple | None = None  # the last audio given to set_audio
         self._followed: tuple = ()
 
         row = QHBoxLayout(self)
@@ -101,7 +102,13 @@ class WaveformView(QWidget):
 
     # --- input -------------------------------------------------------------------------------------
     def set_audio(self, mix: np.ndarray | None, sample_rate: int, stems: Mapping[str, np.ndarray] | None = None) -> None:
-        """The mix ((frames, 2) float, or None: no audio) and the dry or processed stems by track id."""
+        """The mix ((frames, 2) float, or None: no audio) and the dry or processed stems by track id. Once audio
+        comes this way (the window's playback source), the view stops feeding itself from the session."""
+        self._external = (mix, sample_rate, stems)
+        self._audio_key = None
+        self._show_audio(mix, sample_rate, stems)
+
+    def _show_audio(self, mix, sample_rate: int, stems) -> None:
         self.mix = None if mix is None or len(mix) == 0 else mix
         self.sample_rate = int(sample_rate)
         self.stems = dict(stems or {})
@@ -148,9 +155,10 @@ class WaveformView(QWidget):
         self.set_song(session.song)
         if feed:
             session.subscribe(lambda info: self.feed_from_session())
-            if jobs is not None:
-                jobs.progress.connect(lambda job, p: self.feed_stems(getattr(p, "stems", None) or {}))
             self.feed_from_session()
+        if jobs is not None:  # a render job's stems are drawn as they come; its end brings the song's audio back
+            jobs.progress.connect(lambda job, p: self.feed_stems(getattr(p, "stems", None) or {}))
+            jobs.ended.connect(lambda job: self._job_ended())
         self._follow()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
@@ -185,6 +193,8 @@ class WaveformView(QWidget):
         from ..engine.proposals import stem_name
 
         s = self._session
+        if s is None or self._external is not None:
+            return
         song = s.song
         names = {t.id: stem_name(song, t.id) for t in song.tracks}
         stems = {}
@@ -198,7 +208,16 @@ class WaveformView(QWidget):
         if key == self._audio_key:
             return
         self._audio_key = key
-        self.set_audio(*self._mixed(song, stems), stems)
+        self._show_audio(*self._mixed(song, stems), stems)
+
+    def _job_ended(self) -> None:
+        if self._audio_key is None or self._audio_key[0] != "job":
+            return
+        self._audio_key = None
+        if self._external is not None:
+            self._show_audio(*self._external)
+        else:
+            self.feed_from_session()
 
     def feed_stems(self, stems: Mapping[str, np.ndarray]) -> None:
         """Stems a running render job has finished so far (track id -> dry (frames, 2)): drawn as they come."""
@@ -208,7 +227,7 @@ class WaveformView(QWidget):
         if not stems or key == self._audio_key:
             return
         self._audio_key = key
-        self.set_audio(*self._mixed(song, stems), stems)
+        self._show_audio(*self._mixed(song, stems), stems)
 
     @staticmethod
     def _mixed(song, stems: dict) -> tuple[np.ndarray | None, int]:

@@ -110,12 +110,17 @@ def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, q
 
 def test_no_audio_shows_a_hint_and_a_job_delivering_stems_draws_them(window, qtbot):
     wf = window.waveform
-    assert wf.stack.currentWidget() is wf.hint and "Diffusion" in wf.hint.text()
+    assert wf.stack.currentWidget() is wf.hint and "Generate" in wf.hint.text()
     assert wf.band_data("mix") is None
-    # stems arriving with a running job's progress are drawn as they come
+    # stems arriving with a running job's progress are drawn as they come; its end brings the song's audio back
     window.prompt_panel.set_prompt(PROMPT)
     window.generate()
     assert window.wait_for_jobs(60)
+    source = getattr(window, "audio_source", None)
+    if source is not None:  # the window's playback source gives the song's (preview) audio
+        assert source.wait(30)
+        qtbot.waitUntil(lambda: wf._external is not None, timeout=5000)
+    song_audio = wf.mix
     song = window.song
     frames = int(song.duration_seconds * song.sample_rate)
     stem = np.zeros((frames, 2), np.float32)
@@ -125,3 +130,5 @@ def test_no_audio_shows_a_hint_and_a_job_delivering_stems_draws_them(window, qtb
     assert wf.stack.currentIndex() == 1
     _, peaks = wf.band_data("mix")
     assert peaks.maxs.max() == pytest.approx(0.5) and peaks.mins.min() == 0.0
+    wf._job_ended()
+    assert wf.mix is song_audio
