@@ -1,49 +1,51 @@
-"""The piano roll's painted part: the note grid (the scroll area's viewport), the bar ruler with the chord lane
-above it, the keyboard (or GM drum names) on its left and the velocity lane under it, and the mouse and
-keyboard input that edits notes.
+"""The piano roll's note grid: one clip (the notes of one track that start in one section) on a scroll area whose
+viewport is the grid, with the strips around it (``piano_roll_strips``: bar ruler and chord lane, keys or GM drum
+names, velocity lane) and the input of ``piano_roll_input``.
 
-The canvas shows one clip: the notes of one track that start in one section (``show_clip``). It keeps a
-sorted copy of them (``notes``, with their start ticks for ``bisect``) and the selection; it never changes the
-song itself: a finished gesture calls ``on_edit(removed, added, label)`` once (the dock makes it one
-``session.edit_notes`` change), and while a drag goes on only the canvas's preview moves. Painting visits only
-the notes in view (bisect on the start ticks, minus the longest note) and draws the static grid from a pixmap
-kept while zoom, scroll and size stay the same.
+The canvas never changes the song itself: it keeps a sorted copy of the clip's notes (``notes``) with numpy
+arrays of their starts, lengths, rows and velocities; a finished gesture calls ``on_edit(removed, added, label)``
+once (the dock makes it one ``session.edit_notes`` change). Painting visits only the notes in view (a binary
+search on the start ticks, less the longest note) with vectorised geometry, draws them in a few batched calls,
+and draws the static grid from a pixmap kept while zoom, scroll and size stay the same.
 
-Units: ticks (song.ppq per quarter note); x in pixels from the viewport's left; rows top to bottom.
+Units: ticks (song.ppq per quarter note); x, y in viewport pixels; rows top to bottom.
 """
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetrics,
-    QKeySequence,
-    QPainter,
-    QPen,
-    QPixmap,
-    QPolygonF,
-)
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QStaticText
+from PySide6.QtWidgets import QAbstractScrollArea
 
 from ..song import Note, Song
 from ..song.model import PITCH_NAMES_SHARP
 from . import roll_edits as ed
 from .drum_names import drum_name, drum_rows
+from .piano_roll_input import Drag, RollInput
+from .piano_roll_strips import (
+    BLACK,
+    TOP_H,
+    VEL_H,
+    Strip,
+    VelocityLane,
+    paint_keys,
+    paint_ruler,
+    paint_velocity,
+)
+from .piano_roll_strips import velocity_of_y as _velocity_of_y
 from .theme import Theme, role_color
-from .timescale import chord_symbol, label_step
+from .timescale import label_step
 
-RULER_H, CHORD_H, VEL_H = 20, 20, 76
-TOP_H = RULER_H + CHORD_H
 KEYS_W, DRUM_KEYS_W = 58, 138
 EDGE_PX = 5  # how near a note's right end a press resizes it
-BLACK = {1, 3, 6, 8, 10}
 MIN_PPQ, MAX_PPQ = 4.0, 480.0  # horizontal zoom: pixels per quarter note
 MIN_ROW, MAX_ROW = 6, 36  # vertical zoom: pixels per row
+SQRT2 = math.sqrt(2.0)
+DENSE_NOTES = 600  # more notes in view than this are drawn as one numpy image
 
 
 def note_name(pitch: int) -> str:
@@ -51,53 +53,14 @@ def note_name(pitch: int) -> str:
     return f"{PITCH_NAMES_SHARP[pitch % 12]}{pitch // 12 - 1}"
 
 
-@dataclass
-class Drag:
-    kind: str  # 'move', 'resize', 'draw', 'velocity', 'rubber'
-    x: float
-    y: float
-    tick: float
-    row: int
-    origin: list[Note] = field(default_factory=list)
-    anchor: Note | None = None
-    preview: list[Note] = field(default_factory=list)
-    copy: bool = False
-    moved: bool = False
-    mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+def _rects(x: np.ndarray, y: np.ndarray, w, h) -> list[QRectF]:
+    n = len(x)
+    w = w.tolist() if isinstance(w, np.ndarray) else [float(w)] * n
+    h = h.tolist() if isinstance(h, np.ndarray) else [float(h)] * n
+    return list(map(QRectF, x.tolist(), y.tolist(), w, h))
 
 
-class _Strip(QWidget):
-    """A painted strip around the grid (ruler, keys, velocity); it paints and handles input through the canvas."""
-
-    def __init__(self, canvas: PianoRollCanvas, name: str, paint: Callable, tip: str):
-        super().__init__(canvas)
-        self.canvas, self._paint = canvas, paint
-        self.setObjectName(name)
-        self.setToolTip(tip)
-        self.setMouseTracking(True)
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        self._paint(p, self.width(), self.height())
-        p.end()
-
-    def wheelEvent(self, event) -> None:
-        self.canvas.wheelEvent(event)
-
-
-class _VelocityLane(_Strip):
-    def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.canvas.velocity_press(event.position().x() - self.canvas.keys_w, event.position().y())
-
-    def mouseMoveEvent(self, event) -> None:
-        self.canvas.velocity_move(event.position().y())
-
-    def mouseReleaseEvent(self, event) -> None:
-        self.canvas.finish_drag()
-
-
-class PianoRollCanvas(QAbstractScrollArea):
+class PianoRollCanvas(RollInput, QAbstractScrollArea):
     """See the module docstring. ``on_edit(removed, added, label)`` applies an edit; ``on_audition(note)``
     plays a note; ``on_message(text)`` tells the user why nothing happened."""
 
@@ -112,9 +75,9 @@ class PianoRollCanvas(QAbstractScrollArea):
         self.rows: list[int] = list(range(127, -1, -1))  # pitch of each row, top to bottom
         self._row_of: dict[int, int] = {}
         self.notes: list[Note] = []  # the clip's notes, sorted
-        self._starts: list[int] = []
-        self._max_dur = 0
-        self.selected: set[Note] = set()
+        self._arrays([])
+        self._selected: set[Note] = set()
+        self._sel_mask: np.ndarray | None = None
         self.px_per_quarter = 48.0
         self.row_h = 14
         self.snap = "1/16"
@@ -129,19 +92,22 @@ class PianoRollCanvas(QAbstractScrollArea):
         self.on_audition: Callable[[Note], None] = lambda n: None
         self.on_message: Callable[[str], None] = lambda text: None
         self._grid: tuple | None = None  # (key, pixmap)
-        self._font = QFont(self.font())
-        self._font.setPointSizeF(8)
-        self._color = QColor("#e8a33d")
+        self.small_font = QFont(self.font())
+        self.small_font.setPointSizeF(8)
+        self._names: dict[str, QStaticText] = {}
+        self.color = QColor("#e8a33d")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.viewport().setMouseTracking(True)
+        self.viewport().setAutoFillBackground(False)  # the grid pixmap covers it
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.ruler = _Strip(self, "pianoRollRuler", self._paint_ruler, "Bars of the section, and its chords")
-        self.keys = _Strip(self, "pianoRollKeys", self._paint_keys, "Keys (C4 = middle C); drums: the GM kit pieces")
-        self.velocity_lane = _VelocityLane(self, "velocityLane", self._paint_velocity,
-                                           "Velocity of each note: drag a bar up or down (all selected notes "
-                                           "when it is one of them)")
+        self.ruler = Strip(self, "pianoRollRuler", paint_ruler, "Bars of the section (the song's numbers) and its chords")
+        self.keys = Strip(self, "pianoRollKeys", paint_keys, "Keys (C4 = middle C); drums: the GM kit pieces")
+        self.velocity_lane = VelocityLane(self, "velocityLane", paint_velocity,
+                                          "Velocity of each note: drag a bar up or down (all selected notes "
+                                          "when it is one of them)")
         self.setToolTip("Draw: click to add a note, drag to set its length · drag a note to move it (Alt: copy), "
                         "its right edge to resize · right click deletes · Ctrl+wheel / Shift+wheel zoom")
         self._layout_margins()
@@ -156,6 +122,71 @@ class PianoRollCanvas(QAbstractScrollArea):
         """Pixels per tick."""
         return self.px_per_quarter / (self.song.ppq if self.song else 480)
 
+    def _arrays(self, notes: list[Note]) -> None:
+        """The notes (sorted by start) as arrays: what painting and hit tests use."""
+        n = len(notes)
+        self.start_list = [x.start_tick for x in notes]
+        self.starts = np.array(self.start_list, np.int64)
+        self.durs = np.fromiter((x.duration_ticks for x in notes), np.int64, n)
+        self.velocities = np.fromiter((x.velocity for x in notes), np.int64, n)
+        pitches = np.fromiter((x.pitch for x in notes), np.int64, n)
+        lut = np.zeros(128, np.int64)
+        for pitch, row in getattr(self, "_row_of", {}).items():
+            lut[pitch] = row
+        self.row_idx = lut[pitches]
+        self.max_dur = int(self.durs.max()) if n else 0
+        self.used_pitches = set(np.unique(pitches).tolist())
+        self._no_hide = np.zeros(n, bool)
+
+    def index_of(self, note: Note) -> int | None:
+        """Index of ``note`` in ``notes`` (None when the clip does not hold it)."""
+        i = bisect.bisect_left(self.start_list, note.start_tick)
+        while i < len(self.notes) and self.start_list[i] == note.start_tick:
+            if self.notes[i] == note:
+                return i
+            i += 1
+        return None
+
+    def _mask(self, notes) -> np.ndarray:
+        m = np.zeros(len(self.notes), bool)
+        idx = [i for i in map(self.index_of, notes) if i is not None]
+        m[idx] = True
+        return m
+
+    @property
+    def selected(self) -> set[Note]:
+        """The selected notes (assign a new set to change it)."""
+        return self._selected
+
+    @selected.setter
+    def selected(self, notes) -> None:
+        self._selected = set(notes)
+        self._sel_mask = None
+        self.repaint_all()
+
+    def selected_mask(self) -> np.ndarray:
+        if self._sel_mask is None or len(self._sel_mask) != len(self.notes):
+            self._sel_mask = self._mask(self._selected)
+        return self._sel_mask
+
+    def hidden_mask(self) -> np.ndarray:
+        """The notes a drag in progress replaces by its preview (moved, resized, new velocity)."""
+        d = self.drag
+        if d is None or d.copy or d.kind not in ("move", "resize", "velocity") or not d.preview:
+            return self._no_hide
+        if d.hide is None or len(d.hide) != len(self.notes):
+            d.hide = self._mask(d.origin)
+        return d.hide
+
+    def velocity_of_y(self, y: float) -> int:
+        """The velocity a press at ``y`` in the velocity lane sets (top = 127, bottom = 1)."""
+        return _velocity_of_y(y)
+
+    def row_label(self, row: int) -> str:
+        """What the keys strip writes on ``row``: the GM kit piece for drums, else the note name ('C4')."""
+        pitch = self.rows[row]
+        return drum_name(pitch) if self.is_drum else note_name(pitch)
+
     def track(self):
         return self.song.track(self.track_id) if self.song is not None and self.track_id else None
 
@@ -164,7 +195,7 @@ class PianoRollCanvas(QAbstractScrollArea):
         new_clip = (section_id, track_id) != (self.section_id, self.track_id) or song is not self.song
         self.song, self.section_id, self.track_id = song, section_id, track_id
         if new_clip:
-            self.selected.clear()
+            self.selected = set()
         self.reload()
         if fit and new_clip:
             self.fit()
@@ -180,19 +211,19 @@ class PianoRollCanvas(QAbstractScrollArea):
             sec = None
         if tr is None or sec is None:
             self.section_id = self.track_id = None
-            self.notes, self._starts, self._max_dur, self.selected = [], [], 0, set()
+            self.notes, self.selected = [], set()
             self.is_drum, self.rows = False, list(range(127, -1, -1))
         else:
             self.a, self.b = self.song.section_ticks(sec)
             self.is_drum = tr.is_drum
-            self.notes = sorted(tr.notes_in(self.a, self.b))
-            self._starts = [n.start_tick for n in self.notes]
-            self._max_dur = max((n.duration_ticks for n in self.notes), default=0)
+            self.notes = tr.notes_in(self.a, self.b)  # the song keeps a track's notes sorted
+            if any(x.start_tick > y.start_tick for x, y in zip(self.notes, self.notes[1:])):
+                self.notes.sort(key=lambda x: x.start_tick)
             self.rows = drum_rows({n.pitch for n in self.notes}) if self.is_drum else list(range(127, -1, -1))
-            self._color = role_color(tr.role)
-            have = set(self.notes)
-            self.selected &= have
+            self.color = role_color(tr.role)
         self._row_of = {p: i for i, p in enumerate(self.rows)}
+        self._arrays(self.notes)
+        self.selected = {n for n in self._selected if self.index_of(n) is not None}
         self.drag = None
         self._grid = None
         self._layout_margins()
@@ -248,6 +279,8 @@ class PianoRollCanvas(QAbstractScrollArea):
         self.repaint_all()
 
     def repaint_all(self) -> None:
+        if not hasattr(self, "velocity_lane"):
+            return
         self.viewport().update()
         self.ruler.update()
         self.keys.update()
@@ -282,7 +315,7 @@ class PianoRollCanvas(QAbstractScrollArea):
     def visible_range(self) -> tuple[int, int]:
         """Index range [i, j) of ``notes`` that may intersect the view horizontally (bisect on the starts)."""
         t0, t1 = self.tick_at(0), self.tick_at(self.viewport().width())
-        return bisect.bisect_left(self._starts, t0 - self._max_dur), bisect.bisect_right(self._starts, t1)
+        return bisect.bisect_left(self.start_list, t0 - self.max_dur), bisect.bisect_right(self.start_list, t1)
 
     def note_at(self, pos: QPointF) -> tuple[Note | None, bool]:
         """(the note under ``pos``, whether ``pos`` is on its right edge: a resize)."""
@@ -291,7 +324,7 @@ class PianoRollCanvas(QAbstractScrollArea):
             return None, False
         pitch = self.rows[row]
         i, j = self.visible_range()
-        for n in reversed(self.shown()[i:j] if self.drag else self.notes[i:j]):
+        for n in reversed(self.notes[i:j]):
             if n.pitch != pitch:
                 continue
             r = self.note_rect(n)
@@ -336,7 +369,7 @@ class PianoRollCanvas(QAbstractScrollArea):
         self._grid = (key, pm)
         return pm
 
-    def _bars_in_view(self, w: float):
+    def bars_in_view(self, w: float):
         """(bar, tick) of each bar line of the section from just left of the view to its right edge."""
         song = self.song
         t0, t1 = max(self.a, self.tick_at(0)), min(self.b, self.tick_at(w))
@@ -353,7 +386,7 @@ class PianoRollCanvas(QAbstractScrollArea):
         px_bar = song.bar_to_tick(1) * self.k
         step = label_step(px_bar, 12)
         pens = (QPen(Theme.color("grid_bar"), 1), QPen(Theme.color("line"), 1), QPen(Theme.color("grid_beat"), 1))
-        for bar, tick in self._bars_in_view(w):
+        for bar, tick in self.bars_in_view(w):
             if bar % step:
                 continue
             end = song.bar_to_tick(bar + 1)
@@ -391,214 +424,137 @@ class PianoRollCanvas(QAbstractScrollArea):
             p.end()
             return
         p.drawPixmap(0, 0, self._grid_pixmap(w, h))
-        notes = self.shown()
-        if notes is self.notes:
-            i, j = self.visible_range()
-        else:
-            longest = max([self._max_dur] + [n.duration_ticks for n in self.drag.preview])
-            starts = [n.start_tick for n in notes]
-            i = bisect.bisect_left(starts, self.tick_at(0) - longest)
-            j = bisect.bisect_right(starts, self.tick_at(w))
-        self._paint_notes(p, notes[i:j], w, h)
+        self._paint_notes(p, w, h)
         d = self.drag
         if d is not None and d.kind == "rubber" and d.moved:
-            r = QRectF(QPointF(d.x, d.y), self._mouse).normalized()
             fill = QColor(Theme.color("accent"))
             fill.setAlphaF(0.15)
             p.setPen(QPen(Theme.color("accent"), 1))
             p.setBrush(fill)
-            p.drawRect(r)
+            p.drawRect(QRectF(QPointF(d.x, d.y), self._mouse).normalized())
         p.end()
 
     def _fills(self) -> list[QColor]:
-        """Note colours by velocity (4 steps, softer = paler) and the selection's."""
-        base = QColor(self._color)
-        out = []
-        for f in (0.45, 0.65, 0.85, 1.0):
-            c = QColor.fromHsvF(base.hsvHueF(), max(0.0, base.hsvSaturationF() * (0.35 + 0.65 * f)),
-                                min(1.0, base.valueF() * (0.55 + 0.45 * f)))
-            out.append(c)
+        """Note colours by velocity, four steps (softer = paler and darker)."""
+        base = self.color
+        return [QColor.fromHsvF(base.hsvHueF(), max(0.0, base.hsvSaturationF() * (0.35 + 0.65 * f)),
+                                min(1.0, base.valueF() * (0.55 + 0.45 * f))) for f in (0.45, 0.65, 0.85, 1.0)]
+
+    def _paint_notes(self, p: QPainter, w: int, h: int) -> None:
+        """The notes in view in five batched calls (four velocity colours and the selection), then a drag's
+        preview; note names inside notes wide enough for them."""
+        rh, k, a = self.row_h, self.k, self.a
+        hv, vv = self.horizontalScrollBar().value(), self.verticalScrollBar().value()
+        r0, r1 = self.row_at(0) - 1, self.row_at(h) + 1
+        i, j = self.visible_range()
+        rows = self.row_idx[i:j]
+        x = (self.starts[i:j] - a) * k - hv
+        keep = (rows >= r0) & (rows <= r1) & (x <= w) & ~self.hidden_mask()[i:j]
+        widths = np.maximum(3.0, self.durs[i:j] * k - 1)
+        if not self.is_drum:
+            keep &= x + widths >= 0
+        chosen = keep & self.selected_mask()[i:j]
+        bucket = np.minimum(3, (self.velocities[i:j] - 1) // 32)
+        y = rows * rh - vv
+        preview = self.drag.preview if self.drag is not None and self.drag.kind != "rubber" else []
+        px = np.array([(n.start_tick - a) * k - hv for n in preview], float)
+        py = np.array([self._row_of.get(n.pitch, 0) * rh - vv for n in preview], float)
+        pw = np.array([max(3.0, n.duration_ticks * k - 1) for n in preview], float)
+        edge, sel_edge = QColor(0, 0, 0, 150), Theme.color("accent")
+        sel_fill = QColor("#ffffff") if Theme.name == "dark" else QColor("#1d2026")
+        groups = [(keep & ~chosen & (bucket == q), fill, edge) for q, fill in enumerate(self._fills())]
+        if not self.is_drum and int(keep.sum()) > DENSE_NOTES:  # zoomed out on a busy clip: one image
+            self._raster(p, w, h, x, widths, rows, [(m, fill) for m, fill, _ in groups] + [(chosen, sel_fill)])
+            none = np.zeros_like(keep)
+            groups, chosen = [(none, fill, e) for _, fill, e in groups], none
+        p.setPen(Qt.PenStyle.NoPen)
+        for m, fill, border in groups + [(chosen, sel_fill, sel_edge)]:
+            xs, ys, ws = x[m], y[m], widths[m]
+            if border is sel_edge and len(px):
+                xs, ys, ws = np.concatenate([xs, px]), np.concatenate([ys, py]), np.concatenate([ws, pw])
+            if not len(xs):
+                continue
+            if self.is_drum:
+                p.setBrush(border)
+                self._diamonds(p, xs, ys + rh / 2, max(6.0, rh - 2.0))
+                p.setBrush(fill)
+                self._diamonds(p, xs, ys + rh / 2, max(6.0, rh - 2.0) - 3)
+            else:  # a border and a body as two batched fills (cheaper than stroking every outline)
+                p.setBrush(border)
+                p.drawRects(_rects(xs, ys + 1, ws, float(rh - 1)))
+                p.setBrush(fill)
+                inset = 2.0 if border is sel_edge else 1.0
+                p.drawRects(_rects(xs + inset, ys + 1 + inset, np.maximum(1.0, ws - 2 * inset),
+                                   float(max(1.0, rh - 1 - 2 * inset))))
+        if self.is_drum or rh < 11:
+            return
+        m = keep & (widths >= 26)
+        if 0 < int(m.sum()) <= 300:
+            p.setFont(self.small_font)
+            p.setPen(QColor(0, 0, 0, 190))
+            ty = (rh - 1 - p.fontMetrics().height()) / 2 + 1
+            for xx, yy, pitch in zip(x[m].tolist(), y[m].tolist(), (self.rows[r] for r in rows[m].tolist())):
+                p.drawStaticText(QPointF(xx + 3, yy + ty), self._name(pitch))
+
+    def _raster(self, p: QPainter, w: int, h: int, x: np.ndarray, widths: np.ndarray, rows: np.ndarray,
+                layers: list) -> None:
+        """Many notes as one image (numpy): per visible row, +1 at each note's left and -1 at its right device
+        pixel, a cumulative sum along x gives what is covered; later layers (louder, then selected) win; rows
+        are then stretched to their height with a 1 px gap. O(notes in view + pixels)."""
+        dpr = self.devicePixelRatioF()
+        big_w, big_h = max(1, round(w * dpr)), max(1, round(h * dpr))
+        rh, vv = self.row_h, self.verticalScrollBar().value()
+        r0 = max(0, self.row_at(0))
+        nr = max(1, self.row_at(h) - r0 + 1)
+        index = np.zeros((nr, big_w), np.uint8)
+        palette = np.zeros(len(layers) + 1, np.uint32)
+        for code, (m, color) in enumerate(layers, start=1):
+            palette[code] = color.rgba()
+            rr = rows[m] - r0
+            ok = (rr >= 0) & (rr < nr)
+            if not ok.any():
+                continue
+            xa = np.clip(np.floor(x[m] * dpr), 0, big_w).astype(np.int64)
+            xb = np.clip(np.ceil((x[m] + widths[m]) * dpr), 0, big_w).astype(np.int64)
+            xb = np.maximum(xb, np.minimum(xa + 1, big_w))
+            stride, size = big_w + 1, nr * (big_w + 1)
+            diff = (np.bincount(rr[ok] * stride + xa[ok], minlength=size)
+                    - np.bincount(rr[ok] * stride + xb[ok], minlength=size)).reshape(nr, stride)
+            index[np.cumsum(diff[:, :big_w], axis=1) > 0] = code
+        ys = (np.arange(big_h) + 0.5) / dpr + vv  # the content y of each device pixel row
+        row = np.floor(ys / rh).astype(np.int64)
+        inside = (ys - row * rh >= 1) & (row - r0 >= 0) & (row - r0 < nr)
+        colours = palette[np.vstack([index, np.zeros((1, big_w), np.uint8)])]  # one row of pixels per note row
+        img = np.ascontiguousarray(colours[np.where(inside, row - r0, nr)])  # the last row is the gap
+        image = QImage(img.data, big_w, big_h, big_w * 4, QImage.Format.Format_ARGB32)
+        image.setDevicePixelRatio(dpr)
+        p.drawImage(QPointF(0, 0), image)
+
+    def _name(self, pitch: int) -> QStaticText:
+        return self.static_text(note_name(pitch))
+
+    def static_text(self, text: str) -> QStaticText:
+        """``text`` laid out once in the small font (bar numbers, chord symbols, note names)."""
+        out = self._names.get(text)
+        if out is None:
+            if len(self._names) > 2048:
+                self._names.clear()
+            out = self._names[text] = QStaticText(text)
+            out.setTextFormat(Qt.TextFormat.PlainText)
+            out.prepare(font=self.small_font)
         return out
 
-    def _paint_notes(self, p: QPainter, notes: list[Note], w: int, h: int) -> None:
-        rh = self.row_h
-        r0, r1 = self.row_at(0) - 1, self.row_at(h) + 1
-        row_of, k, hv, vv, a = self._row_of, self.k, self.horizontalScrollBar().value(), self.verticalScrollBar().value(), self.a
-        fills = self._fills()
-        buckets: list[list] = [[], [], [], []]
-        chosen: list = []
-        sel = self.selected if not (self.drag and self.drag.kind in ("move", "resize", "draw", "velocity")) else set(
-            self.drag.preview)
-        labels = []
-        drum = self.is_drum
-        s = max(6.0, rh - 2.0)
-        for n in notes:
-            r = row_of.get(n.pitch)
-            if r is None or r < r0 or r > r1:
-                continue
-            x = (n.start_tick - a) * k - hv
-            if x > w:
-                continue
-            y = r * rh - vv
-            if drum:
-                rect = QRectF(x - s / 2, y + (rh - s) / 2, s, s)
-            else:
-                nw = max(3.0, n.duration_ticks * k - 1)
-                if x + nw < 0:
-                    continue
-                rect = QRectF(x, y + 1, nw, rh - 1)
-                if nw >= 26 and rh >= 11:
-                    labels.append((rect, n.pitch))
-            (chosen if n in sel else buckets[min(3, (n.velocity - 1) // 32)]).append(rect)
-        edge = QPen(QColor(0, 0, 0, 150), 1)
-        for rects, color in [*zip(buckets, fills), (chosen, None)]:
-            if not rects:
-                continue
-            if color is None:
-                color = QColor("#ffffff") if Theme.name == "dark" else QColor("#1d2026")
-                p.setPen(QPen(Theme.color("accent"), 1.5))
-            else:
-                p.setPen(edge)
-            p.setBrush(color)
-            if drum:
-                for r in rects:
-                    c = r.center()
-                    hs = r.width() / 2
-                    p.drawPolygon(QPolygonF([QPointF(c.x(), c.y() - hs), QPointF(c.x() + hs, c.y()),
-                                             QPointF(c.x(), c.y() + hs), QPointF(c.x() - hs, c.y())]))
-            else:
-                p.drawRects(rects)
-        if labels and len(labels) < 400:
-            p.setFont(self._font)
-            p.setPen(QColor(0, 0, 0, 190))
-            for rect, pitch in labels:
-                p.drawText(rect.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                           note_name(pitch))
+    def text_width(self, text: str) -> float:
+        return self.static_text(text).size().width()
 
-    def _paint_ruler(self, p: QPainter, w: int, h: int) -> None:
-        kw = self.keys_w
-        p.fillRect(QRect(0, 0, w, RULER_H), Theme.color("ruler"))
-        p.fillRect(QRect(0, RULER_H, w, CHORD_H), Theme.color("panel_alt"))
-        p.setFont(self._font)
-        p.setPen(Theme.color("text_dim"))
-        p.drawText(QRectF(6, 0, kw - 8, RULER_H), Qt.AlignmentFlag.AlignVCenter, "Bar")
-        p.drawText(QRectF(6, RULER_H, kw - 8, CHORD_H), Qt.AlignmentFlag.AlignVCenter, "Chords")
-        if self.song is None or self.section_id is None:
-            return
-        song = self.song
-        p.setClipRect(QRect(kw, 0, w - kw, h))
-        step = label_step(song.bar_to_tick(1) * self.k, 30)
-        for bar, tick in self._bars_in_view(w - kw):
-            x = kw + round(self.x_of(tick)) + 0.5
-            if bar % step == 0:
-                p.setPen(Theme.color("text_dim"))
-                p.drawLine(QPointF(x, 6), QPointF(x, RULER_H))
-                p.setPen(Theme.color("text"))
-                p.drawText(QRectF(x + 4, 0, 60, RULER_H), Qt.AlignmentFlag.AlignVCenter, str(bar + 1))
-            bt = ed.snap_step(song, "beat", bar)
-            if step == 1 and bt * self.k >= 12:
-                p.setPen(Theme.color("text_faint"))
-                for t in range(tick + bt, song.bar_to_tick(bar + 1), bt):
-                    xb = kw + round(self.x_of(t)) + 0.5
-                    p.drawLine(QPointF(xb, RULER_H - 5), QPointF(xb, RULER_H))
-        fm = QFontMetrics(self._font)
-        for c in song.chords:
-            end = c.start_tick + c.duration_ticks
-            if end <= self.a or c.start_tick >= self.b:
-                continue
-            x0 = kw + self.x_of(max(self.a, c.start_tick))
-            x1 = kw + self.x_of(min(self.b, end))
-            if x1 < kw or x0 > w:
-                continue
-            p.setPen(QPen(Theme.color("line"), 1))
-            p.drawLine(QPointF(round(x0) + 0.5, RULER_H + 3), QPointF(round(x0) + 0.5, TOP_H - 3))
-            text = chord_symbol(c, song.key_at(c.start_tick).tonic, song.key_at(c.start_tick).mode)
-            if fm.horizontalAdvance(text) <= x1 - x0 - 6:
-                p.setPen(Theme.color("text"))
-                p.drawText(QRectF(max(x0, kw) + 4, RULER_H, x1 - max(x0, kw) - 6, CHORD_H),
-                           Qt.AlignmentFlag.AlignVCenter, text)
-        p.setClipping(False)
-        p.setPen(QPen(Theme.color("border"), 1))
-        p.drawLine(QPointF(0, h - 0.5), QPointF(w, h - 0.5))
-        p.drawLine(QPointF(kw - 0.5, 0), QPointF(kw - 0.5, h))
-
-    def row_label(self, row: int) -> str:
-        """What the keys strip writes on ``row``: the GM kit piece for drums, else the note name ('C4')."""
-        pitch = self.rows[row]
-        return drum_name(pitch) if self.is_drum else note_name(pitch)
-
-    def _paint_keys(self, p: QPainter, w: int, h: int) -> None:
-        rh = self.row_h
-        p.fillRect(QRect(0, 0, w, h), Theme.color("panel"))
-        r0, r1 = max(0, self.row_at(0)), min(len(self.rows), self.row_at(h) + 1)
-        p.setFont(self._font)
-        used = {n.pitch for n in self.notes}
-        white, black = QColor("#e9ebef"), QColor("#23252b")
-        for r in range(r0, r1):
-            pitch, y = self.rows[r], self.y_of(r)
-            if self.is_drum:
-                if r % 2:
-                    p.fillRect(QRectF(0, y, w, rh), Theme.color("panel_alt"))
-                p.setPen(Theme.color("text") if pitch in used else Theme.color("text_faint"))
-                if rh >= 9:
-                    p.drawText(QRectF(6, y, w - 10, rh), Qt.AlignmentFlag.AlignVCenter, self.row_label(r))
-                p.fillRect(QRectF(0, y + rh - 1, w, 1), Theme.color("line"))
-                continue
-            is_black = pitch % 12 in BLACK
-            p.fillRect(QRectF(0, y, w, rh), black if is_black else white)
-            if is_black:
-                p.fillRect(QRectF(w * 0.62, y, w * 0.38, rh), white)
-                p.fillRect(QRectF(w * 0.62, y + rh / 2 - 0.5, w * 0.38, 1), QColor("#b0b5bf"))
-            if pitch % 12 in (0, 5):
-                p.fillRect(QRectF(0, y + rh - 1, w, 1), QColor("#9aa0ab"))
-            if pitch % 12 == 0 or rh >= 16:
-                p.setPen(QColor("#101114") if not is_black else QColor("#e9ebef"))
-                if rh >= 8:
-                    p.drawText(QRectF(4, y, w * 0.6, rh), Qt.AlignmentFlag.AlignVCenter, self.row_label(r))
-        p.setPen(QPen(Theme.color("border"), 1))
-        p.drawLine(QPointF(w - 0.5, 0), QPointF(w - 0.5, h))
-
-    def velocity_of_y(self, y: float) -> int:
-        """The velocity a press at ``y`` in the velocity lane sets (top = 127, bottom = 1)."""
-        span = VEL_H - 10
-        return max(1, min(127, round((VEL_H - 4 - y) / span * 127)))
-
-    def _paint_velocity(self, p: QPainter, w: int, h: int) -> None:
-        kw = self.keys_w
-        p.fillRect(QRect(0, 0, w, h), Theme.color("lane_alt"))
-        p.fillRect(QRect(0, 0, kw, h), Theme.color("panel"))
-        p.setPen(QPen(Theme.color("border"), 1))
-        p.drawLine(QPointF(0, 0.5), QPointF(w, 0.5))
-        p.drawLine(QPointF(kw - 0.5, 0), QPointF(kw - 0.5, h))
-        p.setFont(self._font)
-        p.setPen(Theme.color("text_dim"))
-        p.drawText(QRectF(6, 2, kw - 8, h - 4), Qt.AlignmentFlag.AlignTop, "Velocity")
-        if self.song is None or self.section_id is None:
-            return
-        p.setClipRect(QRect(kw, 0, w - kw, h))
-        p.setPen(QPen(Theme.color("grid_beat"), 1, Qt.PenStyle.DashLine))
-        for v in (32, 64, 96):
-            y = VEL_H - 4 - v / 127 * (VEL_H - 10)
-            p.drawLine(QPointF(kw, y), QPointF(w, y))
-        notes = self.shown()
-        if notes is self.notes:
-            i, j = self.visible_range()
-            notes = notes[i:j]
-        sel = set(self.drag.preview) if self.drag and self.drag.kind != "rubber" and self.drag.preview else self.selected
-        plain, chosen = [], []
-        vw = w - kw
-        for n in notes:
-            x = self.x_of(n.start_tick)
-            if x < -4 or x > vw:
-                continue
-            top = VEL_H - 4 - n.velocity / 127 * (VEL_H - 10)
-            (chosen if n in sel else plain).append(QRectF(kw + x - 1, top, 3, VEL_H - 4 - top))
-        for rects, color in ((plain, self._color), (chosen, Theme.color("accent"))):
-            if rects:
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(color)
-                p.drawRects(rects)
-                p.drawRects([QRectF(r.x() - 2, r.y() - 1, 7, 3) for r in rects])
+    def _diamonds(self, p: QPainter, cx: np.ndarray, cy: np.ndarray, size: float) -> None:
+        """Drum hits: squares drawn in a coordinate system turned by 45 degrees (one batched call)."""
+        half = size / (2 * SQRT2)
+        u, v = (cx + cy) / SQRT2, (cy - cx) / SQRT2
+        p.save()
+        p.rotate(45)
+        p.drawRects(_rects(u - half, v - half, 2 * half, 2 * half))
+        p.restore()
 
     # --- snapping ------------------------------------------------------------------------------------
     def step(self, tick: float) -> int:
@@ -612,260 +568,7 @@ class PianoRollCanvas(QAbstractScrollArea):
         return self.step(start) if self.snap not in ("bar", "off") else (
             self.song.ppq if self.snap == "bar" else self.song.ppq // 4)
 
-    # --- mouse ---------------------------------------------------------------------------------------
-    def mousePressEvent(self, event) -> None:
-        if self.song is None or self.section_id is None:
-            return
-        pos, mods = event.position(), event.modifiers()
-        self._mouse = pos
-        self.setFocus()
-        hit, edge = self.note_at(pos)
-        if event.button() == Qt.MouseButton.RightButton:
-            if hit is not None:
-                self.selected.discard(hit)
-                self._commit([hit], [], "Delete note")
-            return
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        row = self.row_at(pos.y())
-        tick = self.tick_at(pos.x())
-        extend = bool(mods & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier))
-        if hit is not None:
-            if extend and hit in self.selected:
-                self.selected.discard(hit)
-                self.repaint_all()
-                return
-            if extend:
-                self.selected.add(hit)
-            elif hit not in self.selected:
-                self.selected = {hit}
-            self.on_audition(hit)
-            kind = "resize" if edge else "move"
-            copy = bool(mods & Qt.KeyboardModifier.AltModifier)
-            self.drag = Drag(kind, pos.x(), pos.y(), tick, row, sorted(self.selected), hit, [], copy, False, mods)
-            self.repaint_all()
-            return
-        if self.tool == "draw" and not extend and 0 <= row < len(self.rows):
-            start = max(self.a, ed.snap_floor(self.song, self.snap, tick))
-            if start >= self.b:
-                return
-            n = Note(start, self.rows[row], min(self.new_length(start), self.b - start), 100)
-            self.on_audition(n)
-            self.drag = Drag("draw", pos.x(), pos.y(), tick, row, [], n, [n], False, False, mods)
-            self.repaint_all()
-            return
-        if not extend:
-            self.selected = set()
-        self.drag = Drag("rubber", pos.x(), pos.y(), tick, row, [], None, [], False, False, mods)
-        self._rubber_base = set(self.selected)
-        self.repaint_all()
-
-    def mouseMoveEvent(self, event) -> None:
-        pos = event.position()
-        self._mouse = pos
-        d = self.drag
-        if d is None:
-            hit, edge = self.note_at(pos)
-            shape = (Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.SizeAllCursor if hit is not None
-                     else Qt.CursorShape.CrossCursor if self.tool == "draw" else Qt.CursorShape.ArrowCursor)
-            self.viewport().setCursor(shape)
-            return
-        if not d.moved and abs(pos.x() - d.x) + abs(pos.y() - d.y) < 3:
-            return
-        d.moved = True
-        song, tick, row = self.song, self.tick_at(pos.x()), self.row_at(pos.y())
-        if d.kind == "move":
-            dt = self._snapped_delta(d.anchor.start_tick, tick - d.tick)
-            if self.is_drum:
-                d.preview = ed.moved(d.origin, dt, -(row - d.row), self.a, self.b, rows=self.rows)
-            else:
-                d.preview = ed.moved(d.origin, dt, -(row - d.row), self.a, self.b)
-        elif d.kind == "resize":
-            end = ed.snap_round(song, self.snap, tick) if self.snap != "off" else int(tick)
-            dlen = end - d.anchor.end_tick
-            d.preview = ed.resized(d.origin, dlen, self.step(d.anchor.start_tick), self.b)
-        elif d.kind == "draw":
-            n = d.anchor
-            if not self.is_drum:
-                end = ed.snap_round(song, self.snap, tick) if self.snap != "off" else int(tick)
-                dur = max(self.step(n.start_tick), end - n.start_tick)
-                d.preview = [Note(n.start_tick, n.pitch, max(1, min(dur, self.b - n.start_tick)), n.velocity)]
-        elif d.kind == "rubber":
-            self._rubber_select(QRectF(QPointF(d.x, d.y), pos).normalized(), d.mods)
-        self.repaint_all()
-
-    def _snapped_delta(self, start: int, raw: float) -> int:
-        """A move of ``raw`` ticks for a note at ``start``, so that it lands on the grid (kept as is: 'off')."""
-        if self.snap == "off":
-            return round(raw)
-        return ed.snap_round(self.song, self.snap, start + raw) - start
-
-    def _rubber_select(self, rect: QRectF, mods) -> None:
-        t0, t1 = self.tick_at(rect.left()), self.tick_at(rect.right())
-        hits = set()
-        i = bisect.bisect_left(self._starts, t0 - self._max_dur)
-        j = bisect.bisect_right(self._starts, t1)
-        for n in self.notes[i:j]:
-            if self.note_rect(n).intersects(rect):
-                hits.add(n)
-        base = self._rubber_base
-        if mods & Qt.KeyboardModifier.ControlModifier:
-            self.selected = base ^ hits
-        else:
-            self.selected = base | hits
-
-    def mouseReleaseEvent(self, event) -> None:
-        self.finish_drag()
-
-    def finish_drag(self) -> None:
-        """End the drag in progress: its edit becomes one change (nothing when nothing moved)."""
-        d, self.drag = self.drag, None
-        if d is None:
-            return
-        if d.kind == "draw":
-            n = d.preview[0]
-            if d.moved:
-                self.length = n.duration_ticks
-            self.selected = {n}
-            self._commit([], [n], "Add note")
-        elif d.kind == "rubber":
-            pass
-        elif d.kind in ("move", "resize") and not d.moved:
-            if not (d.mods & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)):
-                self.selected = {d.anchor}
-                if not self.is_drum:
-                    self.length = d.anchor.duration_ticks
-        elif d.kind in ("move", "resize", "velocity") and d.preview and d.preview != d.origin:
-            many = len(d.origin) > 1
-            label = {"move": "Copy notes" if d.copy else "Move notes", "resize": "Resize notes",
-                     "velocity": "Change velocity"}[d.kind]
-            if not many:
-                label = label.replace("notes", "note")
-            if d.kind == "resize" and not many:
-                self.length = d.preview[0].duration_ticks
-            self.selected = set(d.preview) | (set(d.origin) if d.copy else set())
-            self._commit([] if d.copy else d.origin, d.preview, label)
-        self.repaint_all()
-
-    def velocity_press(self, x: float, y: float) -> None:
-        """A press in the velocity lane at (``x`` in grid pixels, ``y``): the nearest note's bar (and the other
-        selected notes with it when it is selected) takes the velocity of ``y``."""
-        if self.song is None or self.section_id is None:
-            return
-        i, j = self.visible_range()
-        best, dist = None, (9.0, True)
-        for n in self.notes[i:j]:  # the nearest bar; of bars at one place (a chord) a selected one
-            key = (abs(self.x_of(n.start_tick) - x), n not in self.selected)
-            if key < dist:
-                best, dist = n, key
-        if best is None:
-            return
-        targets = sorted(self.selected) if best in self.selected else [best]
-        if best not in self.selected:
-            self.selected = {best}
-        v = self.velocity_of_y(y)
-        self.drag = Drag("velocity", x, y, 0, 0, targets, best, ed.with_velocity(targets, v), moved=True)
-        self.repaint_all()
-
-    def velocity_move(self, y: float) -> None:
-        d = self.drag
-        if d is not None and d.kind == "velocity":
-            d.preview = ed.with_velocity(d.origin, self.velocity_of_y(y))
-            self.repaint_all()
-
-    def _commit(self, remove: list[Note], add: list[Note], label: str) -> None:
-        if sorted(remove) == sorted(add):
-            return
-        self.on_edit(list(remove), list(add), label)
-
-    # --- keyboard ------------------------------------------------------------------------------------
-    _KEYS = frozenset({Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Q})
-
-    def event(self, event) -> bool:
-        """Keys the roll handles win over the window's shortcuts while it has the focus (Ctrl+D duplicates the
-        notes here, not the section)."""
-        if event.type() == QEvent.Type.ShortcutOverride and self._handles(event):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def _handles(self, event) -> bool:
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        ctrl = Qt.KeyboardModifier.ControlModifier
-        if event.key() in (Qt.Key.Key_A, Qt.Key.Key_D) and mods == ctrl:
-            return True
-        return event.key() in self._KEYS and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
-
-    def keyPressEvent(self, event) -> None:
-        if self.song is None or self.section_id is None or not self._handles(event):
-            return super().keyPressEvent(event)
-        key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if event.matches(QKeySequence.StandardKey.SelectAll) or (key == Qt.Key.Key_A and not shift):
-            self.select_all()
-        elif key == Qt.Key.Key_D:
-            self.duplicate()
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_selected()
-        elif key == Qt.Key.Key_Q:
-            self.quantise()
-        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.transpose((1 if key == Qt.Key.Key_Up else -1) * (12 if shift and not self.is_drum else 1))
-
-    def select_all(self) -> None:
-        self.selected = set(self.notes)
-        self.repaint_all()
-
-    def delete_selected(self) -> None:
-        gone = sorted(self.selected)
-        if not gone:
-            self.on_message("Select notes to delete first")
-            return
-        self.selected = set()
-        self._commit(gone, [], "Delete notes" if len(gone) > 1 else "Delete note")
-
-    def quantise(self) -> None:
-        """The selected notes (all when none is selected) onto the snap grid: starts, and lengths when
-        ``quantise_lengths``."""
-        notes = sorted(self.selected) or list(self.notes)
-        if self.snap == "off":
-            self.on_message("Choose a snap value to quantise to")
-            return
-        new = ed.quantised(self.song, self.snap, notes, self.quantise_lengths and not self.is_drum, self.a, self.b)
-        changed = [(o, n) for o, n in zip(notes, new) if o != n]
-        if not changed:
-            self.on_message("The notes are on the grid already")
-            return
-        if self.selected:
-            self.selected = (self.selected - {o for o, _ in changed}) | {n for _, n in changed}
-        self._commit([o for o, _ in changed], [n for _, n in changed], "Quantise notes")
-
-    def transpose(self, semitones: int) -> None:
-        """Selected notes up or down (drums: to the next kit row)."""
-        notes = sorted(self.selected)
-        if not notes:
-            self.on_message("Select notes to transpose first")
-            return
-        new = ed.moved(notes, 0, semitones, rows=self.rows if self.is_drum else None)
-        if new == notes:
-            self.on_message("The notes cannot go further")
-            return
-        self.selected = set(new)
-        what = "octave" if abs(semitones) == 12 else "semitone"
-        self._commit(notes, new, f"Transpose {'up' if semitones > 0 else 'down'} a{'n' if what == 'octave' else ''} {what}")
-
-    def duplicate(self) -> None:
-        notes = sorted(self.selected)
-        if not notes:
-            self.on_message("Select notes to duplicate first")
-            return
-        new = ed.duplicated(self.song, self.snap if self.snap != "off" else "1/16", notes, self.b)
-        if not new:
-            self.on_message("No room after the selection in this section")
-            return
-        self.selected = set(new)
-        self._commit([], new, "Duplicate notes")
-
-    # --- zoom and scroll ------------------------------------------------------------------------------
+    # --- zoom ----------------------------------------------------------------------------------------
     def zoom_h(self, factor: float, anchor_x: float | None = None) -> None:
         anchor_x = self.viewport().width() / 2 if anchor_x is None else anchor_x
         tick = self.tick_at(anchor_x)
@@ -884,17 +587,3 @@ class PianoRollCanvas(QAbstractScrollArea):
         self.update_ranges()
         self.verticalScrollBar().setValue(int(row * self.row_h - anchor_y))
         self.repaint_all()
-
-    def wheelEvent(self, event) -> None:
-        mods = event.modifiers()
-        dy = event.angleDelta().y() or event.angleDelta().x()
-        pos = self.viewport().mapFromGlobal(event.globalPosition().toPoint())
-        if mods & Qt.KeyboardModifier.ControlModifier:
-            self.zoom_h(1.15 ** (dy / 120), pos.x())
-        elif mods & Qt.KeyboardModifier.ShiftModifier:
-            self.zoom_v(1.12 ** (dy / 120), pos.y())
-        elif mods & Qt.KeyboardModifier.AltModifier:
-            h = self.horizontalScrollBar()
-            h.setValue(h.value() - dy)
-        else:
-            super().wheelEvent(event)
