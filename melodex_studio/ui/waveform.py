@@ -8,21 +8,24 @@ job delivers, so the view works on its own.
 
 Drawing is pyqtgraph (created on the first audio, so window start-up does not pay for importing it): one
 filled min/max envelope per band from a precomputed ``peaks.PeakPyramid``, only for the visible range, one
-column per pixel. A 10-minute stereo mix redraws in a few milliseconds (``benchmarks/bench_waveform.py``).
+column per pixel. A 10-minute stereo mix redraws in about 10-20 ms (``benchmarks/bench_waveform.py``); the
+pyramid of long audio is made on a worker thread, so new audio never stalls the window.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QWidget
 
 from .peaks import PeakPyramid, Peaks
 from .theme import Theme, role_color, section_color
 
+SYNC_FRAMES = 2_000_000  # audio up to this long gets its peaks at once (tens of ms); longer on a worker thread
 BAND_GAP = 0.25  # between the mix band and the stem band, in band half-heights
 EMPTY_HINT = ("No audio yet. Describe a song and press Generate: its mix is drawn here, with the selected "
               "track's stem under it (the Diffusion renderer under Advanced renders the real audio).")
@@ -62,6 +65,8 @@ class _Gutter(QWidget):
 class WaveformView(QWidget):
     """See the module docstring. ``band_data('mix' | 'stem')`` is what is drawn (unscaled peaks and their ticks)."""
 
+    _built = Signal(object, object, object)  # key, audio, its PeakPyramid: from the worker thread
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("waveformView")
@@ -99,6 +104,8 @@ class WaveformView(QWidget):
         self.stack.addWidget(self.hint)
         self._redraw_timer = QTimer(self, singleShot=True, interval=0)
         self._redraw_timer.timeout.connect(self.redraw)
+        self._building: dict[Any, np.ndarray] = {}  # key -> the audio whose pyramid a worker thread makes
+        self._built.connect(self._on_built, Qt.ConnectionType.QueuedConnection)
 
     # --- input -------------------------------------------------------------------------------------
     def set_audio(self, mix: np.ndarray | None, sample_rate: int, stems: Mapping[str, np.ndarray] | None = None) -> None:
@@ -279,12 +286,33 @@ class WaveformView(QWidget):
         if self._plot is not None and self.mix is not None:
             self._redraw_timer.start()
 
-    def _pyramid(self, key, audio: np.ndarray) -> PeakPyramid:
+    def _pyramid(self, key, audio: np.ndarray) -> PeakPyramid | None:
+        """The peaks of ``audio``; None while a worker thread computes them (long audio: the GUI stays live)."""
         got = self._pyramids.get(key)
-        if got is None or got[0] is not audio:
-            got = (audio, PeakPyramid(audio))
-            self._pyramids[key] = got
-        return got[1]
+        if got is not None and got[0] is audio:
+            return got[1]
+        if len(audio) <= SYNC_FRAMES:
+            self._pyramids[key] = (audio, PeakPyramid(audio))
+            return self._pyramids[key][1]
+        if self._building.get(key) is not audio:
+            self._building[key] = audio
+
+            def build() -> None:
+                pyr = PeakPyramid(audio)
+                try:
+                    self._built.emit(key, audio, pyr)
+                except RuntimeError:  # the view is gone
+                    pass
+
+            threading.Thread(target=build, name="melodex-peaks", daemon=True).start()
+        return None
+
+    def _on_built(self, key, audio: np.ndarray, pyr: PeakPyramid) -> None:
+        if self._building.get(key) is audio:
+            del self._building[key]
+        if audio is self.mix or any(a is audio for a in self.stems.values()):
+            self._pyramids[key] = (audio, pyr)
+            self._schedule()
 
     def band_labels(self) -> list[tuple[str, str, float, float]]:
         """(name, peak level, top px, bottom px) of each drawn band, for the gutter."""
@@ -325,14 +353,17 @@ class WaveformView(QWidget):
         columns = max(1, int(self._plot.getPlotItem().vb.width() or self._plot.width()))
         stem = self.stems.get(self.track_id) if self.track_id else None
         bands = [("mix", self.mix, "mix")] + ([("stem", stem, self.track_id)] if stem is not None else [])
+        pyramids = [self._pyramid(key, audio) for _, audio, key in bands]
+        if pyramids[0] is None:
+            return  # the new mix's peaks are being computed: drawn when they are ready
+        bands = [(b, p) for (b, _, _), p in zip(bands, pyramids) if p is not None]
         n = len(bands)
         half = 1.0  # band half-height in plot units; bands centred at 0, -(2 + gap), ...
         self._drawn = {}
         accent = Theme.color("accent")
         tr = next((t for t in song.tracks if t.id == self.track_id), None)
         colors = {"mix": accent, "stem": role_color(tr.role) if tr is not None else accent}
-        for i, (band, audio, key) in enumerate(bands):
-            pyr = self._pyramid(key, audio)
+        for i, (band, pyr) in enumerate(bands):
             peaks = pyr.query(f0, f1, columns)
             center = -i * (2 * half + BAND_GAP)
             scale = 1.0 / max(float(np.abs(pyr.levels[-1][1:]).max()) if pyr.levels else 1.0, 1e-4)
