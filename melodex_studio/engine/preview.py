@@ -8,11 +8,19 @@ the sample rate), so after an edit only the tracks that changed render again.
 
 Stems are (frames, 2) float32 at the requested rate, sample 0 = the start of the song; lengths may differ (a
 SoundFont preview keeps its release tail). ``pad_stems`` gives them one length, as ``mix.mixer`` wants.
+
+Previews render in a child process (``render_track``): TinySoundFont holds Python's GIL for each block it
+renders, so rendering on a thread of the studio's process would stall the audio callback (dropouts while an
+edit re-renders). The child writes the stem to a file in shared memory (``/dev/shm`` where there is one) that
+is mapped here without a copy. Where no child process can be started, the render runs in this process.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -55,11 +63,79 @@ def _renderer(sample_rate: int):
     return SoundFontRenderer(base.soundfont_path, sample_rate=sample_rate)
 
 
+_pool = None
+_pool_broken = False
+
+
+def _process_pool():
+    """The one child process (spawned: the parent runs Qt threads) that renders previews; None when it cannot."""
+    global _pool, _pool_broken
+    if _pool is None and not _pool_broken:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        except (OSError, ValueError, NotImplementedError):
+            _pool_broken = True
+            return None
+        atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+    return _pool
+
+
+def _shared_dir() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+
+def _solo_song(song: Song, track: Track) -> Song:
+    """What a track's preview depends on: the tempo and meter maps, the sections (the song's end) and the track."""
+    mini = Song(song.title, song.tempo_map, song.meter_map, song.key, song.sample_rate)
+    mini.sections = [replace(sec, overrides={}) for sec in song.sections]
+    mini.tracks = [replace(track, notes=list(track.notes))]
+    return mini
+
+
+def _render_to_file(song: Song, track_id: str, sample_rate: int, folder: str) -> str:
+    """In the child: render one track and save it as .npy in ``folder``; returns the path."""
+    stem = _renderer(int(sample_rate)).render(song, [track_id]).stems[track_id]
+    fd, path = tempfile.mkstemp(prefix="melodex-preview-", suffix=".npy", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, stem)
+    return path
+
+
+def render_track(song: Song, track_id: str, sample_rate: int, isolate: bool = True) -> np.ndarray:
+    """The SoundFont preview of one track of ``song``: (frames, 2) float32 at ``sample_rate``, read-only.
+    ``isolate``: render in the child process (the result is mapped from shared memory), else here."""
+    global _pool, _pool_broken
+    pool = _process_pool() if isolate else None
+    if pool is not None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            path = pool.submit(_render_to_file, _solo_song(song, song.track(track_id)), track_id, int(sample_rate),
+                               _shared_dir()).result()
+        except BrokenProcessPool:  # the child died (out of memory?): render here from now on
+            _pool, _pool_broken = None, True
+        else:
+            stem = np.load(path, mmap_mode="r")
+            try:
+                os.unlink(path)  # the mapping stays; the memory goes with the array
+            except OSError:
+                pass
+            return stem
+    stem = _renderer(int(sample_rate)).render(song, [track_id]).stems[track_id]
+    stem.flags.writeable = False
+    return stem
+
+
 class PreviewStems:
     """The per-track stem cache of one front end. Call ``update`` from one thread at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, isolate: bool = True) -> None:
         self._cache: dict[str, tuple[str, np.ndarray]] = {}  # track id -> (key, stem)
+        self.isolate = isolate  # render in the child process (see the module docstring)
         self.rendered = 0  # SoundFont previews rendered in all (tests and benchmarks read it)
 
     def update(self, song: Song, audio: Mapping[str, np.ndarray], sample_rate: int,
@@ -83,9 +159,10 @@ class PreviewStems:
             if key.startswith("stem:"):
                 stem = _resample(audio[name], song.sample_rate, sample_rate)
             else:
-                stem = _renderer(int(sample_rate)).render(song, [track.id]).stems[track.id]
+                stem = render_track(song, track.id, sample_rate, self.isolate)
                 self.rendered += 1
-            stem.flags.writeable = False
+            if stem.flags.writeable:
+                stem.flags.writeable = False
             self._cache[track.id] = (key, stem)
             stems[track.id] = stem
             changed.add(track.id)

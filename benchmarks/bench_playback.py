@@ -1,0 +1,259 @@
+"""Benchmark: real-time playback.
+
+* callback time of the playback mixer for one 512-frame buffer with 16 stems (gain, pan, one muted, one
+  panned hard): median and p99 over 4,000 callbacks (median of 5 runs); target under 2 ms;
+* a simulated run in real time: a thread pulls the callback every buffer period (512 frames at 44.1 kHz,
+  11.6 ms) for ``--seconds`` (60) while another thread renders SoundFont previews of 16 tracks over and over
+  (what the audio source does after edits); an underrun is a callback that took longer than the buffer period,
+  and a late buffer one that started more than one period after it was due (a device with two buffers would
+  have played silence);
+* take-switch audible latency in the window: ``session.use_take`` (a structure take of one track of a 16-track,
+  60 s song: its SoundFont preview renders again) -> the first callback buffer mixed from the new stems, while
+  a thread pulls the callback in real time; median of 5; target under 100 ms. And the same with a mixer edit
+  (mute) -> the first buffer with the new levels.
+
+Appends (rewrites) the "Playback" section of RESULTS.md. Run:
+``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_playback.py [--seconds 60]``
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results import write_section
+from melodex_studio.playback.mixer import Levels, PlaybackMixer, StemSet
+from melodex_studio.playback.stream import make_callback
+from melodex_studio.song import Note, Section, Song, Track
+
+MARK = "<!-- playback -->"
+RATE, BLOCK, TRACKS = 44100, 512, 16
+
+
+def _song(seconds: float = 60.0) -> Song:
+    """16 tracks (GM programs across the bank, one drum kit) of 8th notes, 120 BPM, ``seconds`` long."""
+    song = Song(title="playback bench", sample_rate=RATE)
+    bars = int(seconds / 2)
+    song.add_section(Section("a", 0, bars // 2))
+    song.add_section(Section("b", bars // 2, bars - bars // 2))
+    for i in range(TRACKS):
+        drum = i == TRACKS - 1
+        notes = [Note(k * 240, (36 + k % 8) if drum else 40 + (i * 3 + k * 5) % 36, 220, 70 + k % 40)
+                 for k in range(bars * 8)]
+        song.add_track(Track(f"t{i}", "drums" if drum else "chords", (i * 8) % 128, drum,
+                             gain_db=-6.0 + (i % 5), pan=((i % 7) - 3) / 3.0, mute=i == 3, notes=notes))
+    return song
+
+
+def _stems(frames: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {f"t{i}": (rng.standard_normal((frames, 2)) * 0.05).astype(np.float32) for i in range(TRACKS)}
+
+
+def bench_callback(runs: int = 5, calls: int = 4000) -> tuple[float, float]:
+    song = _song(5)
+    stems = {t.id: a for t, a in zip(song.tracks, _stems(60 * RATE).values())}
+    mixer = PlaybackMixer(RATE)
+    mixer.set_stems(StemSet.of(stems, [t.id for t in song.tracks]))
+    mixer.set_levels(Levels.of(song))
+    callback = make_callback(mixer.render)
+    out = np.zeros((BLOCK, 2), np.float32)
+    medians, p99s = [], []
+    for _ in range(runs):
+        mixer.play(0)
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            callback(out, BLOCK, None, None)
+            times.append(time.perf_counter() - t0)
+        medians.append(statistics.median(times) * 1000)
+        p99s.append(float(np.percentile(times, 99)) * 1000)
+    return statistics.median(medians), statistics.median(p99s)
+
+
+def bench_realtime(seconds: float) -> dict:
+    """Pull the callback in real time for ``seconds`` while a thread renders previews."""
+    from melodex_studio.engine.preview import PreviewStems
+
+    song = _song(60)
+    stems = {t.id: a for t, a in zip(song.tracks, _stems(int(seconds * RATE) + RATE).values())}
+    mixer = PlaybackMixer(RATE)
+    mixer.set_stems(StemSet.of(stems, [t.id for t in song.tracks]))
+    mixer.set_levels(Levels.of(song))
+    callback = make_callback(mixer.render)
+    stop = threading.Event()
+    renders = [0]
+
+    def render_job() -> None:
+        preview = PreviewStems()
+        n = 0
+        while not stop.is_set():
+            work = song.copy()
+            work.update_track(work.tracks[n % TRACKS].id, program=(n * 7) % 128)  # a changed track each time
+            preview.update(work, {}, RATE, cancel=stop.is_set)
+            renders[0] += 1
+            n += 1
+
+    worker = threading.Thread(target=render_job, daemon=True)
+    worker.start()
+    out = np.zeros((BLOCK, 2), np.float32)
+    period = BLOCK / RATE
+    durations, lateness = [], []
+    mixer.play(0)
+    start = time.perf_counter()
+    due = start
+    while time.perf_counter() - start < seconds:
+        now = time.perf_counter()
+        if now < due:
+            time.sleep(due - now)
+            now = time.perf_counter()
+        lateness.append(now - due)
+        callback(out, BLOCK, None, None)
+        durations.append(time.perf_counter() - now)
+        due += period
+    stop.set()
+    worker.join(30)
+    d = np.array(durations)
+    late = np.array(lateness)
+    return {"callbacks": len(d), "underruns": int((d > period).sum()), "late": int((late > period).sum()),
+            "median_ms": float(np.median(d) * 1000), "p99_ms": float(np.percentile(d, 99) * 1000),
+            "max_ms": float(d.max() * 1000), "late_max_ms": float(late.max() * 1000), "renders": renders[0]}
+
+
+class _RealtimePull:
+    """Pulls the window's player in real time on a thread and notes when a buffer first used new stems/levels."""
+
+    def __init__(self, player):
+        self.player = player
+        self.stop = threading.Event()
+        self.marks: list[tuple[float, int, int]] = []  # (time, id(stems), id(levels)) per callback
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        out = np.zeros((BLOCK, 2), np.float32)
+        period = BLOCK / RATE
+        due = time.perf_counter()
+        while not self.stop.is_set():
+            mixer = self.player.mixer
+            t = time.perf_counter()
+            self.marks.append((t, id(mixer.stems), id(mixer.levels)))
+            mixer.render(out, BLOCK)
+            due += period
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+
+    def first_after(self, t0: float, index: int, old: int) -> float | None:
+        for t, *ids in list(self.marks):
+            if t >= t0 and ids[index] != old:
+                return t - t0
+        return None
+
+
+def bench_take_switch(runs: int = 5) -> tuple[list[float], list[float], int]:
+    from PySide6.QtWidgets import QApplication
+
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.song import Take
+    from melodex_studio.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    song = _song(60)
+    sec, track = song.sections[0], song.tracks[0]
+    start, end = song.section_ticks(sec)
+    alt = [Note(n.start_tick, min(127, n.pitch + 5), n.duration_ticks, n.velocity) for n in track.notes_in(start, end)]
+    takes = [Take(sec.id, track.id, {track.id: list(track.notes_in(start, end))}),
+             Take(sec.id, track.id, {track.id: alt})]
+    for t in takes:
+        song.add_take(t, activate=False)
+    session = ProjectSession(autosave=False)
+    window = MainWindow(session=session)
+    window.show()
+    window.set_song(song)
+    assert window.audio_source.wait(300)
+    puller = _RealtimePull(window.playback)
+    window.playback.mixer.play(0)
+    puller.thread.start()
+
+    def wait_for(index: int, old: int, t0: float) -> float:
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline:
+            app.processEvents()
+            got = puller.first_after(t0, index, old)
+            if got is not None:
+                return got
+            time.sleep(0.001)
+        raise RuntimeError("the new take never reached the callback")
+
+    switch, mute = [], []
+    for i in range(runs):
+        old = id(window.playback.mixer.stems)
+        t0 = time.perf_counter()
+        session.use_take(takes[(i + 1) % 2].id)
+        switch.append(wait_for(0, old, t0))
+        assert window.audio_source.wait(60)
+        old = id(window.playback.mixer.levels)
+        t0 = time.perf_counter()
+        session.update_track(song.tracks[1].id, mute=i % 2 == 0)
+        mute.append(wait_for(1, old, t0))
+        assert window.audio_source.wait(60)
+    puller.stop.set()
+    puller.thread.join(5)
+    rendered = window.audio_source._preview.rendered
+    session.history.mark_clean()
+    window.close()
+    return switch, mute, rendered
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--dry", action="store_true", help="print only; leave RESULTS.md alone")
+    args = ap.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    load = os.getloadavg()[0]
+    cb_median, cb_p99 = bench_callback()
+    print(f"callback 512 frames, 16 stems: median {cb_median:.3f} ms, p99 {cb_p99:.3f} ms", flush=True)
+    rt = bench_realtime(args.seconds)
+    print(f"real time {args.seconds:g} s: {rt}", flush=True)
+    switch, mute, rendered = bench_take_switch()
+    print(f"take switch (s): {switch}; mute (s): {mute}; previews rendered {rendered}", flush=True)
+    period = 1000 * BLOCK / RATE
+    lines = [
+        "## Playback (`bench_playback.py`)",
+        "",
+        (f"`QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_playback.py --seconds {args.seconds:g}`; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs shared with three other engineers' jobs (load average "
+        f"{load:.1f} at the start), Python {platform.python_version()}. No audio device here: the callback is "
+        "pulled by a thread keeping real time, as PortAudio would."),
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        (f"| callback, 512 frames, 16 stems (median of 5 runs of 4,000) | median {cb_median:.3f} ms, p99 "
+        f"{cb_p99:.3f} ms | under 2 ms |"),
+        (f"| {args.seconds:g} s in real time ({rt['callbacks']} callbacks of {period:.1f} ms) while SoundFont "
+        f"previews of 16 x 60 s tracks render in another thread ({rt['renders']} jobs) | {rt['underruns']} "
+        f"underruns (callback over {period:.1f} ms); callback median {rt['median_ms']:.3f} ms, p99 "
+        f"{rt['p99_ms']:.3f} ms, max {rt['max_ms']:.1f} ms; {rt['late']} buffers started over one period late "
+        f"(max {rt['late_max_ms']:.1f} ms late) | 0 underruns |"),
+        (f"| take switch (structure take of one of 16 tracks, 60 s song: its preview renders again) -> first "
+        f"buffer with it, median of 5 | {1000 * statistics.median(switch):.0f} ms (max {1000 * max(switch):.0f}) "
+        "| under 100 ms |"),
+        (f"| mute in the session -> first buffer with the new levels, median of 5 | "
+        f"{1000 * statistics.median(mute):.1f} ms (max {1000 * max(mute):.1f}) | one buffer |"),
+    ]
+    if not args.dry:
+        write_section(MARK, lines)
+
+
+if __name__ == "__main__":
+    main()

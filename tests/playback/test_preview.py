@@ -1,0 +1,88 @@
+"""The stems playback plays (engine.preview): SoundFont previews equal to the export renderer's stems, rendered
+again only for changed tracks; a track's current diffusion stem from the audio cache when there is one; one
+auditioned note."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from melodex_studio.engine.preview import (
+    PreviewStems,
+    pad_stems,
+    preview_key,
+    render_note,
+)
+from melodex_studio.engine.proposals import stem_name
+from melodex_studio.engine.render_takes import RENDER_KIND
+from melodex_studio.engine.rendering import soundfont_renderer
+from melodex_studio.song import Note, Section, Song, Take, Track
+
+
+def _song() -> Song:
+    song = Song(title="preview")
+    song.add_section(Section("a", 0, 2))
+    song.add_section(Section("b", 2, 2))
+    song.add_track(Track("piano", "chords", 0, notes=[Note(i * 480, 60 + i % 5, 400, 90) for i in range(16)]))
+    song.add_track(Track("bass", "bass", 33, notes=[Note(i * 960, 36, 800, 100) for i in range(8)]))
+    song.add_track(Track("drums", "drums", 0, True, notes=[Note(i * 240, 36 + (i % 2) * 2, 100, 110) for i in range(32)]))
+    return song
+
+
+def test_previews_are_the_export_renderers_stems_and_only_changed_tracks_render_again():
+    song = _song()
+    preview = PreviewStems()  # in the child process
+    stems, changed = preview.update(song, {}, song.sample_rate)
+    assert changed == {t.id for t in song.tracks} and preview.rendered == 3
+    full = soundfont_renderer().render(song).stems
+    padded = pad_stems(stems)
+    for t in song.tracks:
+        assert np.array_equal(padded[t.id], full[t.id]) and not stems[t.id].flags.writeable
+    bass = song.tracks[1]
+    song.update_track(bass.id, gain_db=-12.0, pan=0.5, mute=True)  # mixer values: no render
+    assert preview.update(song, {}, song.sample_rate)[1] == set()
+    song.add_notes(bass.id, [Note(100, 40, 200, 90)])
+    again, changed = preview.update(song, {}, song.sample_rate)
+    assert changed == {bass.id} and preview.rendered == 4
+    assert all(again[t.id] is stems[t.id] for t in song.tracks if t.id != bass.id)
+    assert np.array_equal(pad_stems(again)[bass.id], soundfont_renderer().render(song).stems[bass.id])
+
+
+def test_the_key_follows_what_the_preview_depends_on():
+    song = _song()
+    piano = song.tracks[0]
+    key = preview_key(song, piano, 44100)
+    assert preview_key(song, piano, 48000) != key
+    song.update_track(piano.id, program=5)
+    assert preview_key(song, piano, 44100) != key
+    song.update_track(piano.id, program=0, gain_db=-3.0)  # no volume lanes: the gain is the mixer's
+    assert preview_key(song, piano, 44100) == key
+
+
+def test_a_current_diffusion_stem_plays_instead_of_the_preview():
+    song = _song()
+    piano = song.tracks[0]
+    for sec in song.sections:
+        start, end = song.section_ticks(sec)
+        song.add_take(Take(sec.id, piano.id, {piano.id: piano.notes_in(start, end)}, params={"kind": RENDER_KIND}),
+                      activate=False)
+    name = stem_name(song, piano.id)
+    assert name is not None
+    stem = np.full((song.tick_to_sample(song.end_tick), 2), 0.125, np.float32)
+    preview = PreviewStems(isolate=False)
+    stems, _ = preview.update(song, {name: stem}, song.sample_rate)
+    assert np.array_equal(stems[piano.id], stem) and preview.rendered == 2  # the other two tracks
+    resampled, changed = preview.update(song, {name: stem}, 48000)  # another playback rate: resampled
+    assert len(resampled[piano.id]) == pytest.approx(len(stem) * 48000 / 44100, abs=2)
+    assert changed == {t.id for t in song.tracks}
+    song.add_notes(piano.id, [Note(0, 72, 100, 90)])  # edited since the render: the preview again
+    stems, changed = preview.update(song, {name: stem}, 48000)
+    assert changed == {piano.id} and not np.allclose(stems[piano.id][:1000], 0.125)
+
+
+def test_render_note():
+    note = render_note(0, 60, 100, False, 44100)
+    assert note.shape[1] == 2 and np.abs(note).max() > 0.01 and not note.flags.writeable
+    assert render_note(0, 60, 100, False, 44100) is note  # cached
+    assert np.abs(render_note(0, 38, 100, True, 48000)).max() > 0.01
+    with pytest.raises(ValueError, match="cannot audition"):
+        render_note(0, 128, 100)
