@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import write_section
 
 RUNS = 5
 MARK = "<!-- piano-roll -->"
@@ -120,19 +120,20 @@ def main(argv: list[str]) -> int:
     lines = [
         "## Piano roll",
         "",
-        f"`.venv/bin/python benchmarks/bench_piano_roll.py` (offscreen Qt platform, software painting; "
-        f"{platform.machine()}, {os.cpu_count()} CPUs shared with three other engineers' test runs, load average "
-        f"{load:.1f}). A 64-bar clip with {n:,} notes, roll 1200 x 520 px (grid, ruler with chords, keys, velocity "
-        f"lane). Median of {RUNS} after a warm-up; max in brackets.",
+        (f"`.venv/bin/python benchmarks/bench_piano_roll.py` (offscreen Qt platform, software painting; "
+         f"{platform.machine()}, {os.cpu_count()} CPUs shared with three other engineers' test runs, load average "
+         f"{load:.1f}). A 64-bar clip with {n:,} notes, roll 1200 x 520 px (grid, ruler with chords, keys, velocity "
+         f"lane). Each measure: the change, then the event loop's repaint of the roll. Median of {RUNS} after a "
+         f"warm-up; max in brackets."),
         "",
         "| measure | median | max | target |",
         "|---|---|---|---|",
-        f"| repaint at a working zoom (about 4 bars, {in_view} notes near the view), grid pixmap reused | "
-        f"{working[0]:.1f} ms | {working[1]:.1f} ms | 16 ms |",
+        (f"| repaint at a working zoom (about 4 bars, {in_view} notes near the view), grid pixmap reused | "
+         f"{working[0]:.1f} ms | {working[1]:.1f} ms | 16 ms |"),
         f"| scroll step (60 px) + repaint (grid drawn again) | {scrolled[0]:.1f} ms | {scrolled[1]:.1f} ms | 16 ms |",
         f"| an edit: the clip's notes read again + repaint | {edited[0]:.1f} ms | {edited[1]:.1f} ms | 16 ms |",
-        f"| repaint with the whole clip in view (all {n:,} notes drawn) | {whole[0]:.1f} ms | {whole[1]:.1f} ms | "
-        f"16 ms |",
+        (f"| repaint with the whole clip in view (all {n:,} notes drawn) | {whole[0]:.1f} ms | {whole[1]:.1f} ms | "
+         f"16 ms |"),
     ]
     print("\n".join(lines))
     if "--print-only" not in argv:

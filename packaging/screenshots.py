@@ -1,6 +1,6 @@
 """Screenshots of the studio for the README and for looking at the window: generates a ~3-minute song with the
-shipped models (or loads a project), then saves PNGs of the main window, the section context menu and the
-prompt panel with its parsed plan.
+shipped models (or loads a project), then saves PNGs of the main window, the section context menu, the
+prompt panel with its parsed plan and the piano roll (a pitched clip and a drum clip).
 
     python packaging/screenshots.py OUT_DIR [--project X.melodex] [--scale 2] [--theme light]
 
@@ -101,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     painter.end()
     menu.close()
     save(shot, "section-menu")
+    for k, name in ((next((k for k, t in enumerate(song.tracks) if not t.is_drum), None), "piano-roll"),
+                    (next((k for k, t in enumerate(song.tracks) if t.is_drum), None), "piano-roll-drums")):
+        if k is not None:  # the selected section's clip of the first pitched track, then of the drums
+            window.open_piano_roll(i, k)
+            for _ in range(5):
+                app.processEvents()
+            save(window.piano_roll_dock.grab(), name)
     window.session.history.mark_clean()
     window.close()
     for p in saved:

@@ -87,6 +87,8 @@ ACTIONS: list[ActionSpec | None] = [
     ActionSpec("zoom_in", "View", "Zoom &In", "zoom_in", K.ZoomIn, "zoom-in", "Zoom in on the timeline (Ctrl+wheel)"),
     ActionSpec("zoom_out", "View", "Zoom &Out", "zoom_out", K.ZoomOut, "zoom-out", "Zoom out of the timeline"),
     ActionSpec("zoom_fit", "View", "Zoom to &Fit", "zoom_fit", "Ctrl+0", None, "Show the whole song"),
+    ActionSpec("piano_roll", "View", "&Piano Roll", "open_piano_roll", "Ctrl+Shift+P", None,
+               "Edit the notes of the selected clip in the piano roll (or double-click a clip)"),
     SEPARATOR,
     ActionSpec("light_theme", "View", "&Light Theme", "set_light_theme", None, None, "Switch between the dark and "
                "light themes", checkable=True),
@@ -140,4 +142,10 @@ def shortcut_table() -> list[tuple[str, str, str]]:
         rows.append((spec.menu, spec.text.replace("&", "").rstrip("…"), keys))
     return rows + [("Timeline", "Zoom at the pointer", "Ctrl+Wheel"), ("Timeline", "Lane height", "Alt+Wheel"),
                    ("Timeline", "Scroll sideways", "Shift+Wheel"), ("Timeline", "Previous / next section", "← / →"),
-                   ("Timeline", "Previous / next track", "↑ / ↓"), ("Timeline", "Rename section", "Double-click / F2")]
+                   ("Timeline", "Previous / next track", "↑ / ↓"), ("Timeline", "Rename section", "Double-click / F2"),
+                   ("Piano roll", "Open a clip", "Double-click"), ("Piano roll", "Delete notes", "Del / Backspace"),
+                   ("Piano roll", "Quantise to the snap", "Q"),
+                   ("Piano roll", "Transpose a semitone / an octave", "↑ ↓ / Shift+↑ ↓"),
+                   ("Piano roll", "Select all / duplicate the notes", "Ctrl+A / Ctrl+D"),
+                   ("Piano roll", "Copy while dragging", "Alt+drag"),
+                   ("Piano roll", "Zoom time / keys", "Ctrl+Wheel / Shift+Wheel")]

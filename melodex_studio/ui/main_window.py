@@ -343,7 +343,7 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         dock = self.piano_roll_dock
         dock.show()
         dock.raise_()
-        self.resizeDocks([dock], [max(dock.height(), 380)], Qt.Orientation.Vertical)
+        self.resizeDocks([dock], [max(dock.height(), 380, int(self.height() * 0.45))], Qt.Orientation.Vertical)
         self.piano_roll.open_clip(i, j)
 
     def set_light_theme(self, on: bool) -> None:

@@ -142,7 +142,7 @@ class PianoRoll(QWidget):
         else:
             sec, tr = song.section(self.section_id), song.track(self.track_id)
             kind = "drum kit" if tr.is_drum else program_name(tr.program)
-            self.title.setText(f"{tr.name} ({kind}) · {sec.label}, bars {sec.start_bar + 1}–{sec.end_bar}")
+            self.title.setText(f"{tr.name} · {kind} · {sec.label}, bars {sec.start_bar + 1}–{sec.end_bar}")
         self.stale_label.setText(self._stale_text())
         self.update_render_button()
 

@@ -239,11 +239,16 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
         self.update_ranges()
         self.horizontalScrollBar().setValue(0)
         if self.notes:
-            rows = [self._row_of.get(n.pitch, 0) for n in self.notes]
-            mid = (min(rows) + max(rows)) / 2
+            lo, hi = int(self.row_idx.min()), int(self.row_idx.max())
         else:
-            mid = self._row_of.get(60, len(self.rows) // 2)
-        self.verticalScrollBar().setValue(int(mid * self.row_h - self.viewport().height() / 2))
+            lo = hi = self._row_of.get(60, len(self.rows) // 2)
+        if self.is_drum:
+            lo, hi = 0, len(self.rows) - 1
+        vh = max(60, self.viewport().height())
+        self.row_h = max(10, min(18, vh // (hi - lo + 3)))  # the clip's rows in view when they fit at 10 px
+        self.update_ranges()
+        mid = (lo + hi) / 2
+        self.verticalScrollBar().setValue(int((mid + 0.5) * self.row_h - self.viewport().height() / 2))
         self.repaint_all()
 
     def _layout_margins(self) -> None:

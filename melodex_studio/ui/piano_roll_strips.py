@@ -180,9 +180,9 @@ def paint_velocity(c: PianoRollCanvas, p: QPainter, w: int, h: int) -> None:
             continue
         p.setBrush(color)
         xl, tl = (xs - 1).tolist(), ts.tolist()
-        p.drawRects(list(map(QRectF, xl, tl, [3.0] * len(xl), (VEL_H - 4 - ts).tolist())))
+        p.drawRects(list(map(QRectF, xl, tl, [2.0] * len(xl), (VEL_H - 4 - ts).tolist())))
         if len(xl) < 400:
-            p.drawRects(list(map(QRectF, (xs - 3).tolist(), (ts - 1).tolist(), [7.0] * len(xl), [3.0] * len(xl))))
+            p.drawRects(list(map(QRectF, (xs - 2.5).tolist(), (ts - 1).tolist(), [5.0] * len(xl), [2.0] * len(xl))))
 
 
 def _bars_image(p: QPainter, xs: np.ndarray, tops: np.ndarray, w: int, color: QColor, dpr: float) -> None:

@@ -65,7 +65,7 @@ def test_double_click_opens_the_clip_and_each_edit_is_one_undoable_change(genera
     track = song.tracks[0]
     assert w.piano_roll_dock.isVisible() and roll.section_id == song.sections[1].id and roll.track_id == track.id
     assert c.notes == clip_notes(w, 1, 0) and c.notes and not c.is_drum
-    assert roll.title.text().startswith(f"{track.name} (") and "chorus" in roll.title.text()
+    assert roll.title.text().startswith(f"{track.name} · ") and "chorus" in roll.title.text()
     assert SNAPS[roll.snap.currentIndex()] == "1/16"
     ppq, pitch = song.ppq, free_pitch(w, 0)
     history = w.session.history
