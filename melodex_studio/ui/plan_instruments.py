@@ -3,18 +3,24 @@ name (the prompt vocabulary), General MIDI program and track role; + adds a row,
 
 Rows the prompt named are marked in the accent colour ("stated"); the genre's defaults are shown as suggestions
 (dim). Changing a row makes it stated. ``instruments()`` is what the next Generate writes tracks for.
+
+Cells are plain items (cheap to fill: the table is refilled whenever a song is generated or opened); a click
+opens a chooser (``ChoiceDelegate``) over the cell.
 """
 from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QStyledItemDelegate,
     QTableWidget,
+    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -23,10 +29,10 @@ from PySide6.QtWidgets import (
 from ..prompt.plan import InstrumentPlan
 from ..prompt.vocabulary import INSTRUMENTS
 from ..song.model import ROLES
-from .gm import GM_PROGRAMS
+from .gm import GM_PROGRAMS, program_name
 from .theme import Theme
 
-ROW_H = 26
+NAME, PROGRAM, ROLE = range(3)
 
 
 def fit_height(view, rows: int, row_h: int | None = None, header: bool = True) -> None:
@@ -38,24 +44,42 @@ def fit_height(view, rows: int, row_h: int | None = None, header: bool = True) -
     view.setFixedHeight(head + row_h * rows + m.top() + m.bottom() + 2)
 
 
-class ProgramCombo(QComboBox):
-    """A GM program chooser that shows the program number when closed (the name is in its list and tooltip)."""
+class ChoiceDelegate(QStyledItemDelegate):
+    """A combo box over the edited cell: instrument names, GM programs ("34  Electric Bass (finger)") or roles;
+    the choice goes to ``InstrumentTable.set_cell``."""
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
-        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox, QStylePainter
+    def __init__(self, owner: InstrumentTable):
+        super().__init__(owner.table)
+        self.owner = owner
 
-        p = QStylePainter(self)
-        opt = QStyleOptionComboBox()
-        self.initStyleOption(opt)
-        opt.currentText = opt.currentText.split("  ")[0]
-        p.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
-        p.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+    def createEditor(self, parent, option, index):
+        combo = QComboBox(parent)
+        combo.setObjectName(("instrumentName", "instrumentProgram", "instrumentRole")[index.column()])
+        if index.column() == NAME:
+            combo.addItems(sorted(INSTRUMENTS))
+        elif index.column() == PROGRAM:
+            combo.addItems([f"{i + 1}  {n}" for i, n in enumerate(GM_PROGRAMS)])
+            combo.view().setMinimumWidth(240)
+        else:
+            combo.addItems(list(ROLES))
+        combo.activated.connect(lambda _i, c=combo: (self.commitData.emit(c), self.closeEditor.emit(c)))
+        return combo
 
+    def setEditorData(self, editor, index) -> None:
+        ins = self.owner._rows[index.row()]
+        if index.column() == NAME:
+            if editor.findText(ins.name) < 0:
+                editor.insertItem(0, ins.name)
+            editor.setCurrentText(ins.name)
+        elif index.column() == PROGRAM:
+            editor.setCurrentIndex(int(ins.program))
+        else:
+            editor.setCurrentText(ins.role)
+        QTimer.singleShot(0, editor.showPopup)  # one click opens the list
 
-def _style(combo: QComboBox, stated: bool) -> None:
-    color = Theme.color("accent") if stated else Theme.color("text_dim")
-    combo.setStyleSheet(f"QComboBox {{ color: {color.name()}; font-weight: {600 if stated else 400}; }}")
-    combo.setProperty("stated", "true" if stated else "false")
+    def setModelData(self, editor, model, index) -> None:
+        value = editor.currentIndex() if index.column() == PROGRAM else editor.currentText()
+        self.owner.set_cell(index.row(), index.column(), value)
 
 
 class InstrumentTable(QWidget):
@@ -66,24 +90,27 @@ class InstrumentTable(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._rows: list[InstrumentPlan] = []
-        self._filling = False
         self.table = QTableWidget(0, 3, objectName="planInstruments")
         self.table.setHorizontalHeaderLabels(["Instrument", "Prog", "Role"])
-        self.table.horizontalHeaderItem(1).setToolTip("General MIDI program number (its name is in the list)")
+        self.table.horizontalHeaderItem(PROGRAM).setToolTip("General MIDI program number (its name is in the list)")
         head = self.table.horizontalHeader()
-        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        head.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        head.resizeSection(1, 62)
-        head.resizeSection(2, 96)
+        head.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(PROGRAM, QHeaderView.ResizeMode.Fixed)
+        head.setSectionResizeMode(ROLE, QHeaderView.ResizeMode.Fixed)
+        head.resizeSection(PROGRAM, 56)
+        head.resizeSection(ROLE, 92)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(ROW_H)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.SelectedClicked
+                                   | QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.setItemDelegate(ChoiceDelegate(self))
         self.table.setToolTip("The instruments the next Generate writes: name, General MIDI program and role "
-                              "(blue: named in your prompt; dim: the genre's suggestion)")
+                              "(blue: named in your prompt; dim: the genre's suggestion). Click a cell to change it")
         self.add_button = QToolButton(text="+", objectName="addInstrument")
         self.add_button.setToolTip("Add an instrument")
         self.add_button.clicked.connect(lambda: self.add_instrument("piano"))
@@ -92,7 +119,6 @@ class InstrumentTable(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(4)
         col.addWidget(self.table)
 
     def buttons(self) -> QHBoxLayout:
@@ -107,88 +133,60 @@ class InstrumentTable(QWidget):
     def instruments(self) -> list[InstrumentPlan]:
         return copy.deepcopy(self._rows)
 
+    def cell_text(self, row: int, column: int) -> str:
+        return self.table.item(row, column).text()
+
+    def is_stated(self, row: int) -> bool:
+        return bool(self.table.item(row, NAME).data(Qt.ItemDataRole.UserRole))
+
     def show_instruments(self, instruments: list[InstrumentPlan]) -> None:
-        self._filling = True
-        try:
-            self._rows = copy.deepcopy(list(instruments))
-            self.table.setRowCount(len(self._rows))
-            for r, ins in enumerate(self._rows):
-                self._fill_row(r, ins)
-            fit_height(self.table, max(2, len(self._rows)))
-        finally:
-            self._filling = False
+        self._rows = copy.deepcopy(list(instruments))
+        self.table.setRowCount(len(self._rows))
+        for r, ins in enumerate(self._rows):
+            self._fill_row(r, ins)
+        fit_height(self.table, max(2, len(self._rows)))
 
     def _fill_row(self, r: int, ins: InstrumentPlan) -> None:
-        name = QComboBox(objectName="instrumentName")
-        names = sorted(INSTRUMENTS)
-        if ins.name not in names:
-            names.insert(0, ins.name)
-        name.addItems(names)
-        name.setCurrentText(ins.name)
-        name.setToolTip("Instrument (choosing one sets its usual program and role)")
-        program = ProgramCombo(objectName="instrumentProgram")
-        program.view().setMinimumWidth(230)
-        self._program_items(program, ins)
-        program.setToolTip(f"General MIDI program {program.currentText()}: what the track plays (the SoundFont "
-                           "preview and the MIDI export use it)")
-        role = QComboBox(objectName="instrumentRole")
-        role.addItems(list(ROLES))
-        role.setCurrentText(ins.role)
-        role.setToolTip("What the part does in the arrangement (the model writes it for this role)")
-        for combo in (name, program, role):
-            _style(combo, ins.stated)
-            combo.setFrame(False)
-        name.currentTextChanged.connect(lambda text, c=name: self._changed(c, "name", text))
-        program.currentIndexChanged.connect(lambda i, c=program: self._changed(c, "program", i))
-        role.currentTextChanged.connect(lambda text, c=role: self._changed(c, "role", text))
-        self.table.setCellWidget(r, 0, name)
-        self.table.setCellWidget(r, 1, program)
-        self.table.setCellWidget(r, 2, role)
+        color = Theme.color("accent") if ins.stated else Theme.color("text_dim")
+        font = QFont(self.table.font())
+        font.setBold(ins.stated)
+        texts = (ins.name, "Kit" if ins.is_drum else str(ins.program + 1), ins.role)
+        tips = (f"{ins.name}: " + ("named in your prompt" if ins.stated else "a suggestion of the genre"),
+                "Drum kit (MIDI channel 10)" if ins.is_drum else f"GM program {ins.program + 1}: "
+                f"{program_name(ins.program)}", f"Role: {ins.role}")
+        for c, (text, tip) in enumerate(zip(texts, tips)):
+            item = QTableWidgetItem(text)
+            item.setForeground(color)
+            item.setFont(font)
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, ins.stated)
+            if c == PROGRAM:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if ins.is_drum:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, c, item)
 
-    @staticmethod
-    def _program_items(program: QComboBox, ins: InstrumentPlan) -> None:
-        program.clear()
-        if ins.is_drum:
-            program.addItem("Kit")
-        else:
-            program.addItems([f"{i + 1}  {n}" for i, n in enumerate(GM_PROGRAMS)])
-            program.setCurrentIndex(int(ins.program))
-        program.setEnabled(not ins.is_drum)
-
-    def _row_of(self, widget: QWidget) -> int:
-        for r in range(self.table.rowCount()):
-            if widget in (self.table.cellWidget(r, c) for c in range(3)):
-                return r
-        return -1
-
-    def _changed(self, widget: QWidget, field: str, value) -> None:
-        if self._filling:
+    def set_cell(self, row: int, column: int, value) -> None:
+        """Choose ``value`` in a cell as the chooser does (column 0: a vocabulary name, which brings its usual
+        program and role; 1: a program number 0..127; 2: a role). The row becomes stated."""
+        if not 0 <= row < len(self._rows):
             return
-        r = self._row_of(widget)
-        if r < 0:
-            return
-        ins = self._rows[r]
-        if field == "name" and value in INSTRUMENTS:  # a new instrument brings its usual program and role
+        ins = self._rows[row]
+        before = (ins.name, ins.program, ins.role, ins.is_drum)
+        if column == NAME and value in INSTRUMENTS:
             v = INSTRUMENTS[value]
             ins.name, ins.program, ins.role, ins.is_drum = v.name, v.program, v.role, v.is_drum
-        elif field == "name":
-            ins.name = value
-        elif field == "program":
-            ins.program = max(0, int(value))
+        elif column == NAME:
+            ins.name = str(value)
+        elif column == PROGRAM:
+            ins.program = max(0, min(127, int(value)))
         else:
-            ins.role = value
+            ins.role = str(value)
+        if (ins.name, ins.program, ins.role, ins.is_drum) == before and ins.stated:
+            return
         ins.stated = True
-        self._filling = True  # the row's other choosers follow (changed in place: the sender stays alive)
-        try:
-            name, program, role = (self.table.cellWidget(r, c) for c in range(3))
-            if field == "name":
-                self._program_items(program, ins)
-                role.setCurrentText(ins.role)
-            for combo in (name, program, role):
-                _style(combo, True)
-        finally:
-            self._filling = False
-        self.table.selectRow(r)
+        self._fill_row(row, ins)
+        self.table.selectRow(row)
         self.edited.emit()
 
     def add_instrument(self, name: str) -> None:
@@ -205,14 +203,6 @@ class InstrumentTable(QWidget):
             return
         self.show_instruments([ins for i, ins in enumerate(self._rows) if i != rows[0]])
         self.edited.emit()
-
-    def set_cell(self, row: int, column: int, value) -> None:
-        """Choose ``value`` in a cell as the user would (column 0: name, 1: program number, 2: role)."""
-        combo = self.table.cellWidget(row, column)
-        if column == 1:
-            combo.setCurrentIndex(int(value))
-        else:
-            combo.setCurrentText(str(value))
 
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):

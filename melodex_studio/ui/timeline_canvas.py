@@ -21,6 +21,8 @@ TOP_H = RULER_H + SECTION_H + CHORD_H
 CLIP_HEADER_H = 15
 EDGE_PX = 5  # how near a section edge a press grabs the edge (resize)
 GRIP_W = 14  # the drag-out handle at the right end of a section block
+TILE_W = 256  # width of a cached note tile, logical pixels of the content
+MAX_TILES = 2048  # cached note tiles (least recently used go first)
 
 
 class ArrangementCanvas(QAbstractScrollArea):
@@ -56,7 +58,8 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.busy: dict = {}  # {'section': id or None, 'track': id or None, 'text': '42 %'} while a job runs
         self._cache: dict[str, TrackNotes] = {}
         self._texts: dict[tuple[str, int], QStaticText] = {}  # elided clip labels
-        self._images: dict[tuple, object] = {}  # lane images by (track, zoom, scroll, size, colour)
+        self._images: dict[tuple, object] = {}  # note tiles by (track, zoom, tile, lane height, colour, dpr)
+        self._styles: dict[int, tuple] = {}  # clip pens and brushes by colour
         self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
         self._move: list | None = None  # [section index, press x, target index or None] while moving a section
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -107,6 +110,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         """The song changed: drop the note caches, fix the scroll ranges, repaint."""
         self._cache.clear()
         self._images.clear()
+        self._styles.clear()
         self.update_ranges()
         self.viewport().update()
 
@@ -276,27 +280,52 @@ class ArrangementCanvas(QAbstractScrollArea):
             style = self._clip_style(color)
             for s, a, b in spans:
                 self._paint_clip(p, fm, track, s, a, b, top, style)
-            image = self._lane_image(track, self.tick_at(0), self.tick_at(w), w, color)
-            if image is not None:
-                p.drawImage(QPointF(0, top + 3 + CLIP_HEADER_H + 3), image)
+            self._paint_notes(p, track, top + 3 + CLIP_HEADER_H + 3, w, color)
 
-    def _lane_image(self, track, t0: float, t1: float, w: int, color: QColor):
-        """The track's notes in view as one image; the last few are kept while nothing changes (playhead, badge)."""
+    def _paint_notes(self, p: QPainter, track, y: float, w: int, color: QColor) -> None:
+        """The track's notes as fixed-width image tiles of the content (rasterised once per zoom and lane height,
+        so a scroll only rasterises the tiles that come into view)."""
+        scroll = self.horizontalScrollBar().value()
         dpr = self.devicePixelRatioF()
-        x_off = self.horizontalScrollBar().value() - 0.5
-        key = (track.id, self.scale.px_per_quarter, x_off, w, self.lane_h, color.rgba(), dpr)
-        hit = self._images.get(key)
-        if hit is not None or key in self._images:
-            return hit
+        base = (track.id, self.scale.px_per_quarter, self.lane_h, color.rgba(), dpr)
+        tiles = range(scroll // TILE_W, (scroll + w) // TILE_W + 1)
+        missing = [t for t in tiles if base + (t,) not in self._images]
+        if missing:  # the tiles that came into view, rasterised in one pass (after a zoom: all of them)
+            self._rasterise(track, missing[0], missing[-1], color, dpr, base)
+        for tile in tiles:
+            key = base + (tile,)
+            image = self._images[key] = self._images.pop(key)  # most recently used last
+            if image is not None:
+                p.drawImage(QPointF(tile * TILE_W - scroll, y), image)
+
+    def _rasterise(self, track, first: int, last: int, color: QColor, dpr: float, base: tuple) -> None:
+        """Note tiles ``first`` .. ``last`` of a track: one ``lane_image`` cut into tile images."""
+        x0, width = first * TILE_W, (last - first + 1) * TILE_W
+        t0, t1 = self.scale.tick(x0), self.scale.tick(x0 + width)
         image = lane_image(self._notes(track), t0 - self.song.ppq * 16, t1, self.scale.px_per_quarter / self.song.ppq,
-                           x_off, w, self.lane_h - 13 - CLIP_HEADER_H,
+                           x0 - 0.5, width, self.lane_h - 13 - CLIP_HEADER_H,
                            color.darker(150) if Theme.name == "light" else color.lighter(135), dpr)
-        if len(self._images) > 4 * max(8, len(self.song.tracks)):
-            self._images.clear()
-        self._images[key] = image
-        return image
+        while len(self._images) + (last - first + 1) > MAX_TILES:
+            self._images.pop(next(iter(self._images)))
+        tw = int(round(TILE_W * dpr))
+        for k, tile in enumerate(range(first, last + 1)):
+            part = None
+            if image is not None:
+                part = image.copy(QRect(k * tw, 0, tw, image.height()))
+                part.setDevicePixelRatio(dpr)
+            self._images[base + (tile,)] = part
 
     def _clip_style(self, color: QColor) -> tuple:
+        key = color.rgba()
+        hit = self._styles.get(key)
+        if hit is not None:
+            return hit
+        if len(self._styles) > 64:
+            self._styles.clear()
+        self._styles[key] = style = self._make_clip_style(color)
+        return style
+
+    def _make_clip_style(self, color: QColor) -> tuple:
         body, head = QColor(color), QColor(color)
         body.setAlphaF(0.22)
         head.setAlphaF(0.85)

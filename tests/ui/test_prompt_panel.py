@@ -3,15 +3,28 @@ models: what the table says is what Generate writes; what a section's overrides 
 follows, stored in the song (undoable, saved)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QTableWidget
 
 from tests.ui.conftest import PROMPT
 
 
 def rows(table):
-    return [(table.table.cellWidget(r, 0).currentText(), table.table.cellWidget(r, 2).currentText(),
-             table.table.cellWidget(r, 0).property("stated")) for r in range(table.table.rowCount())]
+    return [(table.cell_text(r, 0), table.cell_text(r, 2), table.is_stated(r)) for r in range(table.table.rowCount())]
+
+
+def choose(qtbot, table, row, column, index):
+    """Open the cell's chooser as a click does and pick entry ``index`` of its list."""
+    from PySide6.QtWidgets import QComboBox
+
+    table.table.setCurrentCell(row, column)
+    table.table.editItem(table.table.item(row, column))
+    name = ("instrumentName", "instrumentProgram", "instrumentRole")[column]
+    combo = table.table.findChildren(QComboBox, name)[-1]  # the editor over the cell
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    QApplication.processEvents()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # the closed editor goes
 
 
 def test_instruments_table_edits_what_generate_writes(window, qtbot):
@@ -19,13 +32,17 @@ def test_instruments_table_edits_what_generate_writes(window, qtbot):
     panel.set_prompt(PROMPT)
     table = panel.instruments
     assert window.findChild(QTableWidget, "planInstruments") is table.table
-    assert rows(table) == [("piano", "chords", "true"), ("electric bass", "bass", "true"), ("drums", "drums", "true"),
-                           ("synth lead", "melody", "false"), ("pad", "pad", "false")]  # named / suggested
-    table.set_cell(1, 1, 38)  # Synth Bass 1 for the bass
-    table.set_cell(3, 0, "flute")  # the suggested lead becomes a flute (its usual program and role come along)
+    assert rows(table) == [("piano", "chords", True), ("electric bass", "bass", True), ("drums", "drums", True),
+                           ("synth lead", "melody", False), ("pad", "pad", False)]  # named / suggested
+    assert table.cell_text(1, 1) == "34"  # GM numbers count from 1 (program 33: Electric Bass (finger))
+    choose(qtbot, table, 1, 1, 38)  # Synth Bass 1 for the bass
+    assert table.cell_text(1, 1) == "39" and "Synth Bass 1" in table.table.item(1, 1).toolTip()
+    from melodex_studio.prompt.vocabulary import INSTRUMENTS
+
+    choose(qtbot, table, 3, 0, sorted(INSTRUMENTS).index("flute"))  # the suggested lead becomes a flute
     table.table.selectRow(4)
     qtbot.mouseClick(table.remove_button, Qt.MouseButton.LeftButton)  # no pad
-    assert rows(table)[3] == ("flute", "melody", "true") and len(rows(table)) == 4
+    assert rows(table)[3] == ("flute", "melody", True) and len(rows(table)) == 4
     plan = panel.plan()
     assert [(i.name, i.program, i.role) for i in plan.instruments] == [
         ("piano", 0, "chords"), ("electric bass", 38, "bass"), ("drums", 0, "drums"), ("flute", 73, "melody")]
