@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--theme", default="dark", choices=("dark", "light"))
     ap.add_argument("--keep", type=Path, help="also save the generated project here (.melodex)")
     ap.add_argument("--size", default="1600x1000", help="window size in logical pixels")
+    ap.add_argument("--render", action="store_true", help="also render the selected section with the diffusion "
+                    "models and save the waveform, the takes inspector and the export dialog")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.scale != 1.0:
@@ -108,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(5):
                 app.processEvents()
             save(window.piano_roll_dock.grab(), name)
+    if args.render:  # the waveform of a real render, the takes inspector with Vary, File > Export...
+        from screenshots_render import shoot_render_views  # next to this script
+
+        shoot_render_views(window, app, save, i, min(1, len(song.tracks) - 1))
     window.session.history.mark_clean()
     window.close()
     for p in saved:

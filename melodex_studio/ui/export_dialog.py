@@ -31,6 +31,16 @@ from PySide6.QtWidgets import (
 )
 
 RATES = (44100, 48000, 96000)
+
+
+def default_name(title: str) -> str:
+    """A file name from the song's title: a generated song's title is its prompt, so a long one is cut at its
+    first comma (or word) within 40 characters."""
+    title = " ".join((title or "").split()) or "Untitled"
+    if len(title) <= 40:
+        return title
+    head = title.split(",")[0].strip()
+    return head if 0 < len(head) <= 40 else title[:40].rsplit(" ", 1)[0]
 BITS = ((16, "16-bit"), (24, "24-bit"), (32, "32-bit float"))
 
 
@@ -49,9 +59,10 @@ class ExportDialog(QDialog):
         self.report = None
         session = host.session
         song = session.song
-        name = song.title or (session.path.stem if session.path else "Untitled")
+        name = session.path.stem if session.path else default_name(song.title)
         folder = session.path.parent if session.path else Path.home()
 
+        self.setMinimumWidth(560)
         col = QVBoxLayout(self)
         where = QFormLayout()
         row = QHBoxLayout()
@@ -236,8 +247,10 @@ class ExportDialog(QDialog):
         self.stems_prefix.setEnabled(self.stems.isChecked())
         self.midi_type.setEnabled(self.midi.isChecked())
         paths = self.planned()
-        lines = [str(p) + ("   (replaces the existing file)" if p.exists() else "") for p in paths]
-        self.summary.setPlainText("\n".join(lines) if lines else "Nothing: choose MIDI, the mix or stems")
+        folder = Path(self.folder.text().strip()).expanduser()
+        lines = [f"In {folder}:"] + [f"  {p.relative_to(folder)}" + ("   (replaces the existing file)" if p.exists()
+                                                                        else "") for p in paths]
+        self.summary.setPlainText("\n".join(lines) if paths else "Nothing: choose MIDI, the mix or stems")
         self.export_button.setEnabled(bool(paths) and self.job is None and not self.host.jobs.busy)
 
     # --- running ---------------------------------------------------------------------------------------

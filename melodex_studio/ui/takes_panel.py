@@ -1,7 +1,7 @@
 """The takes of the selected section (or of one track in it), part of the inspector.
 
 Every take shows what made it: the operation, the model, seed, steps, strength or variation, guidance and
-when. A click (or Enter, or "Use Take") makes a take the one that plays, ★ keeps it (a favourite clean-ups
+when. A click (or Enter, or "Use") makes a take the one that plays, ★ keeps it (a favourite clean-ups
 leave alone), Delete removes it; A/B switches between two chosen takes at each press. Each of these is one
 session call, so one undoable change; the panel redraws from the session afterwards.
 
@@ -38,19 +38,19 @@ NO_DIFFUSION = ("This clip has no diffusion render to vary: choose the Diffusion
 
 
 def take_summary(n: int, t: TakeInfo) -> str:
-    """'Take 3 · vary from step 4 · piano' (the first line of a take in the list)."""
+    """'Take 3 · vary from step 4 · piano · 18:02' (the first line of a take in the list)."""
     what = t.op if t.op != "vary" or "from_step" not in t.details else f"vary from step {t.details['from_step']}"
     scope = t.track if t.track != "all" else "all tracks"
-    return f"Take {n} · {what} · {scope}"
+    return f"Take {n} · {what} · {scope} · {_when(t.created)}"
 
 
 def take_details(t: TakeInfo) -> str:
-    """What made the take: model, seed, steps, strength / variation, guidance, when."""
+    """What made the take: model, seed, steps, strength / variation, guidance (its time is in ``take_summary``)."""
     d = t.details
     parts = []
     if t.kind == "render":
         renderer = (d.get("models") or {}).get("renderer", "")
-        parts.append("diffusion" + (f" {renderer[:8]}" if renderer else ""))
+        parts.append("diffusion" + (f" {renderer[:6]}" if renderer else ""))
     else:
         model = d.get("structure_model") or ""
         parts.append("structure" + (f" {str(model).rsplit('/', 1)[-1][:24]}" if model else ""))
@@ -59,14 +59,13 @@ def take_details(t: TakeInfo) -> str:
     if "steps" in d:
         parts.append(f"{d['steps']} steps")
     if "variation" in d:
-        parts.append(f"variation {float(d['variation']):.2f}")
+        parts.append(f"variation {float(d['variation']):g}")
     elif "strength" in d:
-        parts.append(f"strength {float(d['strength']):.2f}")
+        parts.append(f"strength {float(d['strength']):g}")
     if "guidance" in d:
         parts.append(f"guidance {float(d['guidance']):g}")
     if "from_bar" in d and d["from_bar"] is not None:
         parts.append(f"from bar {int(d['from_bar']) + 1}")
-    parts.append(_when(t.created))
     return " · ".join(p for p in parts if p)
 
 
@@ -109,7 +108,7 @@ class TakesPanel(QWidget):
 
         row = QHBoxLayout()
         row.setSpacing(4)
-        self.use_take = QPushButton("Use Take", objectName="useTakeButton")
+        self.use_take = QPushButton("Use", objectName="useTakeButton")
         self.use_take.setToolTip("Make the selected take the one that plays (undoable)")
         self.use_take.clicked.connect(self.use_selected)
         self.keep = QPushButton("☆ Keep", objectName="keepTakeButton", checkable=True)
@@ -127,7 +126,7 @@ class TakesPanel(QWidget):
         self.ab_button.setToolTip("Compare two takes: the first press takes the one playing as A and the selected "
                                   "one as B; every press switches between them (each switch is undoable)")
         self.ab_button.clicked.connect(self.toggle_ab)
-        self.ab_label = QLabel("Select another take, then press A/B", objectName="abLabel")
+        self.ab_label = QLabel("Select another take, then press A/B", objectName="abLabel", wordWrap=True)
         self.ab_label.setProperty("role", "hint")
         ab_row.addWidget(self.ab_button)
         ab_row.addWidget(self.ab_label, 1)
@@ -141,35 +140,41 @@ class TakesPanel(QWidget):
         self.vary_title = QLabel("Vary the render")
         self.vary_title.setStyleSheet("font-weight: 600;")
         g.addWidget(self.vary_title, 0, 0, 1, 3)
+        self.vary_step_label = QLabel(objectName="varyStepLabel")
+        self.vary_step_label.setToolTip("The sampler step the variation starts from, of the take's steps")
+        g.addWidget(self.vary_step_label, 1, 0, 1, 3)
         self.vary_step = QSlider(Qt.Orientation.Horizontal, objectName="varyStepSlider")
         self.vary_step.setToolTip("The recorded sampler step the variation starts from: early steps give a new "
                                   "render, late steps a close variation of this take")
         self.vary_step.setPageStep(1)
         self.vary_step.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.vary_step.valueChanged.connect(lambda _v: self._show_step())
-        g.addWidget(self.vary_step, 1, 0, 1, 3)
-        self.vary_new = QLabel("New render")
-        self.vary_step_label = QLabel(objectName="varyStepLabel", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.vary_close = QLabel("Close variation", alignment=Qt.AlignmentFlag.AlignRight)
-        for i, w in enumerate((self.vary_new, self.vary_step_label, self.vary_close)):
+        g.addWidget(self.vary_step, 2, 0, 1, 3)
+        ends = QHBoxLayout()
+        self.vary_new = QLabel("◂ new render")
+        self.vary_new.setToolTip("Early steps: little of the take is kept, a new render")
+        self.vary_close = QLabel("close variation ▸", alignment=Qt.AlignmentFlag.AlignRight)
+        self.vary_close.setToolTip("Late steps: most of the take is kept, a close variation")
+        for w in (self.vary_new, self.vary_close):
             w.setProperty("role", "hint")
-            g.addWidget(w, 2, i)
-        g.addWidget(QLabel("Seed"), 3, 0)
+            ends.addWidget(w)
+        g.addLayout(ends, 3, 0, 1, 3)
+        g.addWidget(QLabel("Seed"), 4, 0)
         self.vary_seed = QLineEdit(objectName="varySeed", placeholderText="random")
         self.vary_seed.setValidator(QRegularExpressionValidator(r"\d{0,18}"))
         self.vary_seed.setToolTip("Noise seed of the variation (empty: a new random one; the same seed gives the "
                                   "same result)")
-        g.addWidget(self.vary_seed, 3, 1, 1, 2)
-        g.addWidget(QLabel("Strength"), 4, 0)
+        g.addWidget(self.vary_seed, 4, 1, 1, 2)
+        g.addWidget(QLabel("Strength"), 5, 0)
         self.vary_strength = QDoubleSpinBox(objectName="varyStrength", minimum=0.0, maximum=1.0, singleStep=0.05,
                                             value=1.0, decimals=2)
         self.vary_strength.setToolTip("How much of the remaining noise is new: 1 = a fresh variation from the step, "
                                       "0 = the take again")
-        g.addWidget(self.vary_strength, 4, 1, 1, 2)
+        g.addWidget(self.vary_strength, 5, 1, 1, 2)
         self.vary_button = QPushButton("Vary", objectName="varyButton")
         self.vary_button.setToolTip("Make a new take from the chosen step (runs as a job; undoable)")
         self.vary_button.clicked.connect(self.vary)
-        g.addWidget(self.vary_button, 5, 0, 1, 3)
+        g.addWidget(self.vary_button, 6, 0, 1, 3)
         g.setColumnStretch(1, 1)
         col.addWidget(self.vary_box)
         if host is not None and hasattr(host, "jobs"):
@@ -353,7 +358,7 @@ class TakesPanel(QWidget):
 
     def _show_step(self) -> None:
         k = self.step()
-        self.vary_step_label.setText(f"step {k} of {self._total}" if k is not None else "no recorded steps")
+        self.vary_step_label.setText(f"From step {k} of {self._total}" if k is not None else "No recorded steps")
 
     def vary(self):
         """Start the Vary job for the shown clip (or section); returns the job or None."""

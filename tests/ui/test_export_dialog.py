@@ -42,7 +42,7 @@ def test_export_midi_mix_and_stems_as_listed(generated, qtbot, tmp_path):
     dlg.bits.setCurrentIndex(dlg.bits.findData(24))
     planned = dlg.planned()
     listed = dlg.summary.toPlainText().splitlines()
-    assert listed == [str(p) for p in planned]
+    assert listed == [f"In {tmp_path / 'out'}:"] + [f"  {p.relative_to(tmp_path / 'out')}" for p in planned]
     audible = w.song.audible_tracks()
     assert planned[:2] == [tmp_path / "out" / "My Song.mid", tmp_path / "out" / "My Song.wav"]
     assert len(planned) == 2 + len(audible)
@@ -80,8 +80,9 @@ def test_type_0_midi_and_one_section_only(generated, qtbot, tmp_path):
     dlg.bits.setCurrentIndex(dlg.bits.findData(16))
     sec = w.song.sections[1]
     planned = dlg.planned()
-    assert [p.name for p in planned] == [f"{w.song.title or 'Untitled'} - {sec.label}.mid".replace("_", " "),
-                                         f"{w.song.title or 'Untitled'} - {sec.label}.flac".replace("_", " ")]
+    name = dlg.name.text()
+    assert name and len(name) <= 40
+    assert [p.name for p in planned] == [f"{name} - {sec.label}.mid", f"{name} - {sec.label}.flac"]
     job = dlg.start()
     assert job is not None and w.wait_for_jobs(60)
     assert sorted(tmp_path.iterdir()) == sorted(planned)
