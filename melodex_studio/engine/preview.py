@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -31,6 +32,7 @@ from .proposals import stem_name
 
 NOTE_SECONDS = 0.5  # how long an auditioned note is held (drums: struck and left to ring)
 NOTE_TAIL_SECONDS = 1.0  # the most release tail an auditioned note keeps
+RECENT_BYTES = 512 * 2**20  # stems a track played before (another take, before an edit) kept for switching back
 
 Cancel = Callable[[], bool]
 
@@ -76,12 +78,20 @@ def _process_pool():
         from concurrent.futures import ProcessPoolExecutor
 
         try:
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_background)
         except (OSError, ValueError, NotImplementedError):
             _pool_broken = True
             return None
         atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
     return _pool
+
+
+def _background() -> None:
+    """In the child: a lower CPU priority, so that previews never compete with the GUI or the audio callback."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # not on this system
+        pass
 
 
 def _shared_dir() -> str:
@@ -131,10 +141,13 @@ def render_track(song: Song, track_id: str, sample_rate: int, isolate: bool = Tr
 
 
 class PreviewStems:
-    """The per-track stem cache of one front end. Call ``update`` from one thread at a time."""
+    """The per-track stem cache of one front end. Call ``update`` from one thread at a time. Stems a track no
+    longer plays are kept (newest first, up to ``RECENT_BYTES``), so switching back to a take, or undoing an edit,
+    plays at once."""
 
     def __init__(self, isolate: bool = True) -> None:
         self._cache: dict[str, tuple[str, np.ndarray]] = {}  # track id -> (key, stem)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # key -> stem no track plays now
         self.isolate = isolate  # render in the child process (see the module docstring)
         self.rendered = 0  # SoundFont previews rendered in all (tests and benchmarks read it)
 
@@ -156,19 +169,64 @@ class PreviewStems:
                 continue
             if cancel is not None and cancel():
                 break
-            if key.startswith("stem:"):
+            if key in self._recent:
+                stem = self._recent.pop(key)
+            elif key.startswith("stem:"):
                 stem = _resample(audio[name], song.sample_rate, sample_rate)
             else:
                 stem = render_track(song, track.id, sample_rate, self.isolate)
                 self.rendered += 1
             if stem.flags.writeable:
                 stem.flags.writeable = False
+            if cached is not None:
+                self._keep(*cached)
             self._cache[track.id] = (key, stem)
             stems[track.id] = stem
             changed.add(track.id)
         for tid in [t for t in self._cache if t not in {tr.id for tr in song.tracks}]:
-            del self._cache[tid]
+            self._keep(*self._cache.pop(tid))
         return stems, changed
+
+    def prefetch(self, song: Song, sample_rate: int, cancel: Cancel | None = None, limit: int = 8) -> int:
+        """Render, ahead of time, the previews of the structure takes of ``song`` that do not play now (the song
+        as ``use_take`` would make it), newest first, at most ``limit``; they join the kept stems, so switching
+        to such a take plays at once. Returns how many were rendered."""
+        from .render_takes import is_render_take
+
+        done = 0
+        playing = set(song.active_takes.values())
+        for take in reversed(song.takes):
+            if done >= limit or (cancel is not None and cancel()):
+                break
+            if is_render_take(take) or take.id in playing:
+                continue
+            variant = song.copy()
+            try:
+                variant.activate_take(take.id)
+            except (KeyError, ValueError):  # the take names a track or section that is gone
+                continue
+            for tid in take.notes:
+                track = variant.track(tid)
+                key = preview_key(variant, track, sample_rate)
+                current = self._cache.get(tid)
+                if key in self._recent or (current is not None and current[0] == key):
+                    continue
+                if cancel is not None and cancel():
+                    return done
+                stem = render_track(variant, tid, sample_rate, self.isolate)
+                if stem.flags.writeable:
+                    stem.flags.writeable = False
+                self.rendered += 1
+                self._keep(key, stem)
+                done += 1
+        return done
+
+    def _keep(self, key: str, stem: np.ndarray) -> None:
+        self._recent[key] = stem
+        self._recent.move_to_end(key, last=False)
+        total = sum(a.nbytes for a in self._recent.values())
+        while total > RECENT_BYTES and self._recent:
+            total -= self._recent.popitem()[1].nbytes
 
 
 def pad_stems(stems: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

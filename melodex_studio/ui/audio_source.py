@@ -7,6 +7,8 @@ thread as queued signals, in two steps: ``stemsReady`` as soon as the stems are 
 at once), then ``changed`` when the mix of them (gain, pan, mute, solo and the anti-clip trim, exactly as
 ``mix.mixer.mix_stems``) is computed. Until a job's result is applied, ``stems()``/``mix()`` keep the previous
 ones, so playback never waits. Changes during a job are coalesced into one more job with the latest state.
+When nothing newer waits, the worker renders the previews of structure takes that do not play (switching to
+one then plays at once).
 """
 from __future__ import annotations
 
@@ -83,6 +85,8 @@ class AudioSource(QObject):
                 self._result.emit(("stems", song, rate, stems))
                 levels, mix = mix_song(song, pad_stems(stems))
                 self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))
+                # while nothing newer waits: the takes that do not play, so that switching to one is instant
+                self._preview.prefetch(song, rate, cancel=lambda: self._closed or self._next is not None)
             except MelodexError as e:
                 self._result.emit(("error", song, rate, str(e)))
             except Exception as e:  # noqa: BLE001 - a worker must report, not die silently

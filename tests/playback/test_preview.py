@@ -86,3 +86,33 @@ def test_render_note():
     assert np.abs(render_note(0, 38, 100, True, 48000)).max() > 0.01
     with pytest.raises(ValueError, match="cannot audition"):
         render_note(0, 128, 100)
+
+
+def test_switching_back_plays_the_stem_kept_from_before_without_rendering():
+    song = _song()
+    preview = PreviewStems(isolate=False)
+    first, _ = preview.update(song, {}, song.sample_rate)
+    piano = song.tracks[0]
+    old_notes = list(piano.notes)
+    song.replace_notes(piano.id, 0, song.end_tick, [Note(0, 50, 960, 90)])  # another take's notes
+    preview.update(song, {}, song.sample_rate)
+    assert preview.rendered == 4
+    song.replace_notes(piano.id, 0, song.end_tick, old_notes)  # back to the first take
+    back, changed = preview.update(song, {}, song.sample_rate)
+    assert changed == {piano.id} and back[piano.id] is first[piano.id] and preview.rendered == 4
+
+
+def test_takes_that_do_not_play_are_rendered_ahead_and_play_at_once():
+    song = _song()
+    sec, piano = song.sections[0], song.tracks[0]
+    start, end = song.section_ticks(sec)
+    take = Take(sec.id, piano.id, {piano.id: [Note(start, 67, 480, 90)]})
+    song.add_take(take, activate=False)
+    preview = PreviewStems(isolate=False)
+    preview.update(song, {}, song.sample_rate)
+    assert preview.prefetch(song, song.sample_rate) == 1 and preview.rendered == 4
+    assert preview.prefetch(song, song.sample_rate) == 0  # already kept
+    song.activate_take(take.id)  # what session.use_take does to the notes
+    stems, changed = preview.update(song, {}, song.sample_rate)
+    assert changed == {piano.id} and preview.rendered == 4  # no render: the kept one plays
+    assert np.array_equal(pad_stems(stems)[piano.id], soundfont_renderer().render(song).stems[piano.id])
