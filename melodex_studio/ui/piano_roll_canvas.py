@@ -53,6 +53,10 @@ def note_name(pitch: int) -> str:
     return f"{PITCH_NAMES_SHARP[pitch % 12]}{pitch // 12 - 1}"
 
 
+def _start(note: Note) -> int:
+    return note.start_tick
+
+
 def _rects(x: np.ndarray, y: np.ndarray, w, h) -> list[QRectF]:
     n = len(x)
     w = w.tolist() if isinstance(w, np.ndarray) else [float(w)] * n
@@ -125,11 +129,9 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
     def _arrays(self, notes: list[Note]) -> None:
         """The notes (sorted by start) as arrays: what painting and hit tests use."""
         n = len(notes)
-        self.start_list = [x.start_tick for x in notes]
-        self.starts = np.array(self.start_list, np.int64)
-        self.durs = np.fromiter((x.duration_ticks for x in notes), np.int64, n)
-        self.velocities = np.fromiter((x.velocity for x in notes), np.int64, n)
-        pitches = np.fromiter((x.pitch for x in notes), np.int64, n)
+        table = np.array([(x.start_tick, x.duration_ticks, x.velocity, x.pitch) for x in notes], np.int64).reshape(n, 4)
+        self.starts, self.durs, self.velocities, pitches = table.T.copy()
+        self.start_list = self.starts.tolist()
         lut = np.zeros(128, np.int64)
         for pitch, row in getattr(self, "_row_of", {}).items():
             lut[pitch] = row
@@ -216,17 +218,16 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
         else:
             self.a, self.b = self.song.section_ticks(sec)
             self.is_drum = tr.is_drum
-            self.notes = tr.notes_in(self.a, self.b)  # the song keeps a track's notes sorted
-            if any(x.start_tick > y.start_tick for x, y in zip(self.notes, self.notes[1:])):
-                self.notes.sort(key=lambda x: x.start_tick)
+            self.notes = tr.notes_in(self.a, self.b)  # the song keeps a track's notes sorted; make sure
+            self.notes.sort(key=_start)
             self.rows = drum_rows({n.pitch for n in self.notes}) if self.is_drum else list(range(127, -1, -1))
             self.color = role_color(tr.role)
         self._row_of = {p: i for i, p in enumerate(self.rows)}
         self._arrays(self.notes)
         self.selected = {n for n in self._selected if self.index_of(n) is not None}
         self.drag = None
-        self._grid = None
-        self._layout_margins()
+        if self.viewportMargins().left() != self.keys_w:  # drums have wider names than keys
+            self._layout_margins()
         self.update_ranges()
         self.repaint_all()
 
@@ -579,7 +580,7 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
         tick = self.tick_at(anchor_x)
         self.px_per_quarter = max(MIN_PPQ, min(MAX_PPQ, self.px_per_quarter * factor))
         self.update_ranges()
-        self.horizontalScrollBar().setValue(int((tick - self.a) * self.k - anchor_x))
+        self.horizontalScrollBar().setValue(round((tick - self.a) * self.k - anchor_x))
         self.repaint_all()
 
     def zoom_v(self, factor: float, anchor_y: float | None = None) -> None:

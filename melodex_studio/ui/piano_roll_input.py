@@ -34,6 +34,7 @@ class Drag:
     moved: bool = False
     mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
     hide: object = None  # the canvas's mask of the notes the preview replaces (made when first painted)
+    heard: int = -1  # the pitch auditioned last during a move
 
 
 class RollInput:
@@ -69,7 +70,8 @@ class RollInput:
             self.on_audition(hit)
             kind = "resize" if edge else "move"
             copy = bool(mods & Qt.KeyboardModifier.AltModifier)
-            self.drag = Drag(kind, pos.x(), pos.y(), tick, row, sorted(self.selected), hit, [], copy, False, mods)
+            self.drag = Drag(kind, pos.x(), pos.y(), tick, row, sorted(self.selected), hit, [], copy, False, mods,
+                             heard=hit.pitch)
             self.repaint_all()
             return
         if self.tool == "draw" and not extend and 0 <= row < len(self.rows):
@@ -107,6 +109,10 @@ class RollInput:
                 d.preview = ed.moved(d.origin, dt, -(row - d.row), self.a, self.b, rows=self.rows)
             else:
                 d.preview = ed.moved(d.origin, dt, -(row - d.row), self.a, self.b)
+            moved_anchor = d.preview[d.origin.index(d.anchor)]
+            if moved_anchor.pitch != d.heard:  # a note dragged to another key plays there
+                d.heard = moved_anchor.pitch
+                self.on_audition(moved_anchor)
         elif d.kind == "resize":
             end = ed.snap_round(song, self.snap, tick) if self.snap != "off" else int(tick)
             dlen = end - d.anchor.end_tick

@@ -4,7 +4,8 @@ with GM names, stale clips after an edit and Render for exactly those."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from melodex_studio.engine.staleness import stale_clips
 from melodex_studio.song import Note
@@ -42,6 +43,12 @@ def drag(qtbot, widget, a: QPoint, b: QPoint, mods=NONE, steps: int = 6) -> None
     for k in range(1, steps + 1):
         qtbot.mouseMove(widget, QPoint(a.x() + (b.x() - a.x()) * k // steps, a.y() + (b.y() - a.y()) * k // steps))
     qtbot.mouseRelease(widget, L, mods, b)
+
+
+def wheel(widget, pos: QPoint, dy: int, mods) -> None:
+    event = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, dy),
+                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
 
 
 def clip_notes(w, section: int, track: int) -> list[Note]:
@@ -192,10 +199,13 @@ def test_zoom_keeps_the_note_under_the_pointer_and_paints_only_what_is_in_view(g
     c = roll.canvas
     ppq0, row0 = c.px_per_quarter, c.row_h
     tick = c.tick_at(200)
-    c.zoom_h(2.0, 200)
-    assert c.px_per_quarter == 2 * ppq0 and abs(c.tick_at(200) - tick) < 2
-    c.zoom_v(1.5, 40)
+    wheel(c.viewport(), QPoint(200, 60), 120, Qt.KeyboardModifier.ControlModifier)  # Ctrl+wheel: time
+    assert abs(c.px_per_quarter - 1.15 * ppq0) < 1e-6 and abs(c.tick_at(200) - tick) <= 480 / c.px_per_quarter  # 1 px
+    wheel(c.viewport(), QPoint(200, 60), 240, Qt.KeyboardModifier.ShiftModifier)  # Shift+wheel: keys
     assert c.row_h > row0
+    v = c.verticalScrollBar().value()
+    wheel(c.viewport(), QPoint(200, 60), -120, NONE)  # the wheel scrolls
+    assert c.verticalScrollBar().value() > v
     i, j = c.visible_range()
     assert 0 <= i <= j <= len(c.notes)
     assert all(c.x_of(n.start_tick) <= c.viewport().width() for n in c.notes[i:j])
@@ -270,4 +280,3 @@ def test_open_piano_roll_from_code_and_an_empty_roll(window, generated, qtbot):
     assert roll.canvas.grab().width() > 0
     qtbot.mouseClick(roll.canvas.viewport(), L, NONE, QPoint(50, 50))  # nothing to edit: nothing happens
     assert not w.session.history.can_undo() or w.undo_action.text() != "&Undo Add note"
-    assert QPointF(0, 0) == QPointF(0, 0)
