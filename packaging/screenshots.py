@@ -1,6 +1,6 @@
 """Screenshots of the studio for the README and for looking at the window: generates a ~3-minute song with the
 shipped models (or loads a project), then saves PNGs of the main window, the section context menu, the
-prompt panel with its parsed plan and the piano roll (a pitched clip and a drum clip).
+prompt panel with its parsed plan, the piano roll (a pitched clip and a drum clip) and the mixer.
 
     python packaging/screenshots.py OUT_DIR [--project X.melodex] [--scale 2] [--theme light]
 
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(5):
                 app.processEvents()
             save(window.piano_roll_dock.grab(), name)
+    from screenshots_mixer import shoot_mixer  # next to this script
+
+    shoot_mixer(window, app, save)  # the mixer dock while the song plays
     if args.render:  # the waveform of a real render, the takes inspector with Vary, File > Export...
         from screenshots_render import shoot_render_views  # next to this script
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -65,33 +66,58 @@ def _renderer(sample_rate: int):
     return SoundFontRenderer(base.soundfont_path, sample_rate=sample_rate)
 
 
-_pool = None
-_pool_broken = False
+class _Child:
+    """The preview child process (``engine.preview_child``), started on first use; one job at a time."""
 
+    def __init__(self) -> None:
+        import subprocess
+        import sys
 
-def _process_pool():
-    """The one child process (spawned: the parent runs Qt threads) that renders previews; None when it cannot."""
-    global _pool, _pool_broken
-    if _pool is None and not _pool_broken:
-        import atexit
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        self.proc = subprocess.Popen([sys.executable, "-m", "melodex_studio.engine.preview_child"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.lock = threading.Lock()
 
+    def call(self, job: tuple) -> str:
+        """The path the child rendered ``job`` to; its exception when it failed; OSError when it is gone."""
+        from .preview_child import read_message, write_message
+
+        with self.lock:
+            write_message(self.proc.stdin, job)
+            answer = read_message(self.proc.stdout)
+        if answer is None:
+            raise OSError("the preview process ended")
+        kind, value = answer
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
         try:
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_background)
-        except (OSError, ValueError, NotImplementedError):
-            _pool_broken = True
-            return None
-        atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
-    return _pool
+            self.proc.stdin.close()
+            self.proc.wait(2)
+        except (OSError, ValueError, TimeoutError):
+            self.proc.kill()
 
 
-def _background() -> None:
-    """In the child: a lower CPU priority, so that previews never compete with the GUI or the audio callback."""
-    try:
-        os.nice(10)
-    except (AttributeError, OSError):  # not on this system
-        pass
+_child: _Child | None = None
+_child_broken = False
+_child_lock = threading.Lock()
+
+
+def _preview_child() -> _Child | None:
+    """The one child process that renders previews (None where none can run: previews render here then)."""
+    global _child, _child_broken
+    with _child_lock:
+        if _child is None and not _child_broken:
+            import atexit
+
+            try:
+                _child = _Child()
+            except OSError:
+                _child_broken = True
+                return None
+            atexit.register(_child.close)
+        return _child
 
 
 def _shared_dir() -> str:
@@ -118,16 +144,13 @@ def _render_to_file(song: Song, track_id: str, sample_rate: int, folder: str) ->
 def render_track(song: Song, track_id: str, sample_rate: int, isolate: bool = True) -> np.ndarray:
     """The SoundFont preview of one track of ``song``: (frames, 2) float32 at ``sample_rate``, read-only.
     ``isolate``: render in the child process (the result is mapped from shared memory), else here."""
-    global _pool, _pool_broken
-    pool = _process_pool() if isolate else None
-    if pool is not None:
-        from concurrent.futures.process import BrokenProcessPool
-
+    global _child, _child_broken
+    child = _preview_child() if isolate else None
+    if child is not None:
         try:
-            path = pool.submit(_render_to_file, _solo_song(song, song.track(track_id)), track_id, int(sample_rate),
-                               _shared_dir()).result()
-        except BrokenProcessPool:  # the child died (out of memory?): render here from now on
-            _pool, _pool_broken = None, True
+            path = child.call((_solo_song(song, song.track(track_id)), track_id, int(sample_rate), _shared_dir()))
+        except OSError:  # the child died (out of memory?) or its pipe broke: render here from now on
+            _child, _child_broken = None, True
         else:
             stem = np.load(path, mmap_mode="r")
             try:

@@ -156,7 +156,7 @@ class ChannelStrip(QFrame):
 
     def show_track(self, track) -> None:
         """Show ``track``'s values (without sending edits back)."""
-        self.name.setText(track.name)
+        self.name.setText(self.name.fontMetrics().elidedText(track.name, Qt.TextElideMode.ElideRight, 76))
         self.name.setToolTip(f"{track.name} ({track.role})")
         for w, v in ((self.gain, round(max(GAIN_MIN_DB, min(GAIN_MAX_DB, track.gain_db)) * 2)),
                      (self.pan, round(track.pan * 100)), (self.mute, track.mute), (self.solo, track.solo)):
