@@ -346,7 +346,10 @@ def short_term_lufs(audio, sample_rate: int) -> float:
 
     if len(audio) < int(0.4 * sample_rate) + 1 or not np.any(audio):
         return -math.inf
-    block = len(audio) / sample_rate
+    block = (len(audio) - 0.5) / sample_rate  # one block over all of it (block * rate must not round above)
     meter = pyloudnorm.Meter(sample_rate, block_size=block)
-    with np.errstate(divide="ignore"):
-        return float(meter.integrated_loudness(np.asarray(audio, np.float64)))
+    try:
+        with np.errstate(divide="ignore"):
+            return float(meter.integrated_loudness(np.asarray(audio, np.float64)))
+    except ValueError:  # pyloudnorm refused the length
+        return -math.inf
