@@ -9,6 +9,7 @@ and redo too). Clicking or drawing a note plays it when the window can (``auditi
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -30,6 +31,7 @@ from ..song import Note
 from .gm import program_name
 from .piano_roll_canvas import PianoRollCanvas
 from .roll_edits import SNAP_LABELS, SNAPS
+from .theme import Theme
 
 
 class PianoRoll(QWidget):
@@ -81,16 +83,18 @@ class PianoRoll(QWidget):
         head = QHBoxLayout()
         head.setContentsMargins(8, 4, 8, 2)
         head.setSpacing(6)
-        head.addWidget(self.title)
-        head.addWidget(self.stale_label, 1)
+        head.addWidget(self.title, 1)
         for w in (self.snap, self.draw_button, self.select_button, self.quantise_button, self.lengths_check,
                   self.render_button):
             head.addWidget(w)
-        self.stale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # elided, tools first
+        self.stale_label.setContentsMargins(8, 0, 8, 3)
+        self.stale_label.hide()
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addLayout(head)
+        col.addWidget(self.stale_label)  # its own line, shown while some clip is stale
         col.addWidget(self.canvas, 1)
         self.snap.setCurrentIndex(SNAPS.index("1/16"))
 
@@ -138,13 +142,29 @@ class PianoRoll(QWidget):
         self.section_id, self.track_id = self.canvas.section_id, self.canvas.track_id
         self.stale = stale_clips(song)
         if self.section_id is None:
-            self.title.setText("No clip: double-click a clip on the timeline")
+            self._set_title("No clip: double-click a clip on the timeline")
         else:
             sec, tr = song.section(self.section_id), song.track(self.track_id)
             kind = "drum kit" if tr.is_drum else program_name(tr.program)
-            self.title.setText(f"{tr.name} · {kind} · {sec.label}, bars {sec.start_bar + 1}–{sec.end_bar}")
+            self._set_title(f"{tr.name} · {kind} · {sec.label}, bars {sec.start_bar + 1}–{sec.end_bar}")
         self.stale_label.setText(self._stale_text())
+        self.stale_label.setVisible(bool(self.stale))
+        self.stale_label.setStyleSheet(f"color: {Theme.color('warning').name()}; font-weight: 600;")
         self.update_render_button()
+
+    def _set_title(self, text: str) -> None:
+        self.title.setProperty("full", text)
+        self.title.setToolTip(f"{text}\n(the clip being edited: track, instrument, section)")
+        self._elide_title()
+
+    def _elide_title(self) -> None:
+        text = self.title.property("full") or ""
+        self.title.setText(self.title.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
+                                                                max(40, self.title.width())))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide_title()
 
     def _stale_text(self) -> str:
         if not self.stale:

@@ -246,7 +246,7 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
         if self.is_drum:
             lo, hi = 0, len(self.rows) - 1
         vh = max(60, self.viewport().height())
-        self.row_h = max(10, min(18, vh // (hi - lo + 3)))  # the clip's rows in view when they fit at 10 px
+        self.row_h = max(8, min(18, vh // (hi - lo + 3)))  # the clip's rows in view when they fit at 8 px
         self.update_ranges()
         mid = (lo + hi) / 2
         self.verticalScrollBar().setValue(int((mid + 0.5) * self.row_h - self.viewport().height() / 2))
