@@ -107,7 +107,8 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.ruler = Strip(self, "pianoRollRuler", paint_ruler, "Bars of the section (the song's numbers) and its chords")
+        self.ruler = Strip(self, "pianoRollRuler", paint_ruler,
+                           "Bars of the section (the song's numbers) and its chords")
         self.keys = Strip(self, "pianoRollKeys", paint_keys, "Keys (C4 = middle C); drums: the GM kit pieces")
         self.velocity_lane = VelocityLane(self, "velocityLane", paint_velocity,
                                           "Velocity of each note: drag a bar up or down (all selected notes "

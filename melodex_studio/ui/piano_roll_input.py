@@ -284,7 +284,8 @@ class RollInput:
             return
         self.selected = set(new)
         what = "octave" if abs(semitones) == 12 else "semitone"
-        self._commit(notes, new, f"Transpose {'up' if semitones > 0 else 'down'} a{'n' if what == 'octave' else ''} {what}")
+        article = "an" if what == "octave" else "a"
+        self._commit(notes, new, f"Transpose {'up' if semitones > 0 else 'down'} {article} {what}")
 
     def duplicate(self) -> None:
         notes = sorted(self.selected)

@@ -171,8 +171,9 @@ def paint_velocity(c: PianoRollCanvas, p: QPainter, w: int, h: int) -> None:
     ptop = np.array([VEL_H - 4 - n.velocity / 127 * (VEL_H - 10) for n in preview], float)
     dense = int(keep.sum()) > 600
     p.setPen(Qt.PenStyle.NoPen)
-    for xs, ts, color in ((x[plain], top[plain], c.color), (np.concatenate([x[chosen], px]),
-                                                            np.concatenate([top[chosen], ptop]), Theme.color("accent"))):
+    layers = ((x[plain], top[plain], c.color),
+              (np.concatenate([x[chosen], px]), np.concatenate([top[chosen], ptop]), Theme.color("accent")))
+    for xs, ts, color in layers:
         if not len(xs):
             continue
         if dense:  # one image: per pixel column the loudest bar

@@ -264,7 +264,8 @@ def test_an_edit_makes_only_its_clip_stale_and_render_renders_only_that_clip(win
     assert w.wait_for_jobs(120)
     new = [t for t in song.takes if t.id not in takes_before]
     assert [(t.section_id, t.track_id) for t in new] == [clip]
-    assert new[0].notes[track.id] == clip_notes(w, 1, 0) and Note(a, pitch, song.ppq // 4, 100) in new[0].notes[track.id]
+    rendered = new[0].notes[track.id]
+    assert rendered == clip_notes(w, 1, 0) and Note(a, pitch, song.ppq // 4, 100) in rendered
     assert stale_clips(song) == set() and not button.isEnabled() and roll.stale_label.text() == ""
     w.undo_action.trigger()  # the render is one change: undo makes the clip stale again
     assert stale_clips(song) == {clip}
