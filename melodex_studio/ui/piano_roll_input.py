@@ -217,7 +217,7 @@ class RollInput:
     def event(self, event) -> bool:
         """Keys the roll handles win over the window's shortcuts while it has the focus (Ctrl+D duplicates the
         notes here, not the section)."""
-        if event.type() == QEvent.Type.ShortcutOverride and self._handles(event):
+        if event.type() == QEvent.Type.ShortcutOverride and self.section_id is not None and self._handles(event):
             event.accept()
             return True
         return super().event(event)

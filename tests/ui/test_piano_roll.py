@@ -276,6 +276,10 @@ def test_open_piano_roll_from_code_and_an_empty_roll(window, generated, qtbot):
     w.open_piano_roll(0, 1)
     roll = w.piano_roll
     assert roll.track_id == w.song.tracks[1].id and roll.canvas.notes == clip_notes(w, 0, 1)
+    w.timeline.select_section(1)
+    w.timeline.select_track(2)
+    w.actions_by_id["piano_roll"].trigger()  # View > Piano Roll: the selected clip
+    assert (roll.section_id, roll.track_id) == (w.song.sections[1].id, w.song.tracks[2].id)
     w.new_project()
     assert roll.section_id is None and roll.canvas.notes == [] and "double-click" in roll.title.property("full")
     assert roll.canvas.grab().width() > 0
