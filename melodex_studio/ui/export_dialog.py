@@ -147,7 +147,7 @@ class ExportDialog(QDialog):
         col.addWidget(QLabel("Will write:"))
         self.summary = QPlainTextEdit(objectName="exportSummary", readOnly=True)
         self.summary.setToolTip("Exactly the files the export writes (existing ones are replaced)")
-        self.summary.setMinimumHeight(90)
+        self.summary.setMinimumHeight(130)
         self.summary.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         col.addWidget(self.summary, 1)
         self.progress = QProgressBar(objectName="exportProgress", minimum=0, maximum=1000, textVisible=True)

@@ -100,6 +100,8 @@ class TakesPanel(QWidget):
                               "Click a take (or press Enter) to hear it in the song (undoable)")
         self.takes.setMinimumHeight(130)
         self.takes.setWordWrap(True)
+        self.takes.setSpacing(2)
+        self.takes.setAlternatingRowColors(True)  # a take's two lines read as one item
         self.takes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.takes.itemClicked.connect(lambda item: self._later(self.use_selected))
         self.takes.itemActivated.connect(lambda item: self._later(self.use_selected))

@@ -360,9 +360,9 @@ class WaveformView(QWidget):
         n = len(bands)
         half = 1.0  # band half-height in plot units; bands centred at 0, -(2 + gap), ...
         self._drawn = {}
-        accent = Theme.color("accent")
+        neutral = Theme.color("text_dim")  # the mix in grey, the stem in its track's colour
         tr = next((t for t in song.tracks if t.id == self.track_id), None)
-        colors = {"mix": accent, "stem": role_color(tr.role) if tr is not None else accent}
+        colors = {"mix": neutral, "stem": role_color(tr.role) if tr is not None else Theme.color("accent")}
         for i, (band, pyr) in enumerate(bands):
             peaks = pyr.query(f0, f1, columns)
             center = -i * (2 * half + BAND_GAP)
