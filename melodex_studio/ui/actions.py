@@ -146,6 +146,7 @@ def shortcut_table() -> list[tuple[str, str, str]]:
                    ("Piano roll", "Open a clip", "Double-click"), ("Piano roll", "Delete notes", "Del / Backspace"),
                    ("Piano roll", "Quantise to the snap", "Q"),
                    ("Piano roll", "Transpose a semitone / an octave", "↑ ↓ / Shift+↑ ↓"),
+                   ("Piano roll", "Move a snap step / a bar", "← → / Shift+← →"),
                    ("Piano roll", "Select all / duplicate the notes", "Ctrl+A / Ctrl+D"),
                    ("Piano roll", "Copy while dragging", "Alt+drag"),
                    ("Piano roll", "Zoom time / keys", "Ctrl+Wheel / Shift+Wheel")]

@@ -1,6 +1,6 @@
 """The piano roll's mouse and keyboard input (a mixin of ``PianoRollCanvas``): draw, select (click, Shift/Ctrl
 click, rubber band), move (Alt: copy), resize, velocity drags, and the keys Delete/Backspace, Q (quantise),
-Up/Down (Shift: an octave), Ctrl+A, Ctrl+D. A gesture previews on the canvas while it goes on and becomes ONE
+Up/Down (Shift: an octave), Left/Right (a snap step; Shift: a bar), Ctrl+A, Ctrl+D. A gesture previews on the canvas while it goes on and becomes ONE
 ``on_edit(removed, added, label)`` call when it ends (nothing when nothing changed).
 
 Units: ticks; positions in viewport pixels.
@@ -212,7 +212,8 @@ class RollInput:
         self.on_edit(list(remove), list(add), label)
 
     # --- keyboard ------------------------------------------------------------------------------------
-    _KEYS = frozenset({Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Q})
+    _KEYS = frozenset({Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Q,
+                       Qt.Key.Key_Left, Qt.Key.Key_Right})
 
     def event(self, event) -> bool:
         """Keys the roll handles win over the window's shortcuts while it has the focus (Ctrl+D duplicates the
@@ -243,6 +244,23 @@ class RollInput:
             self.quantise()
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             self.transpose((1 if key == Qt.Key.Key_Up else -1) * (12 if shift and not self.is_drum else 1))
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.nudge(-1 if key == Qt.Key.Key_Left else 1, bar=shift)
+
+    def nudge(self, direction: int, bar: bool = False) -> None:
+        """Selected notes one snap step (``bar``: one bar) earlier or later, inside the section."""
+        notes = sorted(self.selected)
+        if not notes:
+            self.on_message("Select notes to move first")
+            return
+        first = notes[0].start_tick
+        step = ed.step_at(self.song, "bar" if bar or self.snap == "off" else self.snap, first)
+        new = ed.moved(notes, direction * step, 0, self.a, self.b, rows=self.rows if self.is_drum else None)
+        if new == notes:
+            self.on_message("The notes cannot go further in this section")
+            return
+        self.selected = set(new)
+        self._commit(notes, new, "Move notes" if len(notes) > 1 else "Move note")
 
     def select_all(self) -> None:
         self.selected = set(self.notes)

@@ -134,6 +134,17 @@ def test_double_click_opens_the_clip_and_each_edit_is_one_undoable_change(genera
     w.undo_action.trigger()
     assert soft in T() and up not in T()
 
+    # Left/Right: a snap step (1/16) later, Shift: a bar earlier (kept inside the section)
+    c.selected = {soft}
+    qtbot.keyClick(c, Qt.Key.Key_Right)
+    later = Note(soft.start_tick + ppq // 4, soft.pitch, ppq, v)
+    assert later in T() and soft not in T() and w.undo_action.text() == "&Undo Move note"
+    qtbot.keyClick(c, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert Note(max(a, later.start_tick - song.bar_to_tick(1)), soft.pitch, ppq, v) in T()
+    w.undo_action.trigger()
+    w.undo_action.trigger()
+    assert soft in T()
+
     # delete: Del removes the selection; undo brings it back
     c.selected = {soft}
     qtbot.keyClick(c, Qt.Key.Key_Delete)
