@@ -42,6 +42,9 @@ class AudioSource(QObject):
         self._running = False
         self._next = None
         self._closed = False
+        # called on the worker thread with (stems, order) as soon as they are known: playback swaps them in
+        # without waiting for the GUI thread (the swap is atomic); stemsReady follows on the GUI thread
+        self.direct_stems = None
         self._result.connect(self._apply, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = session.subscribe(lambda info: self.refresh())
 
@@ -82,6 +85,9 @@ class AudioSource(QObject):
             song, audio, rate = snapshot
             try:
                 stems, _ = self._preview.update(song, audio, rate, cancel=lambda: self._closed)
+                direct = self.direct_stems
+                if direct is not None and rate == self.sample_rate and not self._closed:
+                    direct(stems, [t.id for t in song.tracks if t.id in stems])
                 self._result.emit(("stems", song, rate, stems))
                 levels, mix = mix_song(song, pad_stems(stems))
                 self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))

@@ -56,7 +56,7 @@ class Transport(QObject):
         self.start_tick = 0  # where the last play started (the playhead returns there at the end of the song)
         self.timer = QTimer(self, interval=1000 // DISPLAY_HZ)
         self.timer.timeout.connect(self.follow)
-        source.stemsReady.connect(self._stems_ready)
+        source.direct_stems = player.set_stems  # from the worker thread, at once (an atomic swap)
         source.changed.connect(self.apply_levels)
         self._unsubscribe = window.session.subscribe(lambda info: self.apply_levels())
         window.timeline.canvas.playheadMoved.connect(self.seek_tick)
@@ -73,9 +73,6 @@ class Transport(QObject):
         return int(self.song.tempo_map.seconds_to_tick(frame / self.player.sample_rate))
 
     # --- keeping the player current -------------------------------------------------------------------
-    def _stems_ready(self) -> None:
-        self.player.set_stems(self.source.stems(), self.source.order)
-
     def apply_levels(self) -> None:
         """The song's gain, pan, mute and solo now (the anti-clip trim of the last mix)."""
         self.player.set_levels(Levels.of(self.song, self.source.levels.trim))
