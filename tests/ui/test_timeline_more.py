@@ -260,3 +260,38 @@ def test_dragging_a_section_by_its_handle_hands_over_every_track(three, qtbot, d
     assert [s.id for s in w.song.sections] == sections  # a drag from the handle does not move the section
     notes = midi_notes(drags[0].urls()[0].toLocalFile())
     assert notes == expected(w.song, 2) and {n[0] for n in notes} == {"piano", "bass", "drums"}
+
+
+def test_alt_drag_of_a_rendered_clip_hands_over_its_audio_as_wav(three, qtbot, drags):
+    """A clip whose track has a current rendered stem (render takes for every section, the stem in the audio
+    cache, as a diffusion render leaves them): Alt+drag gives a WAV of the section's part of that stem."""
+    import numpy as np
+    import soundfile as sf
+
+    from melodex_studio.engine.proposals import stem_name
+    from melodex_studio.engine.render_takes import RENDER_KIND
+    from melodex_studio.song.model import Take
+
+    w = three
+    song = w.song
+    bass = song.tracks[1]
+    for sec in song.sections:
+        a, b = song.section_ticks(sec)
+        song.add_take(Take(sec.id, bass.id, {bass.id: bass.notes_in(a, b)}, params={"kind": RENDER_KIND}),
+                      activate=False)
+    frames = song.tick_to_sample(song.end_tick)
+    t = np.arange(frames) / song.sample_rate
+    stem = np.stack([0.25 * np.sin(2 * np.pi * 110 * t), 0.5 * np.sin(2 * np.pi * 220 * t)], axis=1).astype(np.float32)
+    w.session.audio[stem_name(song, bass.id)] = stem
+    c = w.timeline.canvas
+    x, y = clip_point(c, 1, 1)
+    drag(qtbot, c, (x, y), (x + 40, y + 30), Qt.KeyboardModifier.AltModifier)
+    path = drags[0].urls()[0].toLocalFile()
+    assert path.endswith(".wav")
+    audio, rate = sf.read(path, dtype="float32")
+    s0, s1 = (song.tick_to_sample(t) for t in song.section_ticks(song.sections[1]))
+    assert rate == song.sample_rate and audio.shape == (s1 - s0, 2)
+    assert np.abs(audio - stem[s0:s1]).max() < 1e-4  # 24-bit
+    drag(qtbot, c, (x, y), (x + 40, y + 30))  # without Alt: the MIDI file
+    assert drags[1].urls()[0].toLocalFile().endswith(".mid")
+    w.session.history.mark_clean()
