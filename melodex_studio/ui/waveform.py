@@ -161,8 +161,8 @@ class WaveformView(QWidget):
         self._canvas.installEventFilter(self)
         self.set_song(session.song)
         if feed:
-            session.subscribe(lambda info: self.feed_from_session())
             self.feed_from_session()
+        session.subscribe(lambda info: self.feed_from_session() if feed else self.set_song(session.song))
         if jobs is not None:  # a render job's stems are drawn as they come; its end brings the song's audio back
             jobs.progress.connect(lambda job, p: self.feed_stems(getattr(p, "stems", None) or {}))
             jobs.ended.connect(lambda job: self._job_ended())
@@ -200,7 +200,10 @@ class WaveformView(QWidget):
         from ..engine.proposals import stem_name
 
         s = self._session
-        if s is None or self._external is not None:
+        if s is None:
+            return
+        self.set_song(s.song)  # section lines and names follow every change
+        if self._external is not None:
             return
         song = s.song
         names = {t.id: stem_name(song, t.id) for t in song.tracks}
@@ -211,7 +214,6 @@ class WaveformView(QWidget):
                 stems[tid] = a.array() if hasattr(a, "array") else a
         mixer = tuple((t.id, t.gain_db, t.pan, t.mute, t.solo) for t in song.tracks)
         key = (tuple(sorted((k, id(v)) for k, v in stems.items())), mixer, song.sample_rate)
-        self.set_song(song)
         if key == self._audio_key:
             return
         self._audio_key = key

@@ -78,6 +78,8 @@ def test_the_waveform_draws_the_mix_and_the_selected_tracks_stem(rendered, qtbot
     starts = [w.song.section_ticks(s)[0] for s in w.song.sections]
     assert wf.section_lines() == [*map(float, starts), float(w.song.section_ticks(w.song.sections[-1])[1])]
     assert wf.section_names() == [s.label for s in w.song.sections]
+    w.timeline.rename_section(0, "intro")
+    qtbot.waitUntil(lambda: wf.section_names()[0] == "intro", timeout=3000)
 
 
 def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, qtbot):
