@@ -195,11 +195,16 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
     def _on_change(self, info: ChangeInfo) -> None:
         if info.document:
             self._watch_song()
-            if info.kind == "generate" or info.label.startswith("Open"):
-                self.prompt_panel.show_song(self.song)
-                self.timeline.zoom_to_fit()
+            if info.kind == "generate":  # after the refresh, in the next turn of the event loop (shorter GUI gaps)
+                QTimer.singleShot(0, self._show_generated)
+            elif info.label.startswith("Open"):
+                self._show_generated()
         else:
             self._refresh()
+
+    def _show_generated(self) -> None:
+        self.prompt_panel.show_song(self.song)
+        self.timeline.zoom_to_fit()
 
     def _refresh(self) -> None:
         self._refresh_timer.stop()
