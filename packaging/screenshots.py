@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         pixmap.save(str(path))
         saved.append(path)
 
+    source = getattr(window, "audio_source", None)  # the waveform shows the preview once it is made
+    if source is not None and source.wait(120):
+        for _ in range(100):  # the waveform's peaks of long audio come from a worker thread
+            app.processEvents()
+            time.sleep(0.01)
     save(window.grab(), "main-window")
     save(window.prompt_dock.grab(), "prompt-panel")
     canvas = window.timeline.canvas

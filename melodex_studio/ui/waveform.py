@@ -29,6 +29,8 @@ SYNC_FRAMES = 2_000_000  # audio up to this long gets its peaks at once (tens of
 BAND_GAP = 0.25  # between the mix band and the stem band, in band half-heights
 EMPTY_HINT = ("No audio yet. Describe a song and press Generate: its mix is drawn here, with the selected "
               "track's stem under it (the Diffusion renderer under Advanced renders the real audio).")
+WAITING_HINT = ("No audio for this song yet: its preview is drawn here when it is ready, with the selected track's "
+                "stem under it (the Diffusion renderer under Advanced renders the real audio).")
 
 
 def seconds_to_ticks(song, seconds: np.ndarray) -> np.ndarray:
@@ -122,13 +124,19 @@ class WaveformView(QWidget):
         live = {id(a) for a in [self.mix, *self.stems.values()] if a is not None}
         self._pyramids = {k: v for k, v in self._pyramids.items() if id(v[0]) in live}
         self.stack.setCurrentIndex(1 if self.mix is not None and self._ensure_plot() else 0)
+        self._update_hint()
         self.redraw()
 
     def set_song(self, song) -> None:
         """The song whose tempo map places the audio, whose sections are drawn."""
         self.song = song
+        self._update_hint()
         self._sections_key = ()
         self._schedule()
+
+    def _update_hint(self) -> None:
+        has_notes = self.song is not None and any(t.notes for t in self.song.tracks)
+        self.hint.setText(WAITING_HINT if has_notes else EMPTY_HINT)
 
     def set_track(self, track_id: str | None) -> None:
         """Show this track's stem under the mix (None: the mix only)."""
@@ -275,6 +283,7 @@ class WaveformView(QWidget):
             self._bands[band] = (hi, lo)
         self._center_lines = [pg.InfiniteLine(angle=0, movable=False) for _ in range(2)]
         for line in self._center_lines:
+            line.setVisible(False)
             pw.addItem(line)
         self._section_items: list = []
         self._playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(Theme.color("playhead"), width=1.5))
@@ -356,8 +365,12 @@ class WaveformView(QWidget):
         stem = self.stems.get(self.track_id) if self.track_id else None
         bands = [("mix", self.mix, "mix")] + ([("stem", stem, self.track_id)] if stem is not None else [])
         pyramids = [self._pyramid(key, audio) for _, audio, key in bands]
-        if pyramids[0] is None:
-            return  # the new mix's peaks are being computed: drawn when they are ready
+        if pyramids[0] is None:  # the new mix's peaks are being computed: drawn when they are ready
+            if not self._drawn:
+                self.hint.setText("Drawing the waveform…")
+                self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
         bands = [(b, p) for (b, _, _), p in zip(bands, pyramids) if p is not None]
         n = len(bands)
         half = 1.0  # band half-height in plot units; bands centred at 0, -(2 + gap), ...
