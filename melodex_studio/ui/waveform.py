@@ -74,7 +74,7 @@ class WaveformView(QWidget):
         self.setObjectName("waveformView")
         self.setMinimumHeight(70)
         self.setToolTip("The rendered mix of the song (and the selected track's stem under it); click to move the "
-                        "playhead, wheel to scroll and zoom like the timeline")
+                        "playhead; wheel to scroll, Ctrl+wheel to zoom (the timeline follows)")
         self.song = None
         self.sample_rate = 44100
         self.mix: np.ndarray | None = None
@@ -371,6 +371,9 @@ class WaveformView(QWidget):
                 self.stack.setCurrentIndex(0)
             return
         self.stack.setCurrentIndex(1)
+        if self._plot.property("theme") != Theme.name:  # the theme changed (View > Light Theme)
+            self._plot.setBackground(Theme.color("lane"))
+            self._plot.setProperty("theme", Theme.name)
         bands = [(b, p) for (b, _, _), p in zip(bands, pyramids) if p is not None]
         n = len(bands)
         half = 1.0  # band half-height in plot units; bands centred at 0, -(2 + gap), ...
@@ -469,7 +472,12 @@ class _PlotInput(QObject):
             pos = self.plot.getPlotItem().vb.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))
             canvas.playheadMoved.emit(int(canvas.snapped(pos.x())))
             return True
-        if t == QEvent.Type.Wheel:
-            canvas.wheelEvent(event)
+        if t == QEvent.Type.Wheel:  # Ctrl: zoom at the pointer; else scroll sideways (the timeline, which this follows)
+            dy, dx = event.angleDelta().y(), event.angleDelta().x()
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                canvas.zoom(1.15 ** (dy / 120), event.position().x())
+            else:
+                h = canvas.horizontalScrollBar()
+                h.setValue(h.value() - (dy or dx))
             return True
         return False

@@ -109,6 +109,24 @@ def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, q
     expected = c.snapped(t0 + (t1 - t0) * 0.3)
     qtbot.waitUntil(lambda: c.playhead_tick == expected and wf._playhead.value() == expected, timeout=3000)
 
+    # the wheel over the waveform scrolls the timeline sideways, Ctrl+wheel zooms it; the waveform follows
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    def wheel(dy: int, mods=Qt.KeyboardModifier.NoModifier) -> None:
+        pos = QPointF(x, 20)
+        QApplication.sendEvent(wf._plot.viewport(), QWheelEvent(pos, wf._plot.viewport().mapToGlobal(pos), QPoint(0, 0),
+                                                                 QPoint(0, dy), Qt.MouseButton.NoButton, mods,
+                                                                 Qt.ScrollPhase.NoScrollPhase, False))
+
+    scroll, zoom = c.horizontalScrollBar().value(), c.scale.px_per_quarter
+    wheel(-120)
+    assert c.horizontalScrollBar().value() == scroll + 120
+    wheel(120, Qt.KeyboardModifier.ControlModifier)
+    assert c.scale.px_per_quarter == pytest.approx(zoom * 1.15)
+    qtbot.waitUntil(lambda: wf.tick_range == pytest.approx((c.tick_at(0), c.tick_at(c.viewport().width()))),
+                    timeout=3000)
+
 
 def test_no_audio_shows_a_hint_and_a_job_delivering_stems_draws_them(window, qtbot):
     wf = window.waveform
