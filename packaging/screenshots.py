@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.01)
     save(window.grab(), "main-window")
     save(window.prompt_dock.grab(), "prompt-panel")
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QScrollArea  # the whole panel: plan, instruments table, the section's overrides
+
+    save(window.prompt_panel.findChild(QScrollArea).widget().grab(), "prompt-plan")
+    save(window.timeline.grab(QRect(0, 0, 640, min(window.timeline.height(), 460))), "track-headers")
     canvas = window.timeline.canvas
     i = window.timeline.selected_section_index()
     r = canvas.section_rect(i)

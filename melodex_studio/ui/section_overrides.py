@@ -161,8 +161,11 @@ class SectionOverrides(QWidget):
             return
         self.title.setText(f"{sec.label} · bars {sec.start_bar + 1}–{sec.end_bar}: Regenerate Section follows these")
         o = sec.overrides
+        plan_energy = (song.plan or {}).get("energy") or []
+        song_energy = plan_energy[index] if index < len(plan_energy) and len(plan_energy) == len(song.sections) else None
         self._filling = True
         try:
+            self.energy.setSpecialValueText(SONG if song_energy is None else f"(as the song: {float(song_energy):.2f})")
             self.energy.setValue(float(o["energy"]) if o.get("energy") is not None else -0.05)
             for combo, key in ((self.genre, "genre"), (self.mood, "mood")):
                 value = o.get(key) or SONG
