@@ -263,6 +263,8 @@ class ExportDialog(QDialog):
             return f"{p} is a file, not a folder; choose a folder."
         if not self.planned():
             return "Nothing to export: tick MIDI, the mix or stems."
+        if self.stems.isChecked() and not self.host.session.song.audible_tracks():
+            return "No track is audible (all are muted), so there are no stems: unmute a track or untick Stems."
         return None
 
     def start(self):

@@ -117,7 +117,12 @@ def test_cancel_writes_nothing_and_bad_choices_are_dialogs(generated, qtbot, tmp
     dlg.folder.setText(str(tmp_path / "a file"))
     assert dlg.start() is None
     assert dialogs[-1][0] == "box" and dialogs[-1][1] == "Cannot export" and "not a folder" in dialogs[-1][2]
+    dlg.folder.setText(str(tmp_path / "a file" / "inside"))
+    assert dlg.start() is None and "Cannot create the folder" in dialogs[-1][2]
     dlg.folder.setText(str(out))
+    for t in w.song.tracks:
+        w.session.update_track(t.id, mute=True)
+    assert dlg.start() is None and "No track is audible" in dialogs[-1][2]
     for box in (dlg.midi, dlg.mix, dlg.stems):
         box.setChecked(False)
     assert not dlg.export_button.isEnabled() and "Nothing" in dlg.summary.toPlainText()
