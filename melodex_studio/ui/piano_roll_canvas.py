@@ -340,14 +340,6 @@ class PianoRollCanvas(RollInput, QAbstractScrollArea):
                 return n, edge
         return None, False
 
-    def shown(self) -> list[Note]:
-        """The notes as drawn now: during a drag, the dragged notes at their preview places."""
-        d = self.drag
-        if d is None or d.kind == "rubber" or not d.preview:
-            return self.notes
-        gone = set() if d.copy or d.kind == "draw" else set(d.origin)
-        return sorted([n for n in self.notes if n not in gone] + d.preview)
-
     # --- painting ------------------------------------------------------------------------------------
     def _grid_pixmap(self, w: int, h: int) -> QPixmap:
         dpr = self.devicePixelRatioF()
