@@ -22,7 +22,7 @@ def song_with_renders() -> tuple[Song, list[Section], list[Track]]:
 
 
 def test_an_edit_makes_only_its_rendered_clip_stale_and_undoing_it_fresh_again():
-    song, (verse, chorus), (piano, bass, lead) = song_with_renders()
+    song, (verse, chorus), (piano, _, lead) = song_with_renders()
     assert stale_clips(song) == set()
     song.add_notes(piano.id, [Note(2400, 67, 120)])  # in the chorus
     song.add_notes(lead.id, [Note(2400, 67, 120)])  # never rendered: not stale
