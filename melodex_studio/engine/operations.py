@@ -38,9 +38,12 @@ def _choose(song: Song, takes, proposal: Proposal) -> None:
 
 
 def decode_current(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence[str], audio_names,
-                   opts: DiffusionOptions | None) -> tuple[dict[str, Any], set[str]]:
+                   opts: DiffusionOptions | None, before: dict[str, dict] | None = None) -> tuple[dict[str, Any], set[str]]:
     """(stems to cache, stem names to drop) for ``track_ids``: each track whose every section has a current
-    render take is decoded (no sampling); the track's other cached stems are dropped."""
+    render take is decoded (no sampling); the track's other cached stems are dropped. ``before``: {track id:
+    ``partial_decode.takes_by_section``} of the song the cached stems were made from; with it (and ``audio_names``
+    a mapping holding those stems), a track whose takes changed in some sections only is patched there
+    (``engine.partial_decode``) instead of decoded whole."""
     from .render_takes import decode_takes
 
     names = {tid: stem_name(song, tid) for tid in track_ids}
@@ -48,21 +51,59 @@ def decode_current(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequen
     stems: dict[str, Any] = {}
     if todo:
         ctx.report("decode", 0, len(todo), "decoding the takes")
-        dry = decode_takes(song, tensors, todo, options=_opts(ctx, opts), cancel=ctx.token)
-        stems = {names[tid]: cache_stem(dry.stems[tid]) for tid in todo}
-        ctx.add_stems({tid: dry.stems[tid] for tid in todo})
+        patched = _patch_stems(ctx, song, tensors, todo, audio_names, _opts(ctx, opts), before or {})
+        whole = [tid for tid in todo if tid not in patched]
+        dry = decode_takes(song, tensors, whole, options=_opts(ctx, opts), cancel=ctx.token).stems if whole else {}
+        dry = {**dry, **patched}
+        stems = {names[tid]: cache_stem(dry[tid]) for tid in todo}
+        ctx.add_stems({tid: dry[tid] for tid in todo})
         ctx.report("decode", len(todo), len(todo), "decoded")
     drop = {n for tid in track_ids for n in stems_of_track(audio_names, tid) if n != names[tid]}
     return stems, drop
 
 
+def _patch_stems(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence[str], audio, opts: DiffusionOptions,
+                 before: dict[str, dict]) -> dict[str, Any]:
+    """{track id: new stem} for the tracks whose previous stem is in ``audio`` and whose takes changed in some of
+    their sections only (``engine.partial_decode``); the other tracks are left to a whole decode."""
+    from ..errors import CancelledError
+    from .diffusion_render import reference_renders
+    from .models import load_diffusion_renderer
+    from .partial_decode import can_patch, changed_sections, patch_stem, stem_key
+
+    if not before or not hasattr(audio, "get"):
+        return {}
+    dr = load_diffusion_renderer(opts.codec, opts.renderer, opts.device)
+    plans, out = {}, {}
+    for tid in track_ids:
+        if tid not in before:
+            continue
+        old = audio.get(stem_key(song, tid, before[tid]))
+        changed = changed_sections(song, tensors, before[tid], tid)
+        if old is not None and changed == []:
+            out[tid] = old.array() if hasattr(old, "array") else old  # the same sound under new take ids
+        elif old is not None and changed is not None and can_patch(dr, song, old, changed):
+            plans[tid] = (old, changed)
+    if not plans:
+        return out
+    refs = reference_renders(song, list(plans), dr.sample_rate, cancel=ctx.token)
+    for i, (tid, (old, changed)) in enumerate(plans.items()):
+        if ctx.token():
+            raise CancelledError("decoding cancelled; nothing was changed")
+        out[tid] = patch_stem(dr, song, tensors, tid, old, changed, refs[tid])
+        ctx.report("decode", i + 1, len(track_ids), "decoding the changed sections")
+    return out
+
+
 def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal, audio_names,
                  section: Section | None = None, track_ids: Sequence[str] | None = None, stale_only: bool = False,
-                 opts: DiffusionOptions | None = None) -> RenderResult | None:
+                 opts: DiffusionOptions | None = None, before: dict[str, dict] | None = None) -> RenderResult | None:
     """Diffusion-render (``section`` or every section) x (``track_ids`` or every track) of ``song`` (a copy,
     which receives the takes) into ``proposal``: takes, tensors, current stems. ``stale_only`` skips the pairs
     that already have a current render take. Returns the dry render when one renderer call covered the whole
-    request (what an immediate export writes), else None."""
+    request (what an immediate export writes), else None. ``before``: see ``decode_current`` (default: the takes
+    of ``song`` as it comes in)."""
+    from .partial_decode import takes_by_section
     from .render_takes import current_take, render_with_takes
 
     sections = [section] if section is not None else sorted(song.sections, key=lambda s: s.start_bar)
@@ -72,7 +113,9 @@ def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal,
     if not todo:
         return None
     o = _opts(ctx, opts)
-    before = {t.id for t in song.takes}
+    if before is None:
+        before = {tid: takes_by_section(song, tid) for tid in todo}
+    take_ids = {t.id for t in song.takes}
     before_tensors = dict(tensors)
     whole = [tid for tid, ss in todo.items() if section is None and len(ss) == len(song.sections)]
     per_section = [(s, [tid for tid in todo if tid not in whole and s in todo[tid]]) for s in sections]
@@ -81,19 +124,20 @@ def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal,
     if whole:
         dry, _ = render_with_takes(song, tensors, track_ids=whole, progress=_span(ctx, "diffusion", 0, calls),
                                    cancel=ctx.token, options=o)
-        _choose(song, [t for t in song.takes if t.id not in before], proposal)
+        _choose(song, [t for t in song.takes if t.id not in take_ids], proposal)
         for tid in whole:
             proposal.stems[stem_name(song, tid)] = cache_stem(dry.stems[tid])
         ctx.add_stems({tid: dry.stems[tid] for tid in whole})
     for i, (sec, ts) in enumerate(per_section, start=1 if whole else 0):
         dry, _ = render_with_takes(song, tensors, track_ids=ts, section=sec, progress=_span(ctx, "diffusion", i, calls),
                                    cancel=ctx.token, options=o)
-    new = [t for t in song.takes if t.id not in before]
+    new = [t for t in song.takes if t.id not in take_ids]
     _choose(song, new, proposal)
     proposal.takes += new
     proposal.tensors.update(new_entries(before_tensors, tensors))
     rest = [tid for tid in todo if tid not in whole]
-    stems, drop = decode_current(ctx, song, tensors, rest, set(audio_names) | set(proposal.stems), o)
+    known = dict(audio_names) if isinstance(audio_names, dict) else dict.fromkeys(audio_names)
+    stems, drop = decode_current(ctx, song, tensors, rest, {**known, **proposal.stems}, o, before)
     proposal.stems.update(stems)
     proposal.drop_stems |= drop | {n for tid in whole for n in stems_of_track(audio_names, tid)
                                    if n not in proposal.stems}
@@ -123,7 +167,9 @@ def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section,
     """A new structure take of ``section`` (one ``track`` of it, or its bars from ``from_bar``) of ``song`` (a
     copy); with ``render``, the new notes are diffusion-rendered too (the section's tracks that changed)."""
     from .generation import regenerate as regenerate_section
+    from .partial_decode import takes_by_section
 
+    before = {t.id: takes_by_section(song, t.id) for t in song.tracks} if render is not None else None
     work = dict(tensors)
     take = regenerate_section(song, section, track=track, seed=seed, plan_overrides=overrides, from_bar=from_bar,
                               device=ctx.device, tensors=work, model_path=model_path, progress=ctx.stage("structure"),
@@ -137,7 +183,8 @@ def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section,
         p.chords = (start, end, [c for c in song.chords if start <= c.start_tick < end])
     p.tensors = new_entries(tensors, work)
     if render is not None:
-        render_pairs(ctx, song, work, p, audio_names, section=sec, track_ids=list(take.notes), opts=render)
+        render_pairs(ctx, song, work, p, audio_names, section=sec, track_ids=list(take.notes), opts=render,
+                     before=before)
     return p
 
 
@@ -156,8 +203,10 @@ def vary(ctx: JobContext, song: Song, tensors: dict, audio_names, section, step:
          opts: DiffusionOptions | None = None, guidance: float | None = None) -> Proposal:
     """New render takes of ``section`` resumed from recorded sampler ``step`` of the current (or ``take_id``'s)
     render with noise ``seed``; the new takes play, and the tracks' stems are decoded again."""
+    from .partial_decode import takes_by_section
     from .render_takes import vary_takes
 
+    before = {t.id: takes_by_section(song, t.id) for t in song.tracks}
     work = dict(tensors)
     takes = vary_takes(song, work, section, step, seed=seed, track_ids=track_ids, variation=variation, take_id=take_id,
                        progress=ctx.stage("diffusion"), cancel=ctx.token, options=_opts(ctx, opts), guidance=guidance)
@@ -166,6 +215,6 @@ def vary(ctx: JobContext, song: Song, tensors: dict, audio_names, section, step:
                  tracks={t.track_id for t in takes}, info={"takes": [t.id for t in takes]})
     _choose(song, takes, p)
     p.tensors = new_entries(tensors, work)
-    stems, p.drop_stems = decode_current(ctx, song, work, sorted(p.tracks), audio_names, opts)
+    stems, p.drop_stems = decode_current(ctx, song, work, sorted(p.tracks), audio_names, opts, before)
     p.stems.update(stems)
     return p

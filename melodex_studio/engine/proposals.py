@@ -72,9 +72,12 @@ def stem_name(song: Song, track_id: str) -> str | None:
         if take is None:
             return None
         ids.append(take.id)
-    if not ids:
-        return None
-    return f"{track_id}.{hashlib.sha1(','.join(ids).encode()).hexdigest()[:12]}"
+    return stem_key(track_id, ids) if ids else None
+
+
+def stem_key(track_id: str, take_ids: list[str]) -> str:
+    """The audio-cache name of ``track_id``'s stem decoded from ``take_ids`` (one per section, in song order)."""
+    return f"{track_id}.{hashlib.sha1(','.join(take_ids).encode()).hexdigest()[:12]}"
 
 
 def stems_of_track(audio, track_id: str) -> list[str]:

@@ -305,8 +305,10 @@ class ProjectSession:
             self.autosave_error = str(e)
         return result
 
-    def _snapshot(self) -> tuple[Song, dict, set[str]]:
-        return self.song.copy(), dict(self.tensors), set(self.audio)
+    def _snapshot(self) -> tuple[Song, dict, dict]:
+        """Copies for a job: the song, the tensor table and the audio cache (the job reads the cached stems it
+        patches, ``engine.partial_decode``; their arrays are read-only)."""
+        return self.song.copy(), dict(self.tensors), dict(self.audio)
 
     def generate(self, prompt: str | None = None, plan=None, seed: int | None = None, render: bool = False,
                  progress: ProgressCallback | None = None, on_done: Callable[[Job], None] | None = None) -> Job:

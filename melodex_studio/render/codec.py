@@ -209,11 +209,11 @@ class Decoder(nn.Module):
             self.conditions = DecoderConditions(cfg.dec_dim, cfg.dec_high_dim)
 
     def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
-                tags: torch.Tensor | None = None) -> torch.Tensor:
+                tags: torch.Tensor | None = None, frame_offset: int = 0) -> torch.Tensor:
         """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
         when the config has harmonics; None or zeros = no notes, e.g. drums); ``instrument`` (B,) and ``tags``
         (B, n_tags) or (B, L, n_tags): the track's conditions (used when the config is conditioned; None = not
-        known)."""
+        known); ``frame_offset``: the latent frame of a longer signal that ``z`` starts at (harmonic phases)."""
         h = self.inp(z.transpose(1, 2))  # (B, C, L)
         low = high = 0.0
         if self.cfg.conditioned:
@@ -233,13 +233,14 @@ class Decoder(nn.Module):
         if self.cfg.harmonics and roll is not None:
             roll = roll.to(hn.device).float()
             params = self.harm_head(hn)  # (B, 4L, 2K)
-            spec = spec + self.bank(params, self._upsample(roll, hn.shape[1]))
+            offset = frame_offset * self.cfg.downsample  # in STFT frames
+            spec = spec + self.bank(params, self._upsample(roll, hn.shape[1]), offset)
             if self.cfg.harmonic_tail > 0:
                 from .harmonic import release_tails
 
                 tails = release_tails(roll, math.exp(-1.0 / (self.cfg.harmonic_tail * self.cfg.latent_rate)))
                 tail_params = torch.cat([self.tail_head(hn), params[..., self.cfg.harmonics:]], dim=-1)
-                spec = spec + self.bank(tail_params, self._upsample(tails, hn.shape[1]))
+                spec = spec + self.bank(tail_params, self._upsample(tails, hn.shape[1]), offset)
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
 
     def _upsample(self, roll: torch.Tensor, frames: int) -> torch.Tensor:
@@ -278,12 +279,12 @@ class AudioCodec(nn.Module):
         return self.encode_dist(wave)[0]
 
     def decode(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
-               tags: torch.Tensor | None = None) -> torch.Tensor:
+               tags: torch.Tensor | None = None, frame_offset: int = 0) -> torch.Tensor:
         """(B, L, D) -> (B, L * latent_hop) waveform; ``roll`` (B, L, 128): the score's note levels at the latent
         rate (score features' pitch roll), used by a codec with harmonics; ``instrument`` (B,) instrument indices
         and ``tags`` (B, n_tags) tag vectors (``score_features.encode_conditions``), or one per latent frame
         (B, L, n_tags) where the production changes from section to section, used by a conditioned codec."""
-        return self.decoder(z, roll, instrument, tags)
+        return self.decoder(z, roll, instrument, tags, frame_offset)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
         """Raw latent -> unit-scale latent for the diffusion model."""

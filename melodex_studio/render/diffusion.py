@@ -352,14 +352,17 @@ class DiffusionRenderer:
         return self.codec.normalize(self.codec.encode(x[None].to(self.device)))[0]
 
     @torch.no_grad()
-    def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None, cond: dict | None = None) -> np.ndarray:
+    def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None, cond: dict | None = None,
+               frame_offset: int = 0) -> np.ndarray:
         """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``; ``roll`` (T, 128): the
         score's note levels over the same frames, for a codec with harmonics; ``cond``: the track's conditions
-        (``conditions``' 'instrument' and 'tags'), for a conditioned codec (``decode_track`` finds both)."""
+        (``conditions``' 'instrument' and 'tags'), for a conditioned codec (``decode_track`` finds both);
+        ``frame_offset``: the song-grid frame ``latent`` starts at (the notes' harmonics keep the song's phases)."""
         z = self.codec.denormalize(latent.to(self.device).float())
         r = None if roll is None else torch.as_tensor(roll).float()[None].to(self.device)
         cond = cond or {}
-        return self.codec.decode(z[None], r, cond.get("instrument"), cond.get("tags"))[0].float().cpu().numpy()
+        return self.codec.decode(z[None], r, cond.get("instrument"), cond.get("tags"),
+                                 frame_offset)[0].float().cpu().numpy()
 
     def decode_track(self, song, track, latent: torch.Tensor, frame_start: int = 0,
                      tags: tuple[str, ...] | None = None) -> np.ndarray:
@@ -373,7 +376,7 @@ class DiffusionRenderer:
         if self.codec.cfg.conditioned:
             cond = {"instrument": torch.tensor([instrument_index(track.program, track.is_drum)]),
                     "tags": torch.from_numpy(self._frame_tags(song, track, frame_start, latent.shape[0], tags))[None]}
-        return self.decode(latent, roll, cond)
+        return self.decode(latent, roll, cond, frame_start)
 
     def _frame_tags(self, song, track, frame_start: int, frames: int, tags: tuple[str, ...] | None) -> np.ndarray:
         """(frames, n_tags): ``tags`` on every frame, else each section's production (its overrides over the

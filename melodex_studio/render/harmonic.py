@@ -69,13 +69,20 @@ class HarmonicBank(nn.Module):
         idx = np.clip(idx, 0, self.bins - 1)
         self.register_buffer("omega", torch.from_numpy(omega), persistent=False)  # float64 (P, K)
         self.register_buffer("index", torch.from_numpy(idx), persistent=False)
-        self.register_buffer("k_pos", torch.from_numpy(np.stack([pos.real, pos.imag])).float(), persistent=False)
-        self.register_buffer("k_neg", torch.from_numpy(np.stack([neg.real, neg.imag])).float(), persistent=False)
+        # amp (e^{j psi} Hp + e^{-j psi} Hn) = amp (cos psi (A + j C) + sin psi (-B + j D)) with these four kernels
+        kernels = [pos.real + neg.real, pos.imag - neg.imag, pos.imag + neg.imag, pos.real - neg.real]  # A, B, C, D
+        self.register_buffer("kernels", torch.from_numpy(np.stack(kernels)).float(), persistent=False)
         self.register_buffer("octave", torch.from_numpy((pitches - PITCH_REF) / 12.0).float(), persistent=False)
+        # harmonics worth computing per pitch: the audible ones (a prefix), rounded up to K/8, K/4, K/2 or K, so
+        # that a high note does not compute the kernels of 40 harmonics above Nyquist (they are all zero)
+        sizes = sorted({max(1, harmonics // d) for d in (8, 4, 2, 1)})
+        bucket = [0 if n == 0 else next(z for z in sizes if z >= n) for n in audible.sum(axis=1)]
+        self.register_buffer("k_used", torch.tensor(bucket, dtype=torch.long), persistent=False)
 
-    def forward(self, params: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+    def forward(self, params: torch.Tensor, roll: torch.Tensor, frame_offset: int = 0) -> torch.Tensor:
         """params (B, T, 2K): per frame a log amplitude per harmonic and its slope per octave; roll (B, T, 128)
-        note level 0..1 at the same frame rate (frame m starts at sample ``m * hop - (n_fft - hop) // 2``).
+        note level 0..1 at the same frame rate (frame m starts at sample ``(m + frame_offset) * hop - (n_fft - hop)
+        // 2``: a window of a longer signal decoded on its own keeps the phases the whole signal has there).
         Returns complex (B, bins, T)."""
         B, T, _ = params.shape
         lo, hi = LOW_PITCH, HIGH_PITCH + 1
@@ -83,22 +90,34 @@ class HarmonicBank(nn.Module):
         nz = level.nonzero()  # (n, 3): batch, frame, pitch index
         out = params.new_zeros(2, B * T * self.bins, dtype=torch.float32)
         base, slope = params.float().chunk(2, dim=-1)  # (B, T, K) each
-        for chunk in nz.split(CHUNK):  # bounded memory on long songs
-            b, m, p = chunk.unbind(1)
-            log_amp = base[b, m] + slope[b, m] * self.octave[p, None]  # (n, K)
-            amp = 0.5 * level[b, m, p, None] * torch.exp(log_amp.clamp(max=MAX_LOG_AMP))  # (n, K); the a/2 above
-            n0 = (m.double() * self.hop - (self.n_fft - self.hop) // 2)[:, None]  # first sample of each frame
-            psi = torch.remainder(self.omega[p] * n0, 2 * math.pi).float()  # (n, K), exact in float64 first
-            c, s = torch.cos(psi), torch.sin(psi)
-            kp, kn = self.k_pos[:, p], self.k_neg[:, p]  # (2, n, K, S)
-            # amp * (e^{j psi} Hp + e^{-j psi} Hn), real and imaginary parts
-            re = amp[..., None] * (c[..., None] * (kp[0] + kn[0]) - s[..., None] * (kp[1] - kn[1]))
-            im = amp[..., None] * (c[..., None] * (kp[1] + kn[1]) + s[..., None] * (kp[0] - kn[0]))
-            flat = ((b * T + m) * self.bins)[:, None, None] + self.index[p]  # (n, K, S)
-            out = torch.stack([out[0].index_add(0, flat.reshape(-1), re.reshape(-1)),
-                               out[1].index_add(0, flat.reshape(-1), im.reshape(-1))])
+        used = self.k_used[nz[:, 2]]
+        for k_n in used.unique().tolist():
+            if k_n == 0:
+                continue  # pitches without an audible harmonic
+            for chunk in nz[used == k_n].split(CHUNK):  # bounded memory on long songs
+                out = self._add(out, chunk, k_n, level, base[..., :k_n], slope[..., :k_n], T, frame_offset,
+                                torch.is_grad_enabled() and params.requires_grad)
         spec = torch.complex(out[0], out[1]).view(B, T, self.bins)
         return spec.transpose(1, 2)
+
+
+    def _add(self, out, chunk, k_n: int, level, base, slope, T: int, frame_offset: int, grad: bool) -> torch.Tensor:
+        """Add the first ``k_n`` harmonics of the (batch, frame, pitch) rows ``chunk`` to ``out`` (2, B * T * bins)."""
+        b, m, p = chunk.unbind(1)
+        log_amp = base[b, m] + slope[b, m] * self.octave[p, None]  # (n, k_n)
+        amp = 0.5 * level[b, m, p, None] * torch.exp(log_amp.clamp(max=MAX_LOG_AMP))  # (n, k_n); the a/2 above
+        n0 = ((m.double() + frame_offset) * self.hop - (self.n_fft - self.hop) // 2)[:, None]  # frame's first sample
+        psi = torch.remainder(self.omega[p, :k_n] * n0, 2 * math.pi).float()  # (n, k_n), exact in float64 first
+        ac, as_ = (amp * torch.cos(psi))[..., None], (amp * torch.sin(psi))[..., None]  # (n, k_n, 1)
+        k = self.kernels[:, p, :k_n]  # (4, n, k_n, S)
+        re = ac * k[0] - as_ * k[1]  # real and imaginary parts of amp (e^{j psi} Hp + e^{-j psi} Hn)
+        im = ac * k[2] + as_ * k[3]
+        flat = (((b * T + m) * self.bins)[:, None, None] + self.index[p, :k_n]).reshape(-1)  # (n * k_n * S,)
+        if grad:  # training: autograd through out-of-place adds
+            return torch.stack([out[0].index_add(0, flat, re.reshape(-1)), out[1].index_add(0, flat, im.reshape(-1))])
+        out[0].index_add_(0, flat, re.reshape(-1))  # decoding: in place (out of place copied the spectrum per chunk)
+        out[1].index_add_(0, flat, im.reshape(-1))
+        return out
 
 
 def release_tails(level: torch.Tensor, decay: float, floor: float = 1e-3) -> torch.Tensor:
