@@ -8,8 +8,9 @@ A project file is a zip archive with these members, always written in this order
   noise, latent checkpoints), written by ``safetensors.numpy.save``; always present, possibly empty.
   Stored uncompressed (latents and noise do not compress; storing keeps saves fast).
 * ``audio/<name>.flac``: rendered stems, a cache that can be rebuilt from the score. FLAC, 24-bit
-  PCM, at the song's sample rate, lowest compression level (encoding speed matters more than
-  size for a cache), stored uncompressed in the zip. Names match ``AUDIO_NAME`` (track ids fit).
+  PCM, at the song's sample rate, libFLAC level 1 (fast; its adaptive mid-side stereo stores a centred
+  stem, L = R, in about the bytes of one channel), stored uncompressed in the zip. Names match
+  ``AUDIO_NAME`` (track ids fit). Tensors of recorded sampler steps are float16 (``render.diffusion``).
 
 Every member has a fixed timestamp (1980-01-01) and fixed attributes, so the same project always
 gives the same bytes: save -> load -> save is byte-identical.
@@ -46,6 +47,7 @@ import stat
 import struct
 import tempfile
 import threading
+import weakref
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -88,7 +90,8 @@ FLAC_HEAD_BYTES = 8 * 2**10  # bytes of a stem read at load to check its header 
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _JSON_LEVEL = 6  # zlib level for project.json
-_FLAC_LEVEL = 0.0  # soundfile compression_level 0..1 (libFLAC level 0: fastest)
+_FLAC_LEVEL = 0.125  # soundfile compression_level 0..1 = libFLAC level 1: fast, with adaptive mid-side stereo
+# (our stems are centred, L = R: the side channel costs next to nothing; level 0 stores both channels in full)
 _PCM24 = 2**23  # full scale of 24-bit PCM
 _ST_META = {"melodex_schema": str(SCHEMA_VERSION)}  # one key only: safetensors orders several keys randomly
 _TENSOR_KINDS = "biuf"  # bool, signed, unsigned, float (safetensors.numpy dtypes)
@@ -308,11 +311,38 @@ def _pool(n_jobs: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(n_jobs, os.cpu_count() or 1, 4)))
 
 
+_ENCODED: dict[int, tuple[weakref.ref, int, bytes]] = {}  # id(read-only array) -> (the array, rate, FLAC bytes)
+_ENCODED_LOCK = threading.Lock()
+
+
 def _stem_bytes(name: str, value: StemValue, sample_rate: int) -> bytes:
-    """FLAC bytes of a stem: copied for a ``CachedStem``, encoded for an array."""
+    """FLAC bytes of a stem: copied for a ``CachedStem``, encoded for an array. A read-only array (the engine's
+    audio cache holds only those: ``engine.proposals.cache_stem``) cannot change, so its bytes are kept while it
+    lives and the next save (or autosave) copies them instead of encoding it again."""
     if isinstance(value, CachedStem):
         return value.flac_bytes()
-    return _encode_flac(name, value, sample_rate)
+    if value.flags.writeable or value.base is not None and value.base.flags.writeable:
+        return _encode_flac(name, value, sample_rate)
+    with _ENCODED_LOCK:
+        hit = _ENCODED.get(id(value))
+    if hit is not None and hit[0]() is value and hit[1] == sample_rate:
+        return hit[2]
+    data = _encode_flac(name, value, sample_rate)
+    key = id(value)
+    try:
+        ref = weakref.ref(value, lambda _r, k=key: _forget(k))
+    except TypeError:  # an array type without weak references: encode every time
+        return data
+    with _ENCODED_LOCK:
+        _ENCODED[key] = (ref, sample_rate, data)
+    return data
+
+
+def _forget(key: int) -> None:
+    with _ENCODED_LOCK:
+        hit = _ENCODED.get(key)
+        if hit is not None and hit[0]() is None:
+            del _ENCODED[key]
 
 
 def _write_zip(f, json_bytes: bytes, state_bytes: bytes, audio: dict[str, StemValue], sample_rate: int) -> None:
