@@ -42,6 +42,14 @@ def seconds_to_ticks(song, seconds: np.ndarray) -> np.ndarray:
     return np.interp(seconds, secs, knots)
 
 
+def _preload_pyqtgraph() -> None:
+    """Import pyqtgraph on a worker thread (once; it takes most of a second), after the window is up."""
+    import sys
+
+    if "pyqtgraph" not in sys.modules:
+        threading.Thread(target=lambda: __import__("pyqtgraph"), name="melodex-import-pyqtgraph", daemon=True).start()
+
+
 class _Gutter(QWidget):
     """The strip left of the plot (as wide as the track headers): the bands' names and peak levels."""
 
@@ -168,6 +176,7 @@ class WaveformView(QWidget):
         self._canvas.viewport().installEventFilter(self)
         self._canvas.installEventFilter(self)
         self.set_song(session.song)
+        QTimer.singleShot(1500, _preload_pyqtgraph)  # so that the first audio does not wait for the import
         if feed:
             self.feed_from_session()
         session.subscribe(lambda info: self.feed_from_session() if feed else self.set_song(session.song))
