@@ -282,6 +282,12 @@ def _note(program: int, pitch: int, velocity: int, is_drum: bool, sample_rate: i
     return audio
 
 
+def warm_up(sample_rate: int) -> None:
+    """Load the SoundFont for ``render_note`` at ``sample_rate`` now (a few hundred ms, once), so that the first
+    auditioned note does not wait for it."""
+    _renderer(int(sample_rate))
+
+
 def render_note(program: int, pitch: int, velocity: int = 100, is_drum: bool = False,
                 sample_rate: int = 44100) -> np.ndarray:
     """One note (GM ``program``, MIDI ``pitch`` and ``velocity``; a drum kit when ``is_drum``) held for

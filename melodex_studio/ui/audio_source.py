@@ -18,7 +18,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
-from ..engine.preview import PreviewStems, pad_stems
+from ..engine.preview import PreviewStems, pad_stems, warm_up
 from ..errors import MelodexError
 from ..playback.mixer import Levels, mix_song
 
@@ -42,6 +42,7 @@ class AudioSource(QObject):
         self._running = False
         self._next = None
         self._closed = False
+        self._warm = False
         # called on the worker thread with (stems, order) as soon as they are known: playback swaps them in
         # without waiting for the GUI thread (the swap is atomic); stemsReady follows on the GUI thread
         self.direct_stems = None
@@ -91,6 +92,9 @@ class AudioSource(QObject):
                 self._result.emit(("stems", song, rate, stems))
                 levels, mix = mix_song(song, pad_stems(stems))
                 self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))
+                if not self._warm:  # the SoundFont for auditioned notes, once, off the GUI thread
+                    warm_up(rate)
+                    self._warm = True
                 # while nothing newer waits: the takes that do not play, so that switching to one is instant
                 self._preview.prefetch(song, rate, cancel=lambda: self._closed or self._next is not None)
             except MelodexError as e:
