@@ -7,7 +7,8 @@ place, e.g. ``tracks[2].notes[15]: pitch 130 is out of range 0..127``.
 Document layout (schema 1; units as in ``song.model``: ticks at ``PPQ`` per quarter note, bars 0-based,
 gain in dB, pan in -1..1)::
 
-    {"format": "melodex-project", "schema": 1, "title": str, "sample_rate": int (Hz),
+    {"format": "melodex-project", "schema": 1, "app_version": str,                        (optional)
+     "title": str, "sample_rate": int (Hz),
      "tempo_map": [[tick, bpm], ...], "meter_map": [[bar, numerator, denominator], ...],
      "key": {"tonic": 0..11, "mode": "major"|"minor", "spelling": str|null},
      "sections": [{"id", "label", "start_bar", "length_bars", "overrides": {...}}],
@@ -22,8 +23,10 @@ gain in dB, pan in -1..1)::
      "active_takes": {"<section_id>/<track_id or *>": take_id, "render:<section_id>/<track_id>": take_id},
      "plan": {...}, "generation": {...}}
 
-The optional keys are written only when they hold something (files without them load as before, and a song
-without controllers is saved as older versions read it). ``controls`` is a track's controller lanes in tick
+``app_version`` is the Melodex Studio version that saved the file (``melodex_studio.__version__``), for the
+reader's information only (``schema`` decides what can be read); it is always written, and files without it
+load as before. The other optional keys are written only when they hold something (files without them load as
+before, and a song without controllers is saved as older versions read it). ``controls`` is a track's controller lanes in tick
 order: ``kind`` 0..119 is a MIDI control change (value 0..127), 128 pitch bend (value -8192..8191), 129 a program
 change (value 0..127); ``key_changes`` are in increasing tick order after tick 0; lyrics in tick order.
 
@@ -86,9 +89,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SONG_KEYS = {
     "format", "schema", "title", "sample_rate", "tempo_map", "meter_map", "key", "sections", "tracks",
-    "chords", "takes", "active_takes", "plan", "generation", "key_changes",
+    "chords", "takes", "active_takes", "plan", "generation", "key_changes", "app_version",
 }
-_SONG_OPTIONAL = {"key_changes"}
+_SONG_OPTIONAL = {"key_changes", "app_version"}
 _KEY_KEYS = {"tonic", "mode", "spelling"}
 _KEY_CHANGE_KEYS = {"tick", "tonic", "mode", "spelling"}
 _SECTION_KEYS = {"id", "label", "start_bar", "length_bars", "overrides"}
@@ -151,6 +154,12 @@ def _track_dict(t: Track) -> dict[str, Any]:
     return d
 
 
+def _app_version() -> str:
+    from .. import __version__  # looked up once, on the first save
+
+    return __version__
+
+
 def song_to_dict(song: Song) -> dict[str, Any]:
     """The JSON document of ``song`` (plain dicts/lists; see the module docstring for the layout).
 
@@ -161,6 +170,7 @@ def song_to_dict(song: Song) -> dict[str, Any]:
     d = {
         "format": FORMAT,
         "schema": SCHEMA_VERSION,
+        "app_version": _app_version(),
         "title": song.title,
         "sample_rate": int(song.sample_rate),
         "tempo_map": [[int(c.tick), float(c.bpm)] for c in song.tempo_map.changes],
@@ -534,6 +544,8 @@ def song_from_dict(d: Any) -> Song:
     """
     check_schema(d)
     _obj(d, "project", _SONG_KEYS, _SONG_OPTIONAL)
+    if "app_version" in d:
+        _str(d["app_version"], "app_version", "app version", max_len=MAX_ID)
     title = _str(d["title"], "title", "title")
     sample_rate = _int(d["sample_rate"], "sample_rate", *SAMPLE_RATE_RANGE, "sample rate (Hz)")
     song = Song(title, _tempo_map(d["tempo_map"]), _meter_map(d["meter_map"]), _key(d["key"]), sample_rate)

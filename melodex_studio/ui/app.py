@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli import _VersionAction
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="melodex-studio")
     parser.add_argument("project", nargs="?", help="a .melodex project to open")
     parser.add_argument("--smoke-test", action="store_true", help="start, show the window, process events and exit")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings, QTimer

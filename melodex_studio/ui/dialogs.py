@@ -1,9 +1,11 @@
-"""Small dialogs: the keyboard shortcut sheet and the About box (version, models, device)."""
+"""Small dialogs: the keyboard shortcut sheet, the About box (version, models, device) and the licence texts."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QMessageBox, QTableWidget, QTableWidgetItem, \
-    QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, \
+    QTextBrowser, QVBoxLayout, QWidget
 
+from ..appinfo import LICENSE, NOTICES
 from .actions import shortcut_table
 from .status import detect_device
 
@@ -34,14 +36,11 @@ def show_shortcuts(parent: QWidget) -> QDialog:
 
 def about_text(session) -> str:
     """Version, models (name, sha256 prefix, licence from the card) and device, as rich text."""
-    from importlib.metadata import PackageNotFoundError, version
+    from ..appinfo import version
 
-    try:
-        ver = version("melodex-studio")
-    except PackageNotFoundError:
-        ver = "development"
-    lines = [f"<h3>Melodex Studio {ver}</h3>", "<p>Describe a song in words; edit the arrangement; render it locally."
-             "</p>", f"<p><b>Device:</b> {detect_device(session.device)}</p>", "<p><b>Models</b></p><ul>"]
+    ver = version()
+    lines = [f"<h3>Melodex Studio {ver}</h3>", ("<p>Describe a song in words; edit the arrangement; render it "
+                                                "locally.</p>"), f"<p><b>Device:</b> {detect_device(session.device)}</p>", "<p><b>Models</b></p><ul>"]
     try:
         from ..engine.models import list_models
 
@@ -67,5 +66,55 @@ def _licence(card) -> str:
     return ""
 
 
-def show_about(parent: QWidget, session) -> None:
-    QMessageBox.about(parent, "About Melodex Studio", about_text(session))
+def show_about(parent: QWidget, session) -> QDialog:
+    """The About box (non-modal): ``about_text`` and buttons for the licence and the third-party notices."""
+    dlg = QDialog(parent)
+    dlg.setObjectName("aboutDialog")
+    dlg.setWindowTitle("About Melodex Studio")
+    label = QLabel(about_text(session) + "<p>Free software under the MIT licence. It uses Qt (LGPL-3.0) through "
+                   "PySide6, PyTorch and other open-source packages: see the third-party notices.</p>", dlg)
+    label.setObjectName("aboutText")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+    notices = buttons.addButton("Third-Party Notices…", QDialogButtonBox.ButtonRole.ActionRole)
+    notices.setObjectName("noticesButton")
+    notices.setToolTip("The licences of Qt, PyTorch and every other package, the SoundFont and the models' data")
+    licence = buttons.addButton("Licence…", QDialogButtonBox.ButtonRole.ActionRole)
+    licence.setObjectName("licenceButton")
+    licence.setToolTip("Melodex Studio's own licence (MIT)")
+    buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this box")
+    notices.clicked.connect(lambda: show_document(dlg, NOTICES, "Third-Party Notices", "noticesDialog"))
+    licence.clicked.connect(lambda: show_document(dlg, LICENSE, "Licence", "licenceDialog"))
+    buttons.rejected.connect(dlg.close)
+    col = QVBoxLayout(dlg)
+    col.addWidget(label)
+    col.addWidget(buttons)
+    dlg.resize(560, dlg.sizeHint().height())
+    dlg.show()
+    return dlg
+
+
+def show_document(parent: QWidget, name: str, title: str, object_name: str) -> QDialog:
+    """A licence text (``appinfo.doc_text``) in a scrollable, read-only view; Markdown files as Markdown."""
+    from ..appinfo import doc_text
+
+    dlg = QDialog(parent)
+    dlg.setObjectName(object_name)
+    dlg.setWindowTitle(title)
+    view = QTextBrowser(dlg)
+    view.setObjectName("documentText")
+    view.setOpenExternalLinks(True)
+    text = doc_text(name)
+    if name.endswith(".md"):
+        view.setMarkdown(text)
+    else:
+        view.setPlainText(text)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+    buttons.rejected.connect(dlg.close)
+    col = QVBoxLayout(dlg)
+    col.addWidget(view)
+    col.addWidget(buttons)
+    dlg.resize(720, 640)
+    dlg.show()
+    return dlg
