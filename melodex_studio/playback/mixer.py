@@ -110,6 +110,7 @@ class PlaybackMixer:
         self.stems = StemSet()
         self.levels = Levels()
         self.loop: tuple[int, int] | None = None  # (start, end) frames, end exclusive
+        self.end_frames = 0  # the song's end: playback runs to max(this, the longest stem), then stops
         self._lock = threading.Lock()
         self._position = 0
         self._playing = False
@@ -218,7 +219,7 @@ class PlaybackMixer:
         block = len(self._scratch)
         while done < frames:
             looping = loop is not None and pos < loop[1]
-            end = loop[1] if looping else stems.frames
+            end = loop[1] if looping else max(stems.frames, self.end_frames)
             if pos >= end:
                 return pos, True
             n = min(frames - done, end - pos, block)

@@ -76,6 +76,7 @@ class Transport(QObject):
     def apply_levels(self) -> None:
         """The song's gain, pan, mute and solo now (the anti-clip trim of the last mix)."""
         self.player.set_levels(Levels.of(self.song, self.source.levels.trim))
+        self.player.mixer.end_frames = self.frame_of(self.song.end_tick)  # silence until the stems are there
         self.sync_loop()
 
     def sync_loop(self) -> None:

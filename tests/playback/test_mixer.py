@@ -200,3 +200,15 @@ def test_stemset_refuses_mono_audio():
     with pytest.raises(ValueError, match="frames, 2"):
         StemSet.of({"a": np.zeros(10, np.float32)})
     assert PlaybackMixer().stems.frames == 0
+
+
+def test_before_the_stems_are_there_the_song_plays_silence_to_its_end():
+    player = Player(RATE)
+    fake = FakeOutputStream(RATE, 512)
+    player.use_stream(fake)
+    player.mixer.end_frames = 2000
+    player.play(0)
+    out = fake.pull(1024)
+    assert np.all(out == 0) and player.playing and player.position == 1024
+    fake.pull(1024)
+    assert not player.playing and player.mixer.take_ended() and player.position == 2000

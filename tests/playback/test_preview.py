@@ -105,7 +105,7 @@ def test_switching_back_plays_the_stem_kept_from_before_without_rendering():
 def test_takes_that_do_not_play_are_rendered_ahead_and_play_at_once():
     song = _song()
     sec, piano = song.sections[0], song.tracks[0]
-    start, end = song.section_ticks(sec)
+    start = song.section_ticks(sec)[0]
     take = Take(sec.id, piano.id, {piano.id: [Note(start, 67, 480, 90)]})
     song.add_take(take, activate=False)
     preview = PreviewStems(isolate=False)
