@@ -212,3 +212,76 @@ def test_before_the_stems_are_there_the_song_plays_silence_to_its_end():
     assert np.all(out == 0) and player.playing and player.position == 1024
     fake.pull(1024)
     assert not player.playing and player.mixer.take_ended() and player.position == 2000
+
+
+class _Device:
+    """A stand-in for the ``sounddevice`` module: one stereo output device whose stream PortAudio would pull;
+    here the test pulls the callback the wrapper hands over."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, refuse: bool = False):
+        self.refuse, self.streams = refuse, []
+
+    def query_devices(self):
+        return [{"name": "Mic", "max_output_channels": 0, "default_samplerate": 48000.0},
+                {"name": "Speakers", "max_output_channels": 2, "default_samplerate": 48000.0}]
+
+    def OutputStream(self, **kw):  # the sounddevice name
+        if self.refuse:
+            raise self.PortAudioError("Invalid sample rate")
+        device = self
+
+        class Stream:
+            def __init__(self):
+                self.kw, self.active, self.latency, self.closed = kw, False, 0.0213, False
+                device.streams.append(self)
+
+            def start(self):
+                self.active = True
+
+            def stop(self):
+                self.active = False
+
+            def close(self):
+                self.closed = True
+
+        return Stream()
+
+
+def test_the_sounddevice_stream_wrapper_opens_plays_and_reports(monkeypatch):
+    from melodex_studio.playback.stream import output_devices
+
+    device = _Device()
+    monkeypatch.setitem(sys.modules, "sounddevice", device)
+    assert output_devices() == [(1, "Speakers", 48000.0)]
+    song, stems = _song_and_stems()
+    player = Player(RATE)
+    assert player.open_output(OutputSettings("Speakers", RATE, 256)) is None and player.no_output is None
+    stream = device.streams[-1]
+    assert stream.kw["samplerate"] == RATE and stream.kw["blocksize"] == 256 and stream.kw["channels"] == 2
+    assert stream.kw["device"] == "Speakers" and stream.kw["dtype"] == "float32" and not stream.active
+    assert player.latency_s == pytest.approx(0.0213)
+    player.set_stems(stems, [t.id for t in song.tracks])
+    player.set_levels(Levels.of(song))
+    player.play(0)
+    assert stream.active
+    out = np.full((256, 2), np.nan, np.float32)
+
+    class Status:
+        output_underflow = True
+
+    stream.kw["callback"](out, 256, None, Status())  # what PortAudio calls
+    assert np.array_equal(out, mix_stems(song, stems)[1][:256]) and player.stream.underflows == 1
+    player.close()
+    assert stream.closed
+
+
+def test_a_device_that_refuses_gives_the_reason_and_the_silent_clock(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", _Device(refuse=True))
+    player = Player(RATE)
+    reason = player.open_output(OutputSettings(None, 96000, 512))
+    assert reason == "the output device cannot be opened: Invalid sample rate"
+    assert player.stream.silent and player.sample_rate == 96000
+    player.close()
