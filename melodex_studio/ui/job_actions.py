@@ -128,9 +128,13 @@ class JobActions:
                                                      guidance=float(panel.guidance.value()))
 
     def _start(self, what: str, starter, context: dict) -> Job | None:
-        try:
+        import gc
+
+        gc.freeze()  # while the job runs the collector skips what exists now (document, history, models): its full
+        try:        # passes over them held the GIL 130-350 ms, and the window stood still
             return self.jobs.start(starter, context)
         except MelodexError as e:
+            gc.unfreeze()
             self.show_error(f"Cannot start: {what}", e)
             return None
 
@@ -168,7 +172,11 @@ class JobActions:
             message = f"Exported {self.jobs.last_context.get('export', '')} in {job.seconds:.1f} s"
         elif job.status == "done":
             try:
-                info = self.session.apply(job.result)
+                self.applying_job = True  # the window's views refresh in the next turn of the event loop
+                try:
+                    info = self.session.apply(job.result)
+                finally:
+                    self.applying_job = False
                 message = f"{info.label}: done in {job.seconds:.1f} s"
                 notes = list(getattr(job.result, "notes", []) or [])
                 if notes:
@@ -183,4 +191,7 @@ class JobActions:
             self.show_error(f"{job.label} failed", err)
             message = f"{job.label} failed; nothing was changed"
         self.status.job_ended(message)
+        import gc
+
+        gc.unfreeze()  # collected again from now on (what the job left behind with the rest)
         self.update_actions()

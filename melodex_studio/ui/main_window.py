@@ -185,20 +185,23 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         """Show ``song`` as a new untitled project."""
         self.session.new(song)
 
-    def _watch_song(self) -> None:
+    def _watch_song(self, refresh: bool = True) -> None:
         """Follow edits made on the song directly (not through the session) too: those notifications arrive in
         the middle of a change, many per change, so they only schedule one refresh for the next event loop turn."""
         self._unsubscribe_song()
         self._unsubscribe_song = self.song.subscribe(lambda event, payload: self._refresh_timer.start())
-        self._refresh()
+        self._refresh() if refresh else self._refresh_timer.start()
 
     def _on_change(self, info: ChangeInfo) -> None:
+        later = getattr(self, "applying_job", False)  # a job's result: the views follow in the next event-loop turn
         if info.document:
-            self._watch_song()
+            self._watch_song(refresh=not later)
             if info.kind == "generate":  # after the refresh, in the next turn of the event loop (shorter GUI gaps)
                 QTimer.singleShot(0, self._show_generated)
             elif info.label.startswith("Open"):
                 self._show_generated()
+        elif later:
+            self._refresh_timer.start()
         else:
             self._refresh()
 
