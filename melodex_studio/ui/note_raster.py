@@ -34,7 +34,7 @@ class TrackNotes:
     is_drum: bool
 
     @classmethod
-    def of(cls, song: Song, track: Track) -> "TrackNotes":
+    def of(cls, song: Song, track: Track) -> TrackNotes:
         notes = track.notes  # the song keeps them sorted by start tick
         n = len(notes)
         starts = np.fromiter((x.start_tick for x in notes), np.int64, n)

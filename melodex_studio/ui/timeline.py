@@ -13,7 +13,7 @@ WAV of the clip's rendered audio), written to the cache folder by ``engine.drago
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
@@ -252,7 +252,7 @@ class Timeline(QWidget):
             return False
 
     def _toggle(self, track_id: str, what: str, on: bool) -> None:
-        if not self._call(f"Cannot change the track", lambda: self.session.update_track(track_id, **{what: on})):
+        if not self._call("Cannot change the track", lambda: self.session.update_track(track_id, **{what: on})):
             self.refresh()
 
     def set_mute(self, index: int, mute: bool) -> None:

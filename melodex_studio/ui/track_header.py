@@ -6,7 +6,7 @@ is one change when the mouse is released). Low lanes hide the instrument line fi
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics, QPainter
