@@ -59,8 +59,9 @@ def _licence(card) -> str:
         return ""
     try:
         for line in card.read_text(encoding="utf-8").splitlines():
-            if "licen" in line.lower():
-                return line.strip("#-*: ").strip()[:80]
+            line = line.strip("#-*: ").strip()
+            if line.lower().startswith(("licence", "license")):  # a "Licence: ..." line, not prose about data
+                return line[:80]
     except OSError:
         pass
     return ""
