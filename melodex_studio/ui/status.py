@@ -6,43 +6,14 @@ torch reports replaces it.
 """
 from __future__ import annotations
 
-import platform
-import sys
-from pathlib import Path
-
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from ..engine.checks import detect_device
 from ..engine.jobs import Progress
 from ..engine.session import ProjectSession
 
 STAGES = {"structure": "Writing the score", "references": "SoundFont references", "diffusion": "Rendering audio",
           "decode": "Decoding audio", "mix": "Mixing", "export": "Exporting", "save": "Saving"}
-
-
-def detect_device(requested: str = "auto") -> str:
-    """'CPU', 'CUDA: <GPU name>' or 'Apple MPS' for the session's device choice, without importing torch."""
-    if requested == "cpu":
-        return "CPU"
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        try:
-            if torch.cuda.is_available():
-                return f"CUDA: {torch.cuda.get_device_name(0)}"
-            if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-                return "Apple MPS"
-            return "CPU"
-        except Exception:  # noqa: BLE001 - a driver problem shows as the CPU
-            return "CPU"
-    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
-        try:
-            for line in info.read_text().splitlines():
-                if line.startswith("Model:"):
-                    return f"CUDA: {line.split(':', 1)[1].strip()}"
-        except OSError:
-            pass
-    if sys.platform == "darwin" and platform.machine() == "arm64":
-        return "Apple MPS"
-    return "CPU"
 
 
 def model_names(session: ProjectSession) -> str:
