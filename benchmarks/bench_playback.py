@@ -11,7 +11,8 @@
   60 s song) -> the first callback buffer mixed from the new stems, while a thread pulls the callback in real
   time; median of 5; target under 100 ms: a take not played before (rendered ahead by the audio source, and
   with that turned off: rendered in the child process after the switch), and switching back and forth between
-  two takes heard before (kept previews). And a mixer edit (mute) -> the first buffer with the new levels.
+  two takes heard before (kept previews); a note added (the quick stem); a mixer edit (mute) -> the first buffer
+  with the new levels.
 
 Appends (rewrites) the "Playback" section of RESULTS.md. Run:
 ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_playback.py [--seconds 60]``
@@ -218,6 +219,13 @@ def bench_take_switch(runs: int = 5) -> tuple[list[float], list[float], int]:
         window.song.add_take(take, activate=False)
     cold = [switch_to(take) for take in new]
     back = [switch_to(takes[-2 + i % 2]) for i in range(runs)]  # A/B between two takes heard before
+    edit = []
+    for i in range(runs):  # a note drawn in the piano roll: the quick stem first, then the full render
+        old = id(window.playback.mixer.stems)
+        t0 = time.perf_counter()
+        session.edit_notes(song.tracks[2].id, add=[Note(song.bar_to_tick(4 + i) + 120, 90, 240, 100)])
+        edit.append(wait_for(0, old, t0))
+        assert window.audio_source.wait(60)
     mute = []
     for i in range(runs):
         old = id(window.playback.mixer.levels)
@@ -230,7 +238,7 @@ def bench_take_switch(runs: int = 5) -> tuple[list[float], list[float], int]:
     rendered = window.audio_source._preview.rendered
     session.history.mark_clean()
     window.close()
-    return switch, cold, back, mute, rendered
+    return switch, cold, back, edit, mute, rendered
 
 
 def main() -> None:
@@ -245,9 +253,9 @@ def main() -> None:
           f"{cpu_median:.3f} ms, p99 {cpu_p99:.3f} ms)", flush=True)
     rt = bench_realtime(args.seconds)
     print(f"real time {args.seconds:g} s: {rt}", flush=True)
-    switch, cold, back, mute, rendered = bench_take_switch()
-    print(f"take switch (s): {switch}; not rendered ahead (s): {cold}; back (s): {back}; mute (s): {mute}; "
-          f"previews rendered {rendered}", flush=True)
+    switch, cold, back, edit, mute, rendered = bench_take_switch()
+    print(f"take switch (s): {switch}; not rendered ahead (s): {cold}; back (s): {back}; note edit (s): {edit}; "
+          f"mute (s): {mute}; previews rendered {rendered}", flush=True)
     period = 1000 * BLOCK / RATE
     lines = [
         "## Playback (`bench_playback.py`)",
@@ -277,6 +285,9 @@ def main() -> None:
          "under 100 ms |"),
         (f"| switch back and forth between two takes heard before (their previews kept) -> first buffer, median "
          f"of 5 | {1000 * statistics.median(back):.0f} ms (max {1000 * max(back):.0f}) | under 100 ms |"),
+        (f"| a note added to one of the 16 tracks (`session.edit_notes`) -> first buffer with it (the quick stem: "
+         f"the old one plus the note rendered alone; the full render follows), median of 5 | "
+         f"{1000 * statistics.median(edit):.0f} ms (max {1000 * max(edit):.0f}) | under 100 ms |"),
         (f"| mute in the session -> first buffer with the new levels, median of 5 | "
         f"{1000 * statistics.median(mute):.1f} ms (max {1000 * max(mute):.1f}) | under 50 ms |"),
     ]

@@ -20,7 +20,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -28,12 +28,14 @@ from functools import lru_cache
 import numpy as np
 
 from ..song import Note, Song, Track
-from ..song.model import EXPRESSION, VOLUME
+from ..song.model import EXPRESSION, SUSTAIN, VOLUME
 from .proposals import stem_name
 
 NOTE_SECONDS = 0.5  # how long an auditioned note is held (drums: struck and left to ring)
 NOTE_TAIL_SECONDS = 1.0  # the most release tail an auditioned note keeps
 RECENT_BYTES = 512 * 2**20  # stems a track played before (another take, before an edit) kept for switching back
+QUICK_NOTES = 64  # at most this many notes added or removed (or QUICK_SHARE of the track's): a quick preview first
+QUICK_SHARE = 0.3
 
 Cancel = Callable[[], bool]
 
@@ -48,6 +50,17 @@ def preview_key(song: Song, track: Track, sample_rate: int) -> str:
     if any(c.kind in (VOLUME, EXPRESSION) for c in track.controls):  # the renderer scales lanes by the gain's CC7
         h.update(repr(track.gain_db).encode())
     return h.hexdigest()
+
+
+def _fingerprint(song: Song, track: Track, sample_rate: int) -> tuple:
+    """What a track's preview depends on besides its notes (see ``preview_key``)."""
+    lanes = any(c.kind in (VOLUME, EXPRESSION) for c in track.controls)
+    return (track.program, track.is_drum, track.controls, tuple(map(tuple, song.tempo_map.to_list())), song.end_tick,
+            int(sample_rate), track.gain_db if lanes else None)
+
+
+def _note_counts(track: Track) -> Counter:
+    return Counter((n.start_tick, n.pitch, n.duration_ticks, n.velocity) for n in track.notes)
 
 
 def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -170,14 +183,23 @@ class PreviewStems:
 
     def __init__(self, isolate: bool = True) -> None:
         self._cache: dict[str, tuple[str, np.ndarray]] = {}  # track id -> (key, stem)
+        self._made: dict[str, tuple[tuple, Counter]] = {}  # track id -> what its SoundFont preview was made from
+        self.provisional: set[str] = set()  # tracks whose stem is a quick one (see ``update``)
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # key -> stem no track plays now
         self.isolate = isolate  # render in the child process (see the module docstring)
         self.rendered = 0  # SoundFont previews rendered in all (tests and benchmarks read it)
+        self.quick_rendered = 0  # quick (provisional) previews made
 
     def update(self, song: Song, audio: Mapping[str, np.ndarray], sample_rate: int,
-               cancel: Cancel | None = None) -> tuple[dict[str, np.ndarray], set[str]]:
+               cancel: Cancel | None = None, quick: bool = False) -> tuple[dict[str, np.ndarray], set[str]]:
         """The stems of every track of ``song`` (track id -> (frames, 2) float32 at ``sample_rate``) and the ids
-        whose stem is new since the last call. ``audio`` is the session's audio cache (a copy of the dict)."""
+        whose stem is new since the last call. ``audio`` is the session's audio cache (a copy of the dict).
+        Once ``cancel()`` is true nothing more renders: the tracks left keep the stems they had (if any).
+
+        ``quick``: when only a few notes of a pitched track without a sustain pedal changed, its new stem is the
+        old one minus the removed notes plus the added ones, each rendered alone (a synth's voices add up), in a
+        fraction of a full render; such tracks are listed in ``provisional`` and the next call without ``quick``
+        renders them in full (exactly the export's stem)."""
         stems: dict[str, np.ndarray] = {}
         changed: set[str] = set()
         for track in song.tracks:
@@ -187,28 +209,74 @@ class PreviewStems:
             else:
                 key = preview_key(song, track, sample_rate)
             cached = self._cache.get(track.id)
-            if cached is not None and cached[0] == key:
+            was_provisional = track.id in self.provisional
+            if cached is not None and cached[0] == key and (quick or not was_provisional):
                 stems[track.id] = cached[1]
                 continue
-            if cancel is not None and cancel():
-                break
+            if cancel is not None and cancel():  # stop rendering; what played before plays on
+                if cached is not None:
+                    stems[track.id] = cached[1]
+                continue
+            self.provisional.discard(track.id)
             if key in self._recent:
                 stem = self._recent.pop(key)
             elif key.startswith("stem:"):
                 stem = _resample(audio[name], song.sample_rate, sample_rate)
             else:
-                stem = render_track(song, track.id, sample_rate, self.isolate)
-                self.rendered += 1
+                stem = self._quick(song, track, sample_rate, cached) if quick else None
+                if stem is not None:
+                    self.provisional.add(track.id)
+                else:
+                    stem = render_track(song, track.id, sample_rate, self.isolate)
+                    self.rendered += 1
             if stem.flags.writeable:
                 stem.flags.writeable = False
-            if cached is not None:
+            if cached is not None and not was_provisional:
                 self._keep(*cached)
             self._cache[track.id] = (key, stem)
+            if key.startswith("stem:"):
+                self._made.pop(track.id, None)
+            else:
+                self._made[track.id] = (_fingerprint(song, track, sample_rate), _note_counts(track))
             stems[track.id] = stem
             changed.add(track.id)
         for tid in [t for t in self._cache if t not in {tr.id for tr in song.tracks}]:
-            self._keep(*self._cache.pop(tid))
+            entry = self._cache.pop(tid)
+            if tid not in self.provisional:
+                self._keep(*entry)
+            self.provisional.discard(tid)
+            self._made.pop(tid, None)
         return stems, changed
+
+    def _quick(self, song: Song, track: Track, sample_rate: int, cached) -> np.ndarray | None:
+        """The old stem minus the removed notes plus the added ones (see ``update``), or None when that does not
+        apply (other changes than notes, drums, a sustain pedal, many notes, no old SoundFont preview)."""
+        made = self._made.get(track.id)
+        if cached is None or made is None or track.is_drum or any(c.kind == SUSTAIN for c in track.controls):
+            return None
+        if made[0] != _fingerprint(song, track, sample_rate):
+            return None
+        new = _note_counts(track)
+        removed, added = made[1] - new, new - made[1]
+        n = sum(removed.values()) + sum(added.values())
+        if n == 0 or n > max(QUICK_NOTES, QUICK_SHARE * len(track.notes)):
+            return None
+        parts = []
+        for sign, notes in ((-1.0, removed), (1.0, added)):
+            if notes:
+                alone = replace(track, notes=[Note(*n) for n in notes.elements()])
+                mini = _solo_song(song, alone)
+                parts.append((sign, render_track(mini, track.id, sample_rate, self.isolate)))
+        old = cached[1]
+        out = np.zeros((max([len(old)] + [len(p) for _, p in parts]), 2), np.float32)
+        out[:len(old)] = old
+        for sign, part in parts:
+            if sign < 0:
+                out[:len(part)] -= part
+            else:
+                out[:len(part)] += part
+        self.quick_rendered += 1
+        return out
 
     def prefetch(self, song: Song, sample_rate: int, cancel: Cancel | None = None, limit: int = 8) -> int:
         """Render, ahead of time, the previews of the structure takes of ``song`` that do not play now (the song

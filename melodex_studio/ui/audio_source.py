@@ -8,7 +8,8 @@ at once), then ``changed`` when the mix of them (gain, pan, mute, solo and the a
 ``mix.mixer.mix_stems``) is computed. Until a job's result is applied, ``stems()``/``mix()`` keep the previous
 ones, so playback never waits. Changes during a job are coalesced into one more job with the latest state.
 When nothing newer waits, the worker renders the previews of structure takes that do not play (switching to
-one then plays at once).
+one then plays at once). A small note edit is heard first from a quick stem (``PreviewStems.update(quick=True)``:
+the old stem minus the removed notes plus the added ones), then from the full render, which replaces it.
 """
 from __future__ import annotations
 
@@ -85,18 +86,15 @@ class AudioSource(QObject):
         while snapshot is not None:
             song, audio, rate = snapshot
             try:
-                stems, _ = self._preview.update(song, audio, rate, cancel=lambda: self._closed)
-                direct = self.direct_stems
-                if direct is not None and rate == self.sample_rate and not self._closed:
-                    direct(stems, [t.id for t in song.tracks if t.id in stems])
-                self._result.emit(("stems", song, rate, stems))
-                levels, mix = mix_song(song, pad_stems(stems))
-                self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))
+                newer = lambda: self._closed or self._next is not None
+                self._deliver(song, rate, self._preview.update(song, audio, rate, lambda: self._closed, quick=True)[0])
+                if self._preview.provisional and not newer():  # the quick stems, now in full (the export's)
+                    self._deliver(song, rate, self._preview.update(song, audio, rate, newer)[0])
                 if not self._warm:  # the SoundFont for auditioned notes, once, off the GUI thread
                     warm_up(rate)
                     self._warm = True
                 # while nothing newer waits: the takes that do not play, so that switching to one is instant
-                self._preview.prefetch(song, rate, cancel=lambda: self._closed or self._next is not None)
+                self._preview.prefetch(song, rate, cancel=newer)
             except MelodexError as e:
                 self._result.emit(("error", song, rate, str(e)))
             except Exception as e:  # noqa: BLE001 - a worker must report, not die silently
@@ -104,6 +102,15 @@ class AudioSource(QObject):
             with self._lock:
                 snapshot, self._next = self._next, None
                 self._running = snapshot is not None
+
+    def _deliver(self, song, rate: int, stems: dict) -> None:
+        """On the worker: hand ``stems`` to playback at once, then (queued) to the GUI thread with their mix."""
+        direct = self.direct_stems
+        if direct is not None and rate == self.sample_rate and not self._closed:
+            direct(stems, [t.id for t in song.tracks if t.id in stems])
+        self._result.emit(("stems", song, rate, stems))
+        levels, mix = mix_song(song, pad_stems(stems))
+        self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))
 
     def _apply(self, message) -> None:
         kind, song, rate, payload = message

@@ -116,3 +116,33 @@ def test_takes_that_do_not_play_are_rendered_ahead_and_play_at_once():
     stems, changed = preview.update(song, {}, song.sample_rate)
     assert changed == {piano.id} and preview.rendered == 4  # no render: the kept one plays
     assert np.array_equal(pad_stems(stems)[piano.id], soundfont_renderer().render(song).stems[piano.id])
+
+
+def test_a_small_note_edit_is_heard_first_from_a_quick_stem_then_from_the_full_render():
+    song = _song()
+    preview = PreviewStems(isolate=False)
+    preview.update(song, {}, song.sample_rate, quick=True)
+    piano = song.tracks[0]
+    assert preview.provisional == set() and preview.rendered == 3  # nothing to start from: full renders
+    song.add_notes(piano.id, [Note(960, 79, 480, 100)])
+    quick, changed = preview.update(song, {}, song.sample_rate, quick=True)
+    assert changed == {piano.id} and preview.provisional == {piano.id} and preview.quick_rendered == 1
+    exact = soundfont_renderer().render(song).stems[piano.id]
+    q = np.zeros_like(exact)
+    q[:min(len(exact), len(quick[piano.id]))] = quick[piano.id][:len(exact)]
+    assert np.abs(q - exact).max() < 0.01 * np.abs(exact).max()  # the voices add up (up to the synth's blocks)
+    full, changed = preview.update(song, {}, song.sample_rate)
+    assert changed == {piano.id} and preview.provisional == set()
+    assert np.array_equal(pad_stems({**full, "x": exact})[piano.id], exact)
+    song.update_track(piano.id, program=5)  # not a note edit: no quick stem
+    preview.update(song, {}, song.sample_rate, quick=True)
+    assert preview.provisional == set() and preview.quick_rendered == 1
+
+
+def test_a_cancelled_update_keeps_the_stems_the_tracks_had():
+    song = _song()
+    preview = PreviewStems(isolate=False)
+    first, _ = preview.update(song, {}, song.sample_rate)
+    song.add_notes(song.tracks[0].id, [Note(960, 79, 480, 100)])
+    stems, changed = preview.update(song, {}, song.sample_rate, cancel=lambda: True)
+    assert changed == set() and all(stems[k] is first[k] for k in first)
