@@ -66,10 +66,13 @@ def check_options(opts: DiffusionOptions) -> None:
 def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section: Section | str | int | None = None,
                      progress: Progress | None = None, cancel: Cancel | None = None,
                      soundfont: str | os.PathLike | None = None,
-                     options: DiffusionOptions | None = None, renders_out: dict | None = None) -> RenderResult:
+                     options: DiffusionOptions | None = None, renders_out: dict | None = None,
+                     decode: bool = True) -> RenderResult | None:
     """Dry stereo stems (track id -> (frames, 2) float32, all one length) and their sum at ``song.sample_rate``;
     sample 0 = the song's start, or ``section``'s start when one section is rendered. ``renders_out``, when
-    given, receives {(track id, section id): LatentRender} (``engine.render_takes`` stores them as takes)."""
+    given, receives {(track id, section id): LatentRender} (``engine.render_takes`` stores them as takes).
+    ``decode=False``: sample only (the latents go to ``renders_out``) and return None, for a caller that
+    decodes the song's stems itself (``engine.partial_decode``)."""
     from ..render.diffusion import RenderSettings
     from .device import out_of_memory_as_error
     from .models import load_diffusion_renderer
@@ -82,7 +85,8 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     per_section = opts.steps if opts.strength >= 1.0 else max(1, int(np.ceil(opts.steps * opts.strength)))
     record = opts.record_steps if opts.record_steps is not None else record_default(per_section)
     settings = RenderSettings(steps=opts.steps, guidance=opts.guidance, seed=opts.seed, record_steps=tuple(record))
-    refs = reference_renders(song, [t.id for t in tracks], dr.sample_rate, soundfont, cancel)
+    refs = reference_renders(song, [t.id for t in tracks], dr.sample_rate, soundfont, cancel) \
+        if decode or opts.strength < 1.0 else {}
     n_sections = 1 if sec is not None else max(1, len(song.sections))
     start = 0 if sec is None else song.tempo_map.tick_to_sample(song.section_ticks(sec)[0], dr.sample_rate)
     total_steps, done = len(tracks) * n_sections * (per_section + 1), [0]
@@ -97,12 +101,15 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     mono: dict[str, np.ndarray] = {}
     for track in tracks:
         with out_of_memory_as_error(f"rendering {track.name!r}", dr.device):
-            mono[track.id] = _render_one(dr, song, track, sec, settings, on_step, refs, opts, start, renders_out)
+            mono[track.id] = _render_one(dr, song, track, sec, settings, on_step, refs, opts, start, renders_out,
+                                         decode)
+    if not decode:
+        return None
     return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, start), dr.sample_rate, sec)
 
 
 def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, refs: dict[str, np.ndarray],
-                opts: DiffusionOptions, start: int, renders_out: dict | None) -> np.ndarray:
+                opts: DiffusionOptions, start: int, renders_out: dict | None, decode: bool = True) -> np.ndarray | None:
     """One track sampled (whole song or ``sec``) and decoded: mono at the codec rate, sample 0 = song sample
     ``start``; its latent renders go to ``renders_out``."""
     from ..render.score_features import section_frames
@@ -119,6 +126,8 @@ def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, r
         f0 = section_frames(song, sec, dr.sample_rate, dr.hop)[0]
     if renders_out is not None:
         renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
+    if not decode:
+        return None
     return dr.decode_track(song, track, latent, f0)[start - f0 * dr.hop:]  # sample 0 = ``start``
 
 

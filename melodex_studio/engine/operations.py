@@ -97,12 +97,14 @@ def _patch_stems(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence
 
 def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal, audio_names,
                  section: Section | None = None, track_ids: Sequence[str] | None = None, stale_only: bool = False,
-                 opts: DiffusionOptions | None = None, before: dict[str, dict] | None = None) -> RenderResult | None:
+                 opts: DiffusionOptions | None = None, before: dict[str, dict] | None = None,
+                 want_dry: bool = True) -> RenderResult | None:
     """Diffusion-render (``section`` or every section) x (``track_ids`` or every track) of ``song`` (a copy,
     which receives the takes) into ``proposal``: takes, tensors, current stems. ``stale_only`` skips the pairs
     that already have a current render take. Returns the dry render when one renderer call covered the whole
     request (what an immediate export writes), else None. ``before``: see ``decode_current`` (default: the takes
-    of ``song`` as it comes in)."""
+    of ``song`` as it comes in). ``want_dry=False``: the caller has no use for the dry render, so a section
+    render only samples (its stems come from ``decode_current``)."""
     from .partial_decode import takes_by_section
     from .render_takes import current_take, render_with_takes
 
@@ -130,7 +132,7 @@ def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal,
         ctx.add_stems({tid: dry.stems[tid] for tid in whole})
     for i, (sec, ts) in enumerate(per_section, start=1 if whole else 0):
         dry, _ = render_with_takes(song, tensors, track_ids=ts, section=sec, progress=_span(ctx, "diffusion", i, calls),
-                                   cancel=ctx.token, options=o)
+                                   cancel=ctx.token, options=o, decode=want_dry and calls == 1)
     new = [t for t in song.takes if t.id not in take_ids]
     _choose(song, new, proposal)
     proposal.takes += new
@@ -184,7 +186,7 @@ def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section,
     p.tensors = new_entries(tensors, work)
     if render is not None:
         render_pairs(ctx, song, work, p, audio_names, section=sec, track_ids=list(take.notes), opts=render,
-                     before=before)
+                     before=before, want_dry=False)
     return p
 
 

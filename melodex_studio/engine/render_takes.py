@@ -113,14 +113,15 @@ def _render_from_take(take: Take, tensors: dict[str, np.ndarray]):
 def render_with_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence[str] | None = None,
                       section: Section | str | int | None = None, progress: Progress | None = None,
                       cancel: Cancel | None = None, soundfont=None,
-                      options: DiffusionOptions | None = None) -> tuple[RenderResult, list[Take]]:
+                      options: DiffusionOptions | None = None, decode: bool = True) -> tuple[RenderResult | None, list[Take]]:
     """``render_diffusion`` that records one render take per (track, section) in ``song`` and ``tensors``.
-    Nothing is added when the render fails or is cancelled."""
+    Nothing is added when the render fails or is cancelled. ``decode=False``: takes only (the result is None)."""
     opts = options or DiffusionOptions()
     info = _model_info(opts)
     renders: dict[tuple[str, str], object] = {}
     t0 = time.perf_counter()
-    res = render_diffusion(song, track_ids, section, progress, cancel, soundfont, opts, renders_out=renders)
+    res = render_diffusion(song, track_ids, section, progress, cancel, soundfont, opts, renders_out=renders,
+                           decode=decode)
     params = {"op": "render", "models": info, "strength": opts.strength, "steps": opts.steps,
               "guidance": opts.guidance, "seconds": round(time.perf_counter() - t0, 4)}
     takes = [_add_take(song, tensors, sid, tid, r, params) for (tid, sid), r in renders.items()]

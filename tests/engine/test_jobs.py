@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 
 import pytest
@@ -73,14 +74,19 @@ def test_cancel_at_random_moments_changes_nothing(session, kind, tmp_path):
         at = rng.randrange(n)
         seen = [0]
         state = {}
+        ready = threading.Event()  # a report can come before _start returns the handle: the worker waits for it
 
-        def progress(p, at=at, seen=seen, state=state):
+        def progress(p, at=at, seen=seen, state=state, ready=ready):
             seen[0] += 1
-            if seen[0] == at + 1 and "job" in state:
-                state["t"] = time.perf_counter()
-                state["job"].cancel()
+            if seen[0] == at + 1:
+                if threading.current_thread() is not threading.main_thread():
+                    ready.wait(10)
+                if "job" in state:
+                    state["t"] = time.perf_counter()
+                    state["job"].cancel()
 
         state["job"] = job = _start(session, kind, progress, tmp_path)
+        ready.set()
         if at == 0 and "t" not in state:  # the first report may come before the job handle exists
             state["t"] = time.perf_counter()
             job.cancel()
