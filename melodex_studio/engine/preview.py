@@ -63,7 +63,10 @@ def _note_counts(track: Track) -> Counter:
     return Counter((n.start_tick, n.pitch, n.duration_ticks, n.velocity) for n in track.notes)
 
 
-def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def _resample(audio, rate_in: int, rate_out: int) -> np.ndarray:
+    """A cached stem (an array, or a project's still-encoded ``CachedStem``) at ``rate_out``."""
+    if hasattr(audio, "array"):  # io.project.CachedStem: decoded on first use
+        audio = audio.array()
     if rate_in == rate_out:
         return np.asarray(audio, np.float32)
     import soxr
