@@ -131,6 +131,11 @@ class Timeline(QWidget):
         """A press on a section block (``track`` None) or a clip, with the modifiers of the press."""
         mods = self.canvas.press_modifiers
         c, secs, tracks = self.canvas, self.song.sections, self.song.tracks
+        if self.canvas.press_button == Qt.MouseButton.RightButton and section >= 0 and (
+                secs[section].id in c.selected_sections if track is None
+                else (secs[section].id, tracks[track].id) in c.selected_clips):
+            self._select(section=section, track=track)  # a right click inside the selection keeps it (its menu acts on all)
+            return
         if section < 0 or not mods & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
             c.selected_sections = {secs[section].id} if section >= 0 else set()
             c.selected_clips = {(secs[section].id, tracks[track].id)} if section >= 0 and track is not None else set()

@@ -51,6 +51,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         self.selected_sections: set[str] = set()  # more selected sections (Shift/Ctrl+click), the primary included
         self.selected_clips: set[tuple[str, str]] = set()  # (section id, track id) of more selected clips
         self.press_modifiers = Qt.KeyboardModifier.NoModifier  # of the last press (the timeline reads them)
+        self.press_button = Qt.MouseButton.LeftButton
         self._press_clip: tuple[int, int, QPointF] | None = None  # a press on a clip (or a section's grip): drag out
         self.playhead_tick = 0
         self.snap = "bar"  # 'bar', 'beat' or 'off': where a click on the ruler puts the playhead
@@ -540,7 +541,7 @@ class ArrangementCanvas(QAbstractScrollArea):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt)
         pos = event.position()
-        self.press_modifiers = event.modifiers()
+        self.press_modifiers, self.press_button = event.modifiers(), event.button()
         self._press_clip = None
         if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return super().mousePressEvent(event)

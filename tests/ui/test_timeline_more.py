@@ -295,3 +295,18 @@ def test_alt_drag_of_a_rendered_clip_hands_over_its_audio_as_wav(three, qtbot, d
     drag(qtbot, c, (x, y), (x + 40, y + 30))  # without Alt: the MIDI file
     assert drags[1].urls()[0].toLocalFile().endswith(".mid")
     w.session.history.mark_clean()
+
+
+def test_a_right_click_inside_the_selection_keeps_it_for_the_menu(three, qtbot):
+    w = three
+    tl, c = w.timeline, w.timeline.canvas
+    tl.select_sections([0, 2])
+    r = c.section_rect(2)
+    qtbot.mouseClick(c.viewport(), Qt.MouseButton.RightButton, pos=QPoint(int(r.center().x()), int(r.center().y())))
+    assert tl.selected_section_indices() == [0, 2] and tl.selected_section_index() == 2
+    w._last_menu.close()
+    w.actions_by_id["delete_section"].trigger()  # the menu's Delete Section: both, one step
+    assert [s.label for s in w.song.sections] == ["verse"] and w.undo_action.text() == "&Undo Delete 2 sections"
+    from melodex_studio.ui.actions import shortcut_table
+
+    assert [r for r in shortcut_table() if r[2] == "Delete"]  # the cheat sheet names the Delete key
