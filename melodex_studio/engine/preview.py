@@ -269,10 +269,12 @@ class PreviewStems:
             if notes:
                 alone = replace(track, notes=[Note(*n) for n in notes.elements()])
                 mini = _solo_song(song, alone)
+                mini.sections = []  # the render ends with these notes' tails, not at the song's end
                 parts.append((sign, render_track(mini, track.id, sample_rate, self.isolate)))
         old = cached[1]
-        out = np.zeros((max([len(old)] + [len(p) for _, p in parts]), 2), np.float32)
+        out = np.empty((max([len(old)] + [len(p) for _, p in parts]), 2), np.float32)
         out[:len(old)] = old
+        out[len(old):] = 0.0
         for sign, part in parts:
             if sign < 0:
                 out[:len(part)] -= part
