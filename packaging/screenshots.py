@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     from screenshots_mixer import shoot_mixer  # next to this script
 
     shoot_mixer(window, app, save)  # the mixer dock while the song plays
+    from screenshots_dialogs import shoot_dialogs  # next to this script
+
+    shoot_dialogs(window, app, save, args.theme)  # Help > About and the first start's "What works" page
     if args.render:  # the waveform of a real render, the takes inspector with Vary, File > Export...
         from screenshots_render import shoot_render_views  # next to this script
 

@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("Melodex")
     from .theme import apply_theme
 
-    apply_theme(app, str(QSettings().value("theme", "dark")))
+    theme = str(QSettings().value("theme", "dark"))
+    apply_theme(app, theme)
     from .main_window import MainWindow
 
     window = MainWindow()
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         window.open_project(args.project)
     elif not args.smoke_test:
         QTimer.singleShot(0, window.offer_untitled_recovery)
+    if not args.smoke_test:  # the first start shows what works on this machine (the smoke test changes no setting)
+        from .first_run import show_first_run
+
+        QTimer.singleShot(0, lambda: setattr(window, "first_run_dialog", show_first_run(window, theme=theme)))
     if args.smoke_test:
         QTimer.singleShot(200, app.quit)
         app.exec()

@@ -39,8 +39,8 @@ def about_text(session) -> str:
     from ..appinfo import version
 
     ver = version()
-    lines = [f"<h3>Melodex Studio {ver}</h3>", ("<p>Describe a song in words; edit the arrangement; render it "
-                                                "locally.</p>"), f"<p><b>Device:</b> {detect_device(session.device)}</p>", "<p><b>Models</b></p><ul>"]
+    lines = [f"<h3>Melodex Studio {ver}</h3>", "<p>Describe a song in words; edit the arrangement; render it locally.</p>",
+             f"<p><b>Device:</b> {detect_device(session.device)}</p>", "<p><b>Models</b></p><ul>"]
     try:
         from ..engine.models import list_models
 
