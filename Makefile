@@ -33,16 +33,18 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt: the exact versions the tests ran with (packaging/make_constraints.py); torch is TORCH_SPEC.
+# tinysoundfont with --no-deps: its PyAudio requirement has no Linux wheel and is unused (packaging/README.md).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e .
-	$(PY) -m pip install -q --no-deps "tinysoundfont>=0.3.7"
+	$(PY) -m pip install -q -c constraints.txt -e .
+	$(PY) -m pip install -q -c constraints.txt --no-deps "tinysoundfont>=0.3.7"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
 lint: install-dev

@@ -63,10 +63,11 @@ def _requirement(text: str):
     return Requirement(text)
 
 
-def dependency_closure() -> dict[str, dict]:
-    """normalised name -> {"dist": Distribution | None, "by": set of the names that require it}."""
+def dependency_closure(skip: frozenset[str] = frozenset()) -> dict[str, dict]:
+    """normalised name -> {"dist": Distribution | None, "by": set of the names that require it}; the packages
+    in ``skip`` and what only they need are left out."""
     found: dict[str, dict] = {}
-    todo = [(r, PROJECT) for r in runtime_requirements()]
+    todo = [(r, PROJECT) for r in runtime_requirements() if normalise(_requirement(r).name) not in skip]
     while todo:
         text, parent = todo.pop()
         req = _requirement(text)
@@ -82,7 +83,7 @@ def dependency_closure() -> dict[str, dict]:
             dist = None
         found[name] = {"dist": dist, "by": {parent}}
         if dist is not None:
-            todo += [(r, name) for r in dist.requires or []]
+            todo += [(r, name) for r in dist.requires or [] if normalise(_requirement(r).name) not in skip]
     return found
 
 
