@@ -1,7 +1,7 @@
 """`melodex doctor [--json]`: what works on this machine (``engine.checks``): the models and their hashes, a
 SoundFont, an audio output, the compute device, Python and the key packages; for what is missing, what to
-install. Exit code 0 when the essentials (the models and the required packages) are there, else the models'
-error code (7)."""
+install. Exit code 0 when the essentials (the models and the required packages) are there; 7 (the models' error
+code) when a model is missing or damaged, 1 when a required package is."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "cards record), a General MIDI SoundFont, an audio output (PortAudio and a "
                                    "default device), the compute device, Python and the key packages. One line "
                                    "per check; what to install for anything missing. Exit code 0 when the "
-                                   "essentials are there, 7 when a model is missing or damaged.")
+                                   "essentials are there, 7 when a model is missing or damaged, 1 when a required "
+                                   "package is missing.")
     p.add_argument("--json", action="store_true", help="print one JSON object: ok, version, checks, packages")
     p.set_defaults(func=run)
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
     from ..engine.checks import essentials_ok, package_versions, run_checks
-    from ..errors import ModelError
+    from ..errors import MelodexError, ModelError
 
     checks = run_checks()
     ok = essentials_ok(checks)
@@ -40,4 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{'':<8} {'':<{width}}  -> {c.fix}")
         print(f"Melodex Studio {__version__}: " + ("the essentials are there." if ok else
                                                     "an essential piece is missing (see above)."))
-    return 0 if ok else ModelError.exit_code
+    if ok:
+        return 0
+    models_missing = any(c.essential and not c.ok and c.name.endswith("model") for c in checks)
+    return ModelError.exit_code if models_missing else MelodexError.exit_code

@@ -1,8 +1,8 @@
 """What works on this machine: the check behind ``melodex doctor`` and the window's first-run page.
 
 Each ``Check`` says what was looked at, whether it is there, and what to install when it is not. The models
-are the essentials (nothing can be written without them); a missing SoundFont, audio output or GPU only
-takes a part away (SoundFont previews and rendering, playback, speed). Nothing here imports torch or Qt: the
+and the packages are the essentials (nothing can be written or rendered without them); a missing audio output
+or GPU only takes a part away (SoundFont previews and rendering, playback, speed). Nothing here imports torch or Qt: the
 device is found as the status bar finds it (``detect_device``), package versions from their metadata.
 """
 from __future__ import annotations
@@ -115,8 +115,9 @@ def check_soundfont() -> list[Check]:
     out = []
     fix_sf = "install an MIT General MIDI SoundFont: Debian/Ubuntu `sudo apt-get install fluid-soundfont-gm`"
     if importlib.util.find_spec("tinysoundfont") is None:
-        out.append(Check("SoundFont synthesiser", MISSING, "the tinysoundfont package is not installed: no "
-                         "SoundFont previews or renders", "pip install --no-deps tinysoundfont"))
+        out.append(Check("SoundFont synthesiser", MISSING, "the tinysoundfont package is not installed: no audio "
+                         "(every render starts from the SoundFont render)", "pip install --no-deps tinysoundfont",
+                         essential=True))
     try:
         from ..render.soundfont import find_soundfont  # numpy and mido only; no torch
 
