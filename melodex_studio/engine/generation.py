@@ -64,10 +64,11 @@ def _header(plan) -> Any:
     if not h.tracks:
         raise PromptError("the plan has no instruments")
     from ..song.limits import MAX_TRACKS, length_problem
-    from ..song.timing import MeterMap, TempoMap
+    from ..song.timing import MeterMap
 
     n, d = plan.meter
-    problem = length_problem(TempoMap(bpm=float(plan.tempo_bpm)), MeterMap(numerator=n, denominator=d),
+    h.tempo_bpm = plan.quarter_tempo_bpm  # the plan's felt beat (12/8 at 66 = 66 dotted quarters) in quarters
+    problem = length_problem(plan.tempo_map(), MeterMap(numerator=n, denominator=d),
                              end_bar=sum(s.bars for s in plan.form))
     if problem:  # refused before the model writes a song that could not be rendered or saved
         raise PromptError(f"this song cannot be made: {problem}")
@@ -107,6 +108,7 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     song = T.decode(res.tokens, header)
     song.title = (prompt or plan.genre or "Untitled")[:60]
     song.key = plan.key
+    song.tempo_map = plan.tempo_map()  # per-section tempi ("chorus 8 at 128 bpm") start at their sections
     for sec, sp in zip(song.sections, plan.form):
         if sp.energy is not None:
             sec.overrides["energy"] = sp.energy

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ..song.model import Key, PITCH_NAMES_FLAT, PITCH_NAMES_SHARP
 from . import vocabulary as V
-from .plan import InstrumentPlan, SectionPlan, StylePlan
+from .plan import InstrumentPlan, SectionPlan, StylePlan, felt_bpm, quarter_bpm
 
 
 @dataclass
@@ -108,8 +108,8 @@ def default_form(template: str, target_bars: int | None = None) -> list[SectionP
 
 
 def seconds_per_bar(tempo_bpm: float, meter: tuple[int, int]) -> float:
-    """Seconds of one bar; tempo in quarter notes per minute (the TempoMap convention)."""
-    return meter[0] * 4.0 / meter[1] * 60.0 / tempo_bpm
+    """Seconds of one bar; tempo in the plan's felt beat (``plan.quarter_bpm``)."""
+    return meter[0] * 4.0 / meter[1] * 60.0 / quarter_bpm(tempo_bpm, meter)
 
 
 # --- energy ----------------------------------------------------------------------------------------
@@ -188,6 +188,17 @@ def section_instruments(names: list[str], genre_name: str | None) -> list[str]:
     return out
 
 
+def is_stated_list(st: Statements) -> bool:
+    """True when the prompt names two or more different pitched instruments (or an ensemble)."""
+    names: set[str] = set()
+    for kind, name, _ in st.instruments:
+        if kind == "ensemble":
+            return True
+        if kind == "context" or not V.INSTRUMENTS[name].is_drum:
+            names.add(name)
+    return len(names) >= 2
+
+
 def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool) -> list[InstrumentPlan]:
     out: list[InstrumentPlan] = []
     for kind, name, count in st.instruments:
@@ -205,34 +216,37 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
             if n in V.INSTRUMENTS and not any(i.name == n for i in out):
                 out.append(_ins(n, True))
     pitched = [i for i in out if not i.is_drum]
+    # a stated list of two or more pitched instruments is the list: no pitched defaults are added to it; one
+    # named instrument ("rock, piano") is a feature and the genre's defaults fill the roles it leaves open
+    stated_list = is_stated_list(st)
     if not st.instruments_only:
-        roles = [i.role for i in pitched]  # a stated lineup with melody, bass and a third part is complete
-        complete = len(roles) >= 3 and "melody" in roles and "bass" in roles
-        if (genre_stated and not complete) or not pitched:
+        if not stated_list and (genre_stated or not pitched):
             covered = {i.role for i in pitched}
             for n in genre.instruments:
                 role = V.INSTRUMENTS[n].role
                 if n not in st.excluded and role not in covered and not any(i.name == n for i in out):
                     out.append(_ins(n, False))
                     covered.add(role)
-        roles = {i.role for i in out if not i.is_drum}
-        if not roles & {"chords", "pad", "bass"}:
-            out.extend(_ins(n, False) for n in V.HARMONY_FALLBACK[:1] if n not in st.excluded)
+            roles = {i.role for i in out if not i.is_drum}
+            if not roles & {"chords", "pad", "bass"}:
+                out.extend(_ins(n, False) for n in V.HARMONY_FALLBACK[:1] if n not in st.excluded)
         roles = {i.role for i in out if not i.is_drum}
         if "melody" not in roles and genre.name not in ("ambient", "lofi", "hip hop", "chillout"):
-            movable = [i for i in out if not i.is_drum and i.role in ("counter", "pad", "chords", "bass")]
+            # a bass stays the bass: only a counter line, or a chord/pad part among two or more, leads
+            movable = [i for i in out if not i.is_drum and i.role in ("counter", "pad", "chords")]
             others = [i for i in out if not i.is_drum and i.role in ("chords", "pad", "bass")]
             pick = next((i for i in movable if i.role == "counter"), None)
             if pick is None and len(others) >= 2:
                 pick = next((i for i in reversed(movable) if i.stated), None)
             if pick is not None:
                 pick.role = "melody"
-            else:
+            elif not stated_list:
                 cand = next((n for n in V.MELODY_FALLBACK if n not in st.excluded
                              and not any(i.name == n for i in out)), None)
                 if cand:
                     out.append(_ins(cand, False, "melody"))
-    if drums and not any(i.name == "drums" for i in out):
+    # hand percussion the prompt named ("shaker", "tabla") is the percussion track: no kit is added to it
+    if drums and not any(i.is_drum for i in out):
         out.append(_ins("drums", False))
     return out
 
@@ -257,6 +271,9 @@ def default_key(genre: V.Genre, mood: V.Mood | None) -> Key:
     if mode != genre.mode:
         tonic = (tonic + (9 if mode == "minor" else 3)) % 12
     return Key(tonic, mode)
+
+
+_KIT_OPTIONAL = ("cinematic", "world")  # genres whose kit is not a given once the instruments are named
 
 
 def _default_groove(genre: V.Genre, meter: tuple[int, int], drums: bool, st: Statements) -> str:
@@ -294,6 +311,7 @@ def build_plan(st: Statements) -> StylePlan:
     else:
         pos = V.TEMPO_WORDS.get(st.tempo_feel or "", mood.tempo_pos if mood else 0.5)
         tempo = float(max(30, min(300, round(lo + pos * (hi - lo)))))
+        tempo = float(round(felt_bpm(tempo, meter)))  # the genre's quarter-note tempo, in the felt beat
     key = st.key or default_key(genre, mood)
     if st.key:
         stated.add("key")
@@ -303,7 +321,10 @@ def build_plan(st: Statements) -> StylePlan:
         drums = st.drums
         stated.add("drums")
     else:
-        drums = genre.drums and not st.instruments_only and (bool(st.genre) or not pitched)
+        # a stated list is the list; only a stated beat-driven genre ("deep house ... with electric piano")
+        # brings its kit (a cinematic or world prompt with its instruments named gets none)
+        drums = genre.drums and not st.instruments_only and (
+            not pitched or (bool(st.genre) and not (is_stated_list(st) and genre.name in _KIT_OPTIONAL)))
     groove = st.groove or _default_groove(genre, meter, drums, st)
     if st.groove:
         stated.add("drum_groove")

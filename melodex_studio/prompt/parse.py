@@ -43,12 +43,20 @@ _KEYPAT = (r"(?P<letter>[a-g])(?P<acc>#|b(?![a-ln-z])|[\s-](?:sharp|flat)\b)?"
            r"(?![a-z]))?(?![a-z0-9#])")
 _TEMPO_UNIT = r"(?:bpm|b\.p\.m\.?|beats per minute|beats a minute|beats/min)"
 _MINOR_MODES = ("minor", "min", "m", "dorian", "phrygian", "aeolian", "locrian")
-_EACH = r"(?:each|apiece|per section|per part|a piece|per letter)"
+_EACH = (r"(?:(?:in\s+|for\s+)?(?:every|each)\s+(?:part|section|letter)s?|each|apiece|per section|per part|a piece"
+         r"|per letter)")
+_REPEAT = r"(?P<rep>\s*(?:x|×)\s*[2-8]\b|\s*\btwice\b|\s*\b[2-8]\s*times\b)"
 
 _SECTION_A = re.compile(
     rf"(?:\[\s*)?\b(?P<count>)(?P<label>{_LABELS})(?:e?s)?(?:\s+\d(?=\s*[:\-]\s*\d))?\s*"
     rf"(?:[:=\-]|of|for)?\s*(?P<bars>\d{{1,3}})(?!\s*(?:/\s*\d|bpm|%|\.\d|:\d|s\b|sec|min|beats))"
-    rf"\s*(?:-?\s*(?:bars?|measures?|b)\b)?\s*\)?\s*\]?(?P<each>\s*{_EACH})?")
+    rf"\s*(?:-?\s*(?:bars?|measures?|b)\b)?\s*\)?\s*\]?(?P<each>\s*{_EACH})?{_REPEAT}?")
+_SECTION_R = re.compile(rf"\b(?P<label>{_LABELS})(?:e?s)?{_REPEAT}")
+# Letter sections written in capitals ("A 8, B 8", "A: 8 bars"), read on the text as written.
+_SECTION_L = re.compile(
+    rf"(?<![A-Za-z0-9'])(?P<label>[A-E])(?:\s*[:=\-]\s*|\s+)(?P<bars>\d{{1,3}})(?![\d.:/%]|\s*(?:/\s*\d|bpm|b\.p|sec|min"
+    rf"|beats|s\b))\s*(?:-?\s*(?:bars?|measures?)\b)?(?P<each>\s*{_EACH})?{_REPEAT}?")
+_BARE_LABEL = re.compile(rf"\b(?P<label>{_LABELS})(?:e?s)?\b")
 _SECTION_B = re.compile(
     rf"\b(?P<count>)(?P<bars>\d{{1,3}}|{_NUMW})\s*-?\s*(?:bars?|measures?)\s+(?:of\s+)?"
     rf"(?:an?\s+|the\s+)?(?P<label>{_LABELS})(?:e?s)?\b(?P<each>\s*{_EACH})?")
@@ -58,16 +66,16 @@ _COUNTED = re.compile(
 _COUNTED_ITEM = re.compile(rf"(?P<count>\d|{_NUMW})\s+(?P<label>{_LABELS})(?:e?s)?\b")
 _FORM_INTRO = re.compile(r"\b(?:form|structure|sections)\s*[:=]\s*$")
 _OVERRIDE = re.compile(r"\s*\(([^()]*)\)")
-_ATTACHED = re.compile(rf"\s*(?:in\s+(?P<k>{_KEYPAT})|(?:at\s+)?(?P<t>\d{{2,3}}(?:\.\d+)?)\s*{_TEMPO_UNIT})")
+_ATTACHED = re.compile(rf"\s*(?:in\s+(?P<k>{_KEYPAT})|(?:at\s+)?(?P<t>\d{{2,5}}(?:\.\d+)?)\s*{_TEMPO_UNIT})")
 _LETTERS = re.compile(
-    rf"(?:(?P<total>\d{{1,3}})\s*-?\s*bars?\s+)?\b(?P<letters>(?-i:A[A-E]{{1,11}})|[a][a-e]{{1,11}}(?=\s*(?:form|structure)))"
+    rf"(?:(?P<total>\d{{1,3}})\s*-?\s*bars?\s+)?\b(?P<letters>(?-i:A(?:[\s,]{{0,2}}[A-E]){{1,11}})|[a][a-e]{{1,11}}(?=\s*(?:form|structure)))"
     rf"\b(?:\s*(?:song\s+)?(?:form|structure|pattern))?(?:[\s,:;(]*(?:with\s+|at\s+|of\s+|in\s+)?"
     rf"(?P<bars>\d{{1,3}}|{_NUMW})\s*-?\s*(?:bars?|measures?)(?:\s*(?:sections?|parts?))?(?P<each>\s*{_EACH})?\)?)?",
     re.I)
 _TEMPO = re.compile(
-    rf"(?:(?:at|@|around|about|roughly|approx\.?|approximately|~|circa)\s*)?(?P<a>\d{{2,3}}(?:\.\d+)?)"
+    rf"(?:(?:at|@|around|about|roughly|approx\.?|approximately|~|circa)\s*)?(?P<a>\d{{2,5}}(?:\.\d+)?)"
     rf"(?:\s*(?:-|to)\s*(?P<b>\d{{2,3}}))?\s*-?\s*{_TEMPO_UNIT}(?![a-z])"
-    rf"|\b(?:tempo|bpm)\s*(?:of|at|is|=|:)?\s*(?:around|about|~)?\s*(?P<c>\d{{2,3}}(?:\.\d+)?)\b"
+    rf"|\b(?:tempo|bpm)\s*(?:of|at|is|=|:)?\s*(?:around|about|~)?\s*(?P<c>\d{{2,5}}(?:\.\d+)?)\b"
     rf"|(?:♩|quarter(?:\s+note)?|q)\s*=\s*(?P<d>\d{{2,3}})")
 _METER = re.compile(r"\b(?P<n>\d{1,2})\s*/\s*(?P<d>2|4|8|16)\b(?:\s*(?:time|meter|metre|feel))?")
 _KEY = re.compile(rf"\b(?P<pre>(?:in\s+(?:the\s+)?key\s+of|key\s+of|key(?:\s+signature)?\s*[:=]?|in)\s+)?{_KEYPAT}")
@@ -168,6 +176,7 @@ class _Scan:
         self.low = low
         self.mask = list(low)
         self.events: list[tuple[int, str, object]] = []
+        self.warnings: list[str] = []
 
     def take(self, start: int, end: int) -> None:
         self.mask[start:end] = "\x1f" * (end - start)
@@ -222,15 +231,16 @@ def _counted(sc: _Scan) -> None:
 
 def _sections(sc: _Scan) -> None:
     found: list[tuple[int, int, SectionPlan, int, bool]] = []
-    for rx in (_SECTION_B, _SECTION_A):
-        for m in rx.finditer(sc.masked()):
+    for rx in (_SECTION_B, _SECTION_A, _SECTION_L, _SECTION_R):
+        for m in rx.finditer(sc.text if rx is _SECTION_L else sc.masked()):
             if not sc.free(m.start(), m.end()):
                 continue
-            label = _label(m.group("label"))
-            bars = int(_num(m.group("bars")))
+            g = m.groupdict()
+            label = m.group("label") if rx is _SECTION_L else _label(m.group("label"))
+            bars = int(_num(g["bars"])) if g.get("bars") else default_bars(label)
             if not 1 <= bars <= 256:
                 continue
-            count = int(_num(m.group("count"))) if m.group("count") else 1
+            count = int(_num(g["count"])) if g.get("count") else 1
             sec = SectionPlan(label, bars)
             end = m.end()
             while True:
@@ -240,7 +250,7 @@ def _sections(sc: _Scan) -> None:
                     _overrides(sc.text[o.start(1):o.end(1)], sec)
                     end = o.end()
                 elif a and a.group("t"):
-                    sec.tempo_bpm = float(a.group("t"))
+                    sec.tempo_bpm = _clamp_tempo(float(a.group("t")), sc.warnings)
                     end = a.end()
                 elif a and a.group("k"):
                     km = _KEY.match(sc.low, a.start("k"))
@@ -252,9 +262,46 @@ def _sections(sc: _Scan) -> None:
                 else:
                     break
             sc.take(m.start(), end)
-            found.append((m.start(), end, sec, min(count, 8), bool(m.group("each"))))
+            reps = _repeats(g.get("rep"))
+            for _ in range(reps):  # "chorus 8 x2": the section twice in a row
+                found.append((m.start(), end, replace(sec), min(count, 8), bool(g.get("each"))))
+    _adjacent_labels(sc, found)
     found.sort(key=lambda f: f[0])
     _group_sections(sc, [(s, e, sec, c, each) for s, e, sec, c, each in found])
+
+
+def _repeats(text: str | None) -> int:
+    if not text:
+        return 1
+    if "twice" in text:
+        return 2
+    return int(re.search(r"\d", text).group())
+
+
+def _adjacent_labels(sc: _Scan, found: list) -> None:
+    """Section names without a length next to sections with one ("intro, verse 8 x2, chorus 8, outro")
+    belong to the same form, at their default length."""
+    changed = bool(found)
+    while changed:
+        changed = False
+        for m in _BARE_LABEL.finditer(sc.masked()):
+            near = any(_GAP_JOIN.match(sc.low[e:m.start()]) for _, e, *_ in found if e <= m.start()) or any(
+                _GAP_JOIN.match(sc.low[m.end():s]) for s, *_ in found if s >= m.end())
+            if near:
+                label = _label(m.group("label"))
+                sc.take(m.start(), m.end())
+                found.append((m.start(), m.end(), SectionPlan(label, default_bars(label)), 1, False))
+                changed = True
+                break
+
+
+def _clamp_tempo(bpm: float, warnings: list[str]) -> float:
+    """A tempo inside 20..400 BPM; one outside is clamped, with a warning the plan carries."""
+    if 20 <= bpm <= 400:
+        return bpm
+    clamped = 20.0 if bpm < 20 else 400.0
+    warnings.append(f"{bpm:g} BPM is outside 20..400 BPM; the tempo is set to {clamped:g} BPM.")
+    return clamped
 
 
 def _group_sections(sc: _Scan, items: list) -> None:
@@ -290,7 +337,7 @@ def _expand_counts(secs: list[tuple[SectionPlan, int]]) -> list[SectionPlan]:
 
 def _letters(sc: _Scan) -> None:
     for m in _LETTERS.finditer(sc.text):
-        letters = m.group("letters").upper()
+        letters = re.sub(r"[\s,]", "", m.group("letters").upper())
         if len(set(letters)) < 2 or not sc.free(m.start("letters"), m.end("letters")):
             continue
         bars = int(_num(m.group("bars"))) if m.group("bars") else None
@@ -460,10 +507,7 @@ def _apply(sc: _Scan, st: Statements, nested: bool) -> None:
     each = None
     for pos, kind, val in sorted(sc.events, key=lambda e: e[0]):
         if kind == "tempo":
-            if 20 <= val <= 400:
-                st.tempo_bpm = float(val)
-            else:
-                st.warnings.append(f"{val:g} BPM is outside 20..400 BPM; the tempo was left to the genre.")
+            st.tempo_bpm = _clamp_tempo(float(val), st.warnings)
         elif kind == "tempo_word":
             st.tempo_feel = val
         elif kind == "meter":
@@ -529,6 +573,7 @@ def _apply(sc: _Scan, st: Statements, nested: bool) -> None:
         elif kind == "word":
             st.style_words.append(val)
     _bare_labels(sc, labels, st, each)
+    st.warnings.extend(sc.warnings)
 
 
 def _bare_labels(sc: _Scan, labels: list[tuple[int, int, str]], st: Statements, each: int | None) -> None:

@@ -18,6 +18,26 @@ PLAN_FIELDS = (
 )
 
 
+def is_compound(meter: tuple[int, int]) -> bool:
+    """6/8, 9/8, 12/8 (and 6/16...): the felt beat is a dotted note of three eighths (or sixteenths)."""
+    n, d = int(meter[0]), int(meter[1])
+    return d >= 8 and n > 3 and n % 3 == 0
+
+
+def quarter_bpm(tempo_bpm: float, meter: tuple[int, int]) -> float:
+    """The plan's tempo as quarter notes per minute (the convention of ``song.timing.TempoMap``). The plan
+    holds the felt beat: a dotted beat in compound meters (12/8 at 66 = 66 dotted quarters = 99 quarter notes
+    per minute), quarter notes in every simple meter (4/4, 3/4, 2/2, 7/8)."""
+    if is_compound(meter):
+        return float(tempo_bpm) * 12 / int(meter[1])
+    return float(tempo_bpm)
+
+
+def felt_bpm(quarter: float, meter: tuple[int, int]) -> float:
+    """The inverse of ``quarter_bpm``."""
+    return float(quarter) / (quarter_bpm(1.0, meter))
+
+
 @dataclass
 class InstrumentPlan:
     """One instrument of the plan: a display name from the vocabulary ('piano', 'synth bass'),
@@ -41,12 +61,16 @@ class SectionPlan:
     energy: float | None = None  # 0..1
     instruments: list[str] | None = None  # names of plan instruments playing here
     key: str | None = None  # e.g. "A minor"
-    tempo_bpm: float | None = None
+    tempo_bpm: float | None = None  # in the felt beat, like StylePlan.tempo_bpm
     style_text: str | None = None
 
 
 @dataclass
 class StylePlan:
+    """The whole plan. ``tempo_bpm`` is in the felt beat as a musician writes it (dotted quarters in 6/8,
+    9/8 and 12/8; ``quarter_tempo_bpm`` gives the song's quarter-note tempo); ``warnings`` are notes for
+    the musician (``melodex plan`` prints them)."""
+
     tempo_bpm: float = 120.0
     meter: tuple[int, int] = (4, 4)
     key: Key = field(default_factory=Key)
@@ -72,6 +96,31 @@ class StylePlan:
     @property
     def total_bars(self) -> int:
         return sum(s.bars for s in self.form)
+
+    @property
+    def quarter_tempo_bpm(self) -> float:
+        """The song's tempo in quarter notes per minute (``song.timing.TempoMap``)."""
+        return quarter_bpm(self.tempo_bpm, self.meter)
+
+    def section_tempi(self) -> list[tuple[int, float]]:
+        """(start bar, quarter-note BPM) at the song start and wherever a section's tempo differs from
+        the one before it (a section without its own tempo goes back to the song tempo)."""
+        out: list[tuple[int, float]] = []
+        bar = 0
+        for s in self.form:
+            bpm = quarter_bpm(s.tempo_bpm if s.tempo_bpm else self.tempo_bpm, self.meter)
+            if not out or out[-1][1] != bpm:
+                out.append((bar, bpm))
+            bar += s.bars
+        return out or [(0, self.quarter_tempo_bpm)]
+
+    def tempo_map(self):
+        """The song's ``TempoMap``: the song tempo, and a change at the first tick of every section whose
+        tempo differs from the one before ("chorus 8 at 128 bpm"), in quarter notes per minute."""
+        from ..song.timing import MeterMap, TempoChange, TempoMap
+
+        meter = MeterMap(numerator=int(self.meter[0]), denominator=int(self.meter[1]))
+        return TempoMap([TempoChange(meter.bar_to_tick(bar), bpm) for bar, bpm in self.section_tempi()])
 
     def is_stated(self, name: str) -> bool:
         return name in self.stated

@@ -387,7 +387,10 @@ _INSTRUMENT_LIST = [
     _i("percussion", 0, "percussion", ["hand percussion", "bodhran", "bodhrán", "congas", "conga", "bongos",
                                        "bongo", "shaker", "shakers", "tambourine", "cajon", "djembe", "tabla",
                                        "claps", "handclaps", "hand claps", "cowbell", "triangle", "clave",
-                                       "claves", "frame drum", "taiko", "woodblock", "toms"], is_drum=True),
+                                       "claves", "frame drum", "taiko", "woodblock", "toms", "sleigh bells", "sleighbells",
+                                       "jingle bells", "maracas", "guiro", "güiro", "timbales", "agogo", "cabasa",
+                                       "castanets", "darbuka", "doumbek", "udu", "hand drums", "hand drum"],
+    is_drum=True),
 ]
 
 INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in _INSTRUMENT_LIST}
