@@ -11,6 +11,12 @@
    energy (dB) at each join, against the 99th percentile of the same quantities inside sections; "no click"
    also lets a join pass that steps no more than the seamless SoundFont render of the same score does there.
 4. Sanity: no NaN, no clipping (|x| >= 0.999), integrated loudness (pyloudnorm) within 3 dB of the SoundFont.
+5. Realism (``eval_realism``, metrics in ``eval.realism``): whether the render sounds like its teacher, not only
+   follows the score. Per held-out track-section, the diffusion render, the codec's reconstruction of the
+   teacher (the ceiling), the all-zero latent and a fixed 1/k additive synth (the floors) and the SoundFont
+   render itself: log-mel and MR-STFT distance to the teacher, per-note decay of struck/plucked instruments,
+   the level in rests, bandwidth, left/right correlation (stems and mixes), the tail after the last bar line,
+   and seed diversity; ``verdict`` checks the issue's bars for the diffusion render.
 
 Parts 2-4 measure the stems as the engine delivers them: decoded, then levelled per section to the SoundFont
 render and peak-limited (``engine.diffusion_render.level_to_references``). The model's own output before that
@@ -49,6 +55,9 @@ class EvalConfig:
     production: str = "dry"  # style tags the renderer is asked for (comma-separated, e.g. "lofi,warm,roomy")
     device: str = "auto"
     threads: int = 0
+    parts: str = "codec,renderer,realism"  # which parts run: codec (1), renderer (2-4), realism (5)
+    realism_sections: int = 0  # held-out track-sections of the realism panel (0 = ``sections``)
+    realism_seconds: float = 0.0  # stop the realism panel after the song that passes this many seconds (0 = no limit)
 
 
 # --- metrics -------------------------------------------------------------------------------------------
@@ -272,15 +281,22 @@ def eval_codec(codec, items, n_sections: int, device, log=print) -> dict:
     return out
 
 
-def _val_tracks(cfg: EvalConfig, sr: int):
-    """(song, track, its dry SoundFont render (mono, at ``sr``)) over the validation songs of the renderer data."""
-    from ..render.soundfont import SoundFontRenderer
+def _val_songs(cfg: EvalConfig):
+    """The validation songs of the renderer data (data_renderer seeds), asked for ``cfg.production``."""
     from ..training.data_renderer import random_song
 
-    sf = SoundFontRenderer(sample_rate=sr)
     for song_i in range(200):
         song = random_song((cfg.data_seed + 1) * 100003 + song_i)  # the validation songs (data_renderer seeds)
         song.plan = {**song.plan, "production": [t.strip() for t in cfg.production.split(",") if t.strip()]}
+        yield song
+
+
+def _val_tracks(cfg: EvalConfig, sr: int):
+    """(song, track, its dry SoundFont render (mono, at ``sr``)) over the validation songs of the renderer data."""
+    from ..render.soundfont import SoundFontRenderer
+
+    sf = SoundFontRenderer(sample_rate=sr)
+    for song in _val_songs(cfg):
         stems = sf.render(song).stems
         for track in song.tracks:
             yield song, track, stems[track.id].mean(axis=1)
@@ -406,7 +422,255 @@ def eval_renderer(renderer, cfg: EvalConfig, log=print, progress: ProgressCallba
     }
 
 
+TAIL_MIN_S = 0.2  # a song end counts for "tail kept" where the teacher rings on this long after the last bar line
+REALISM_NAMES = ("diffusion", "soundfont", "codec", "zero_latent", "additive")  # the panel's columns
+
+
+def _track_notes_s(song, track) -> list[tuple[float, float, int, int]]:
+    tm = song.tempo_map
+    return [(tm.tick_to_seconds(n.start_tick), tm.tick_to_seconds(n.end_tick), n.pitch, n.velocity) for n in track.notes]
+
+
+def _fit_stereo(mono: np.ndarray, sr_from: int, sr_to: int, frames: int) -> np.ndarray:
+    """A mono decode at the codec's rate -> centred stereo at the project rate, ``frames`` long (zeros past its
+    end), as ``engine.diffusion_render.to_stems`` delivers it."""
+    import soxr
+
+    y = soxr.resample(np.asarray(mono, np.float32), sr_from, sr_to).astype(np.float32)[:frames]
+    y = np.pad(y, (0, frames - y.size))
+    return np.repeat(y[:, None], 2, axis=1)
+
+
+def eval_realism(renderer, cfg: EvalConfig, log=print, progress: ProgressCallback | None = None) -> dict:
+    """The realism panel (see the module's part 5) over ``cfg.realism_sections`` held-out track-sections."""
+    import torch
+
+    from ..engine.diffusion_render import level_to_references
+    from ..mix.mixer import mix_stems
+    from ..render.diffusion import RenderSettings
+    from ..render.soundfont import SoundFontRenderer
+    from . import realism as rm
+
+    sr = renderer.sample_rate
+    want = cfg.realism_sections or cfg.sections
+    sf_codec, sf_project = SoundFontRenderer(sample_rate=sr), None
+    dist = {k: {"logmel": [], "mrstft": []} for k in ("diffusion", "codec", "zero_latent", "additive")}
+    seed_pairs: list[tuple[float, float]] = []  # (seed A vs seed B, seed A vs teacher) log-mel per section
+    kinds: list[str] = []
+    band = {k: [] for k in REALISM_NAMES}
+    corr = {k: [] for k in REALISM_NAMES}
+    decay = {k: [] for k in REALISM_NAMES}
+    rests = {k: [] for k in REALISM_NAMES}
+    tails = {k: [] for k in REALISM_NAMES}
+    mixes = {k: [] for k in REALISM_NAMES}
+    count, songs, t0 = 0, 0, time.time()
+    for song in _val_songs(cfg):
+        psr = int(song.sample_rate)
+        if sf_project is None or sf_project.sample_rate != psr:
+            sf_project = SoundFontRenderer(sample_rate=psr)
+        ref24, teach = sf_codec.render(song).stems, sf_project.render(song).stems
+        frames = next(iter(teach.values())).shape[0]
+        end_s = song.tempo_map.tick_to_seconds(max(song.section_ticks(s)[1] for s in song.sections))
+        stems44: dict[str, dict[str, np.ndarray]] = {k: {} for k in REALISM_NAMES}
+        for track in song.tracks:
+            ref = ref24[track.id].mean(axis=1)
+            notes = _track_notes_s(song, track)
+            settings = RenderSettings(cfg.steps, cfg.sampler, cfg.guidance, seed=cfg.seed)
+            latent, _ = renderer.render_track(song, track, settings)
+            latent_b, _ = renderer.render_track(song, track, RenderSettings(cfg.steps, cfg.sampler, cfg.guidance,
+                                                                            seed=cfg.seed + 1000))
+            with torch.no_grad():
+                z_teacher = renderer.encode_audio(ref[: latent.shape[0] * renderer.hop]).cpu()
+            z_teacher = torch.nn.functional.pad(z_teacher, (0, 0, 0, max(0, latent.shape[0] - z_teacher.shape[0])))
+            mono = {"diffusion": renderer.decode_track(song, track, latent),
+                    "seed_b": renderer.decode_track(song, track, latent_b),
+                    "codec": renderer.decode_track(song, track, z_teacher[: latent.shape[0]]),
+                    "zero_latent": renderer.decode_track(song, track, torch.zeros_like(latent))}
+            if not track.is_drum:
+                mono["additive"] = rm.additive_synth(notes, sr, mono["diffusion"].size)
+            mono = level_to_references(song, {k: np.nan_to_num(v) for k, v in mono.items()},
+                                       {k: ref for k in mono}, sr)  # each levelled to the teacher, as the engine does
+            mono["soundfont"] = ref
+            for name in REALISM_NAMES:
+                if name in mono:
+                    stems44[name][track.id] = (teach[track.id] if name == "soundfont"
+                                               else _fit_stereo(mono[name], sr, psr, frames))
+            # per section: distances at the codec's rate; bandwidth and correlation at the project rate
+            for sec in song.sections:
+                st, et = song.section_ticks(sec)
+                if not any(st <= n.start_tick < et for n in track.notes):
+                    continue
+                a, b = (song.tempo_map.tick_to_sample(t, sr) for t in (st, et))
+                pa, pb = (song.tempo_map.tick_to_sample(t, psr) for t in (st, et))
+
+                def cut(x: np.ndarray, a: int = a, b: int = b) -> np.ndarray:
+                    y = x[a:b]
+                    return np.pad(y, (0, (b - a) - y.size)).astype(np.float32)
+
+                for name in dist:
+                    if name in mono:
+                        dist[name]["logmel"].append(logmel_distance(cut(mono[name]), cut(ref), sr))
+                        dist[name]["mrstft"].append(mrstft_distance(cut(mono[name]), cut(ref)))
+                    else:
+                        dist[name]["logmel"].append(float("nan"))
+                        dist[name]["mrstft"].append(float("nan"))
+                seed_pairs.append((logmel_distance(cut(mono["seed_b"]), cut(mono["diffusion"]), sr),
+                                   dist["diffusion"]["logmel"][-1]))
+                kinds.append("drums" if track.is_drum else "pitched")
+                for name in REALISM_NAMES:
+                    x = stems44[name].get(track.id)
+                    band[name].append(rm.bandwidth_hz(x[pa:pb], psr) if x is not None else float("nan"))
+                    corr[name].append(rm.channel_correlation(x[pa:pb]) if x is not None else float("nan"))
+                count += 1
+            # per note: decays of struck and plucked instruments; per track: rests and the tail
+            if not track.is_drum and track.program in rm.STRUCK_PLUCKED:
+                held = rm.decay_notes([(s, e) for s, e, _, _ in notes])
+                for name in REALISM_NAMES:
+                    x = stems44[name].get(track.id)
+                    decay[name] += [rm.note_decay_db(x, psr, s, e) if x is not None else float("nan") for s, e in held]
+            mask = rm.rest_mask(teach[track.id], psr, [(s, e) for s, e, _, _ in notes])
+            for name in REALISM_NAMES:
+                x = stems44[name].get(track.id)
+                if x is not None:
+                    rests[name].append(rm.rest_level_dbfs(x, psr, mask))
+                    tails[name].append(rm.tail(x, teach[track.id], psr, end_s))
+            if progress is not None:
+                progress(Progress("eval realism", min(count, want), want, f"{count} sections"))
+        # the song's mix as the mixer makes it (gain, pan) from each renderer's stems (the additive synth's and the
+        # zero latent's pitched stems with the others' drums: they have no drums of their own)
+        teacher_mix = mix_stems(song, teach)[1]
+        for name in REALISM_NAMES:
+            st = {tid: stems44[name].get(tid, stems44["diffusion"][tid]) for tid in teach}
+            m = teacher_mix if name == "soundfont" else mix_stems(song, st)[1]
+            mixes[name].append({"correlation": rm.channel_correlation(m),
+                                "teacher_correlation": rm.channel_correlation(teacher_mix),
+                                "bandwidth_hz": rm.bandwidth_hz(m, psr), "teacher_bandwidth_hz": rm.bandwidth_hz(teacher_mix, psr),
+                                **rm.tail(m, teacher_mix, psr, end_s)})
+        songs += 1
+        if count >= want or (cfg.realism_seconds and time.time() - t0 > cfg.realism_seconds):
+            break
+    log(f"  realism panel: {count} sections of {songs} songs ({time.time() - t0:.0f}s)")
+    return realism_summary(dist, seed_pairs, kinds, band, corr, decay, rests, tails, mixes, count, songs)
+
+
+def _nanmean(v) -> float:
+    a = np.asarray(v, float)
+    return float(np.nanmean(a)) if np.isfinite(a).any() else float("nan")
+
+
+def _nanmedian(v) -> float:
+    a = np.asarray(v, float)
+    return float(np.nanmedian(a)) if np.isfinite(a).any() else float("nan")
+
+
+def realism_summary(dist, seed_pairs, kinds, band, corr, decay, rests, tails, mixes, count: int, songs: int) -> dict:
+    """Per-renderer means and medians of the panel, and the verdict of the issue's bars for the diffusion render."""
+    from . import realism as rm
+
+    out: dict = {"sections": count, "songs": songs, "by_renderer": {}}
+    teacher_band = np.asarray(band["soundfont"], float)
+    for name in REALISM_NAMES:
+        r: dict = {}
+        if name in dist:
+            r["logmel"], r["mrstft"] = _nanmean(dist[name]["logmel"]), _nanmean(dist[name]["mrstft"])
+            r["by_kind"] = {k: {"logmel": _nanmean([d for d, c in zip(dist[name]["logmel"], kinds) if c == k]),
+                                "sections": kinds.count(k)} for k in ("pitched", "drums") if k in kinds}
+        else:  # the teacher itself
+            r["logmel"], r["mrstft"] = 0.0, 0.0
+        bw = np.asarray(band[name], float)
+        full = np.isfinite(bw) & (teacher_band >= 16000)
+        r["bandwidth_hz_median"] = _nanmedian(bw)
+        r["full_band_where_teacher_is"] = float(np.mean(bw[full] >= 16000)) if full.any() else float("nan")
+        r["stem_correlation_median"] = _nanmedian(corr[name])
+        r["decay"] = rm.decay_agreement(decay[name], decay["soundfont"])
+        rl = np.asarray(rests[name], float)
+        rl = rl[~np.isnan(rl)]
+        r["rest_dbfs_median"] = float(np.median(rl)) if rl.size else float("nan")
+        r["rest_dbfs_max"] = float(np.max(rl)) if rl.size else float("nan")
+        real = [t for t in tails[name] if t["teacher_seconds"] >= TAIL_MIN_S]  # where the teacher has a tail
+        r["tail_kept_db_median"] = _nanmedian([max(t["kept_db"], -120.0) for t in real if not np.isnan(t["kept_db"])])
+        r["tails_measured"] = len(real)
+        r["tail_seconds_median"] = _nanmedian([t["seconds"] for t in tails[name]])
+        ms = mixes[name]
+        r["mix"] = {"correlation_max": float(np.nanmax([m["correlation"] for m in ms])) if ms else float("nan"),
+                    "correlation_median": _nanmedian([m["correlation"] for m in ms]),
+                    "bandwidth_hz_median": _nanmedian([m["bandwidth_hz"] for m in ms]),
+                    "tail_kept_db_median": _nanmedian([max(m["kept_db"], -120.0) for m in ms
+                                                       if m["teacher_seconds"] >= TAIL_MIN_S and not np.isnan(m["kept_db"])]),
+                    "tails_measured": sum(m["teacher_seconds"] >= TAIL_MIN_S for m in ms),
+                    "tail_seconds_median": _nanmedian([m["seconds"] for m in ms]),
+                    "end_dbfs_median": _nanmedian([m["end_dbfs"] if np.isfinite(m["end_dbfs"]) else -120.0 for m in ms])}
+        out["by_renderer"][name] = r
+    sp = np.asarray(seed_pairs, float).reshape(-1, 2)
+    out["seed_diversity"] = {"logmel_between_seeds": _nanmean(sp[:, 0]), "logmel_to_teacher": _nanmean(sp[:, 1]),
+                             "ratio": _nanmean(sp[:, 0]) / _nanmean(sp[:, 1]) if sp.size else float("nan")}
+    d, c = out["by_renderer"]["diffusion"], out["by_renderer"]["codec"]
+    teacher_mix_corr = [m["teacher_correlation"] for m in mixes["diffusion"]]
+    verdict = {
+        "logmel_within_0.25_of_codec": bool(d["logmel"] - c["logmel"] <= 0.25),
+        "decay_within_4db_for_80pct": bool(d["decay"]["within_tol"] >= 0.8),
+        "rests_below_-70dbfs": bool(not d["rest_dbfs_max"] > -70.0),
+        "full_band_where_teacher_is": bool(d["full_band_where_teacher_is"] >= 0.95
+                                           or np.isnan(d["full_band_where_teacher_is"])),
+        "mix_correlation_below_0.98": bool(all(m["correlation"] < 0.98 for m, t in zip(mixes["diffusion"], teacher_mix_corr)
+                                               if t < 0.98)),
+        "tails_kept": bool(not d["mix"]["tail_kept_db_median"] < -6.0),  # NaN: no song end with a tail to keep
+        "seeds_half_as_far_as_teacher": bool(out["seed_diversity"]["ratio"] >= 0.5),
+    }
+    verdict["diffusion_passes_all"] = all(verdict.values())
+    out["verdict"] = verdict
+    return out
+
+
+def print_realism(p: dict, log=print) -> None:
+    """The realism panel as a table: one column per renderer."""
+    rs = p["by_renderer"]
+    cols = [n for n in REALISM_NAMES if n in rs]
+    heads = {"diffusion": "diffusion", "soundfont": "SoundFont", "codec": "codec ceil", "zero_latent": "zero lat.",
+             "additive": "1/k synth"}
+
+    def row(label: str, fmt: str, get) -> None:
+        vals = []
+        for n in cols:
+            try:
+                v = get(rs[n])
+            except (KeyError, TypeError):
+                v = float("nan")
+            vals.append(f"{v:{fmt}}" if isinstance(v, float) and np.isfinite(v) else f"{v:>10}")
+        log(f"  {label:<36}" + " ".join(f"{v:>10}" for v in vals))
+
+    log(f"\nRealism panel ({p['sections']} held-out track-sections of {p['songs']} songs; teacher = SoundFont render)")
+    log(f"  {'':<36}" + " ".join(f"{heads[n]:>10}" for n in cols))
+    row("log-mel distance to teacher", "10.3f", lambda r: r["logmel"])
+    row("MR-STFT distance to teacher", "10.3f", lambda r: r["mrstft"])
+    row("decay, median dB over a note", "10.1f", lambda r: r["decay"]["median_db"])
+    row("notes within 4 dB of teacher's decay", "10.2f", lambda r: r["decay"]["within_tol"])
+    row("rests, median dBFS", "10.1f", lambda r: r["rest_dbfs_median"])
+    row("rests, loudest track dBFS", "10.1f", lambda r: r["rest_dbfs_max"])
+    row("bandwidth, median Hz (stems)", "10.0f", lambda r: r["bandwidth_hz_median"])
+    row("full band where the teacher is", "10.2f", lambda r: r["full_band_where_teacher_is"])
+    row("L/R correlation, stems (median)", "10.3f", lambda r: r["stem_correlation_median"])
+    row("L/R correlation, mixes (max)", "10.3f", lambda r: r["mix"]["correlation_max"])
+    row("tail after last bar, dB of teacher's", "10.1f", lambda r: r["mix"]["tail_kept_db_median"])
+    row("tail length, s (mix, to -60 dBFS)", "10.2f", lambda r: r["mix"]["tail_seconds_median"])
+    row("level where the file stops, dBFS (mix)", "10.1f", lambda r: r["mix"]["end_dbfs_median"])
+    s = p["seed_diversity"]
+    log(f"  seed diversity: log-mel {s['logmel_between_seeds']:.3f} between two seeds vs {s['logmel_to_teacher']:.3f} "
+        f"diffusion to teacher (ratio {s['ratio']:.2f}, bar >= 0.5)")
+    v = p["verdict"]
+    log("  diffusion vs the issue's bars: " + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in v.items()
+                                                        if k != "diffusion_passes_all"))
+    log(f"  diffusion passes the realism panel: {v['diffusion_passes_all']}")
+
+
 def print_table(report: dict, log=print) -> None:
+    c = report.get("codec")
+    if c:
+        _print_codec(report, log)
+    _print_renderer(report, log)
+
+
+def _print_codec(report: dict, log=print) -> None:
     c = report["codec"]
     log(f"\nCodec reconstruction ({c['sections']} held-out sections)      MR-STFT    log-mel")
     for k in ("codec", "16k", "8k"):
@@ -422,6 +686,9 @@ def print_table(report: dict, log=print) -> None:
             f"{a['codec']['chroma']:.3f} vs {a['soundfont']['chroma']:.3f} (ratio {a['ratio_to_soundfont']['chroma']:.2f}), "
             f"onset F1 {a['codec']['onset_f1']:.3f} vs {a['soundfont']['onset_f1']:.3f} "
             f"(ratio {a['ratio_to_soundfont']['onset_f1']:.2f}), loudness median |diff| {a['loudness_diff_db_median_abs']:.1f} dB")
+
+
+def _print_renderer(report: dict, log=print) -> None:
     r = report.get("renderer")
     if r:
         log(f"\nScore adherence ({r['sections']} sections)       chroma cos   onset F1@50ms   loudness LUFS")
@@ -449,6 +716,8 @@ def print_table(report: dict, log=print) -> None:
             f"within 3 dB {w['loudness_within_3db_fraction']:.2f}, clipped {w['clipped_renders']}, seams within range "
             f"{w['seams']['joins_within_inner_range']:.2f}, no click {w['seams']['joins_no_click']:.2f} (max jump "
             f"{w['seams']['join_jump_max']:.4f})")
+    if report.get("realism"):
+        print_realism(report["realism"], log)
 
 
 def run_eval(cfg: EvalConfig, log=print, progress: ProgressCallback | None = None) -> dict:
@@ -464,14 +733,19 @@ def run_eval(cfg: EvalConfig, log=print, progress: ProgressCallback | None = Non
     device = pick_device(cfg.device)
     codec = load_codec(cfg.codec, device)
     t0 = time.time()
+    parts = {p.strip() for p in cfg.parts.split(",") if p.strip()}
     report: dict = {"config": asdict(cfg), "codec_sha256": file_hash(cfg.codec)}
-    report["codec"] = eval_codec(codec, load_items(cfg.data_dir, "val"), cfg.sections, device, log)
-    report["codec_adherence"] = eval_codec_adherence(codec, cfg, device, log, progress)
-    log(f"codec evaluated in {time.time() - t0:.0f}s")
-    if cfg.renderer and Path(cfg.renderer).is_file():
+    if "codec" in parts:
+        report["codec"] = eval_codec(codec, load_items(cfg.data_dir, "val"), cfg.sections, device, log)
+        report["codec_adherence"] = eval_codec_adherence(codec, cfg, device, log, progress)
+        log(f"codec evaluated in {time.time() - t0:.0f}s")
+    if cfg.renderer and Path(cfg.renderer).is_file() and parts & {"renderer", "realism"}:
         report["renderer_sha256"] = file_hash(cfg.renderer)
         renderer = DiffusionRenderer(codec, load_dit(cfg.renderer, device), device)
-        report["renderer"] = eval_renderer(renderer, cfg, log, progress)
+        if "renderer" in parts:
+            report["renderer"] = eval_renderer(renderer, cfg, log, progress)
+        if "realism" in parts:
+            report["realism"] = eval_realism(renderer, cfg, log, progress)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -106,6 +106,29 @@ def test_a_whole_evaluation_writes_the_report(tmp_path):
     text = "\n".join(lines)
     assert "codec beats the 8 kHz baseline: False" in text and "diffusion / soundfont: chroma" in text
     assert "before leveling (decoder output)" in text
+    p = report["realism"]  # the realism panel: every renderer's column, the verdict, the table
+    assert p["sections"] >= 2 and set(p["by_renderer"]) == {"diffusion", "soundfont", "codec", "zero_latent", "additive"}
+    sf, dif = p["by_renderer"]["soundfont"], p["by_renderer"]["diffusion"]
+    assert sf["logmel"] == 0.0 and dif["logmel"] > 0 and dif["mrstft"] > 0
+    assert sf["bandwidth_hz_median"] >= dif["bandwidth_hz_median"] and dif["bandwidth_hz_median"] <= 12500  # a 24 kHz codec
+    assert dif["stem_correlation_median"] == pytest.approx(1.0)  # mono stems, as the engine delivers them
+    assert sf["rest_dbfs_max"] < -80 or np.isnan(sf["rest_dbfs_max"])  # the teacher is silent in its rests
+    assert p["seed_diversity"]["logmel_between_seeds"] > 0 and not p["verdict"]["diffusion_passes_all"]
+    assert "Realism panel" in text and "diffusion passes the realism panel: False" in text
+
+
+def test_the_realism_panel_runs_alone_without_a_data_set(tmp_path):
+    torch.manual_seed(0)
+    codec, dit = build_codec("tiny"), build_dit("tiny")
+    save_model(codec, codec.cfg.to_json(), tmp_path / "codec.safetensors", "codec")
+    save_model(dit, dit.cfg.to_json(), tmp_path / "renderer.safetensors", "renderer")
+    lines: list[str] = []
+    report = run_eval(EvalConfig(data_dir=str(tmp_path / "none"), codec=str(tmp_path / "codec.safetensors"),
+                                 renderer=str(tmp_path / "renderer.safetensors"), out=str(tmp_path / "eval.json"),
+                                 parts="realism", realism_sections=1, steps=1, device="cpu", threads=1), log=lines.append)
+    assert set(report) >= {"realism", "config"} and "codec" not in report and "renderer" not in report
+    assert json.loads((tmp_path / "eval.json").read_text())["realism"]["sections"] == report["realism"]["sections"] >= 1
+    assert any("Realism panel" in line for line in lines)
 
 
 def test_the_production_asked_of_the_renderer_is_the_configured_one():
