@@ -3,7 +3,6 @@ the diffusion renderer's steps, strength, seed and device. A helper module: it r
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..engine.diffusion_render import DiffusionOptions
 
@@ -11,8 +10,9 @@ from ..engine.diffusion_render import DiffusionOptions
 def add_renderer_args(p: argparse.ArgumentParser, device: bool = True) -> None:
     g = p.add_argument_group("renderer")
     g.add_argument("--renderer", default=None, choices=("diffusion", "soundfont"),
-                   help="diffusion (the default: the neural renderer, with the codec and renderer models) or soundfont "
-                        "(the sample-based preview; also what renders when the models are missing)")
+                   help="soundfont (the default: the sample-based render, which the realism panel of `melodex eval "
+                        "renderer` finds better today) or diffusion (the neural renderer, with the codec and renderer "
+                        "models; records takes in the project)")
     g.add_argument("--steps", type=int, default=DiffusionOptions.steps, help="diffusion: sampler steps (default %(default)s)")
     g.add_argument("--strength", type=float, default=DiffusionOptions.strength,
                    help="diffusion: 1 renders from noise, below 1 starts from the SoundFont render (0 keeps it)")
@@ -27,19 +27,11 @@ def diffusion_options(args: argparse.Namespace) -> DiffusionOptions:
 
 
 def chosen_renderer(args: argparse.Namespace, renders_audio: bool = True) -> str:
-    """The renderer a command uses: the one asked for, else diffusion when its models are found, else the
-    SoundFont renderer (saying why on stderr). A command that writes no audio (``renders_audio`` False) needs
-    no models: SoundFont unless asked otherwise, without a note."""
-    if args.renderer:
-        return args.renderer
-    if not renders_audio:
-        return "soundfont"
-    from ..engine.models import diffusion_model_paths
-    from ..errors import ModelError
+    """The renderer a command uses: the one asked for, else the SoundFont renderer.
 
-    try:
-        diffusion_model_paths()
-    except ModelError as e:
-        print(f"note: {e}; rendering with the SoundFont renderer", file=sys.stderr)
-        return "soundfont"
-    return "diffusion"
+    The default is the better-sounding renderer (issue 18): the diffusion renderer loses the realism panel of
+    `melodex eval renderer` to the SoundFont render (no decays, band-limited to 12 kHz, hiss in rests; see
+    models/renderer-small.md), so it is one flag away (``--renderer diffusion``) until it wins that panel.
+    ``renders_audio`` is kept for the callers: a command that writes no audio needs no models either way."""
+    del renders_audio
+    return args.renderer or "soundfont"

@@ -97,27 +97,31 @@ def test_export_and_cli_render_with_the_diffusion_renderer(song, checkpoints, tm
     assert rc != 0 and "does not exist" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
 
 
-def test_render_defaults_to_diffusion_and_falls_back_to_the_soundfont_renderer(checkpoints, tmp_path, monkeypatch,
-                                                                              capsys):
-    """Without --renderer, `render` uses the diffusion renderer (its takes go into the project); where a model
-    is missing it says so on stderr and renders with the SoundFont renderer, writing the file all the same;
-    asking for diffusion explicitly with a missing model is an error (exit 7) that writes nothing."""
+def test_render_defaults_to_the_soundfont_renderer_and_diffusion_is_one_flag_away(checkpoints, tmp_path, monkeypatch,
+                                                                                 capsys):
+    """Without --renderer, `render` uses the SoundFont renderer (the better-sounding one until diffusion wins the
+    realism panel, issue 18): no takes, no models needed, no note. `--renderer diffusion` renders with the
+    models and records its takes in the project; asking for it with a missing model is an error (exit 7)
+    that writes nothing."""
     from melodex_studio.io.project import load_project, save_project
 
     path = tmp_path / "d.melodex"
     save_project(path, make_demo_song(bars=4, tracks=2))
     monkeypatch.setenv("MELODEX_CODEC_MODEL", str(checkpoints[0]))
     monkeypatch.setenv("MELODEX_RENDERER_MODEL", str(checkpoints[1]))
-    assert main(["render", str(path), "--wav", str(tmp_path / "a.wav"), "--steps", "2", "--device", "cpu"]) == 0
+    assert main(["render", str(path), "--wav", str(tmp_path / "a.wav")]) == 0
+    out, err = capsys.readouterr()
+    assert "takes" not in out and "note:" not in err and sf.info(str(tmp_path / "a.wav")).frames > 0
+    assert len(load_project(path).takes) == 0
+    assert main(["render", str(path), "--wav", str(tmp_path / "b.wav"), "--renderer", "diffusion", "--steps", "2",
+                 "--device", "cpu"]) == 0
     assert "diffusion render takes recorded" in capsys.readouterr().out
     assert len(load_project(path).takes) == 2  # one per track (the demo song has one section)
     monkeypatch.setenv("MELODEX_CODEC_MODEL", str(tmp_path / "no-codec.safetensors"))
-    assert main(["render", str(path), "--wav", str(tmp_path / "b.wav")]) == 0
-    out, err = capsys.readouterr()
-    assert "rendering with the SoundFont renderer" in err and "no-codec" in err and "takes" not in out
-    assert sf.info(str(tmp_path / "b.wav")).frames > 0
-    assert main(["render", str(path), "--wav", str(tmp_path / "c.wav"), "--renderer", "diffusion"]) == 7
-    assert not (tmp_path / "c.wav").exists()
+    assert main(["render", str(path), "--wav", str(tmp_path / "c.wav")]) == 0  # the default needs no model
+    assert sf.info(str(tmp_path / "c.wav")).frames > 0
+    assert main(["render", str(path), "--wav", str(tmp_path / "d.wav"), "--renderer", "diffusion"]) == 7
+    assert not (tmp_path / "d.wav").exists()
 
 
 def test_a_codec_with_harmonics_renders_the_notes_of_pitched_tracks(song, checkpoints, tmp_path):
