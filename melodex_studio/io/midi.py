@@ -68,13 +68,12 @@ from mido.messages.specs import SPEC_BY_STATUS
 from ..errors import MidiError
 from ..song import limits
 from ..song.model import (
-    PITCH_BEND, PROGRAM, Control, Key, KeyChange, Lyric, Note, Section, Song, Track, resolve_overlaps,
+    DRUM_CHANNEL, PITCH_BEND, PROGRAM, Control, Key, KeyChange, Lyric, Note, Section, Song, Track, midi_channels,
+    resolve_channel_overlaps, resolve_overlaps, trim_channel_overlaps,
 )
 from ..song.timing import PPQ, MeterChange, MeterMap, TempoChange, TempoMap
 from .validate import clean_text
 
-DRUM_CHANNEL = 9
-MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 MIN_GAIN_DB = -100.0  # CC7 = 0
 GM_DEFAULT_CC7 = 100  # the channel volume a GM synth starts with: 0 dB
 LAST_CONTROLLER = 119  # 120..127 are channel mode messages (all sound off, reset, local, omni, mono/poly)
@@ -140,40 +139,11 @@ def _clocks_per_click(numerator: int, denominator: int) -> int:
 
 def assign_channels(tracks: list[Track]) -> list[int]:
     """MIDI channel index for each track: drums 9; others 0..8, 10..15 in order, reused after 15."""
-    out, n = [], 0
-    for t in tracks:
-        if t.is_drum:
-            out.append(DRUM_CHANNEL)
-        else:
-            out.append(MELODIC_CHANNELS[n % len(MELODIC_CHANNELS)])
-            n += 1
-    return out
+    return midi_channels(tracks)
 
 
 # --- export ----------------------------------------------------------------------------------------
-def _trim_overlaps(tagged: list[tuple[Note, int]]) -> list[tuple[Note, int]]:
-    """(note, owner) pairs of one channel -> the same with no two notes of one pitch sounding at once.
-
-    An earlier note ends where the next note of the same pitch starts; of two notes starting on the same
-    tick only the longer one is kept (the first in track order on a tie).
-    """
-    by_pitch: dict[int, list[tuple[Note, int]]] = defaultdict(list)
-    for n, owner in sorted(tagged, key=lambda x: (x[0], x[1])):
-        by_pitch[n.pitch].append((n, owner))
-    out: list[tuple[Note, int]] = []
-    for seq in by_pitch.values():
-        kept: list[tuple[Note, int]] = []
-        for n, owner in seq:
-            if kept and kept[-1][0].start_tick == n.start_tick:
-                if n.duration_ticks > kept[-1][0].duration_ticks:
-                    kept[-1] = (n, owner)
-                continue
-            if kept and kept[-1][0].end_tick > n.start_tick:
-                p, o = kept[-1]
-                kept[-1] = (Note(p.start_tick, p.pitch, n.start_tick - p.start_tick, p.velocity), o)
-            kept.append((n, owner))
-        out.extend(kept)
-    return sorted(out, key=lambda x: (x[0], x[1]))
+_trim_overlaps = trim_channel_overlaps  # (note, owner) pairs of one channel, overlaps trimmed (song.model)
 
 
 def _to_track(events: list[tuple[tuple, mido.Message]], end_tick: int) -> mido.MidiTrack:
@@ -646,6 +616,7 @@ def midifile_to_song(mid: mido.MidiFile, title: str | None = None, default_title
         _check_count("controller events in one track", len(t.controls), limits.MAX_CONTROLS_PER_TRACK)
     _check_count("notes", sum(len(t.notes) for t in song.tracks), limits.MAX_NOTES)
     guess_roles(song.tracks)
+    resolve_channel_overlaps(song.tracks)  # tracks sharing a channel: the song holds what the file plays
     _place_lyrics(song, lyrics, made, dropped)
     _check_count("lyric events", sum(len(t.lyrics) for t in song.tracks), limits.MAX_LYRICS)
     for what, n in sorted(dropped.items()):

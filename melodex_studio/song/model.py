@@ -200,6 +200,70 @@ def has_overlaps(notes: Iterable[Note]) -> bool:
     return False
 
 
+DRUM_CHANNEL = 9
+MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
+
+
+def midi_channels(tracks: "Iterable[Track]") -> list[int]:
+    """MIDI channel index for each track: drums 9; others 0..8, 10..15 in order, reused after 15."""
+    out, n = [], 0
+    for t in tracks:
+        if t.is_drum:
+            out.append(DRUM_CHANNEL)
+        else:
+            out.append(MELODIC_CHANNELS[n % len(MELODIC_CHANNELS)])
+            n += 1
+    return out
+
+
+def trim_channel_overlaps(tagged: "Iterable[tuple[Note, int]]") -> list[tuple[Note, int]]:
+    """(note, owner) pairs of one MIDI channel -> the same with no two notes of one pitch sounding at once.
+
+    An earlier note ends where the next note of the same pitch starts; of two notes starting on the same
+    tick only the longer one is kept (the first in (note, owner) order on a tie). The MIDI export writes this.
+    """
+    by_pitch: dict[int, list[tuple[Note, int]]] = {}
+    for n, owner in sorted(tagged, key=lambda x: (x[0], x[1])):
+        by_pitch.setdefault(n.pitch, []).append((n, owner))
+    out: list[tuple[Note, int]] = []
+    for seq in by_pitch.values():
+        kept: list[tuple[Note, int]] = []
+        for n, owner in seq:
+            if kept and kept[-1][0].start_tick == n.start_tick:
+                if n.duration_ticks > kept[-1][0].duration_ticks:
+                    kept[-1] = (n, owner)
+                continue
+            if kept and kept[-1][0].end_tick > n.start_tick:
+                p, o = kept[-1]
+                kept[-1] = (Note(p.start_tick, p.pitch, n.start_tick - p.start_tick, p.velocity), o)
+            kept.append((n, owner))
+        out.extend(kept)
+    return sorted(out, key=lambda x: (x[0], x[1]))
+
+
+def resolve_channel_overlaps(tracks: "list[Track]") -> int:
+    """Make the tracks that share a MIDI channel (a drum kit and hand percussion on channel 10, more than 15
+    melodic tracks) hold what that channel plays: the notes the MIDI export would trim are trimmed here, so the
+    exported MIDI is the document. Tracks alone on their channel are left as they are (``resolve_overlaps``
+    already holds for them). Returns how many notes changed or went."""
+    channels = midi_channels(tracks)
+    changed = 0
+    for ch in sorted(set(channels)):
+        idx = [i for i, c in enumerate(channels) if c == ch]
+        if len(idx) < 2:
+            continue
+        tagged = [(n, i) for i in idx for n in tracks[i].notes]
+        kept: dict[int, list[Note]] = {i: [] for i in idx}
+        for n, i in trim_channel_overlaps(tagged):
+            kept[i].append(n)
+        for i in idx:
+            before = sorted(tracks[i].notes)
+            if kept[i] != before:
+                changed += len(set(before) ^ set(kept[i]))
+                tracks[i].notes = kept[i]
+    return changed
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
