@@ -7,7 +7,7 @@ evaluation code lazily. The structure evaluation is registered below.
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 ORDER = 61
 EVALUATORS: dict[str, tuple[str, Callable, Callable]] = {}
@@ -45,6 +45,44 @@ def _structure_run(args: argparse.Namespace) -> int:
 
 register_evaluator("structure", "evaluate the structure model (NLL vs 3-gram, statistics vs test split)",
                    _structure_args, _structure_run)
+
+
+def _songs_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("prompts", metavar="PROMPTS.jsonl", help="one JSON object a line: {\"prompt\": ..., optional "
+                   "\"key\", \"meter\", \"bpm\", \"form\", \"instruments\" to check against}")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--model", default=None, help="structure model (default: the shipped one)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first prompt (then +1 per prompt)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N prompts")
+    p.add_argument("--out", default=None, help="also write the JSON report here")
+    p.add_argument("--device", default="cpu")
+
+
+def _songs_run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    import torch
+
+    from ..eval.song_eval import format_summary, read_prompts, run_songs
+
+    try:
+        prompts = read_prompts(args.prompts)
+    except (OSError, ValueError) as e:
+        print(f"melodex eval songs: {e}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    rep = run_songs(prompts, model=args.model, seed=args.seed, device=args.device, limit=args.limit,
+                    log=None if args.json else (lambda s: print(s, flush=True)))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(rep, f, indent=1)
+    print(json.dumps(rep, indent=1) if args.json else format_summary(rep))
+    return 0
+
+
+register_evaluator("songs", "generate a song per prompt and measure key, form, harmony, parts, ranges, MIDI",
+                   _songs_args, _songs_run)
 
 
 def register(sub) -> None:

@@ -12,7 +12,13 @@ from melodex_studio.eval.song_eval import midi_equals_document, midi_notes
 from melodex_studio.io.midi import import_midi
 from melodex_studio.prompt.parse import parse_prompt
 from melodex_studio.song.model import (
-    Note, Song, Track, has_overlaps, midi_channels, resolve_channel_overlaps, resolve_overlaps,
+    Note,
+    Song,
+    Track,
+    has_overlaps,
+    midi_channels,
+    resolve_channel_overlaps,
+    resolve_overlaps,
 )
 from melodex_studio.structure.checkpoint import save_checkpoint
 from melodex_studio.structure.transformer import build_model
