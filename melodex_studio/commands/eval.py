@@ -56,6 +56,8 @@ def _songs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     p.add_argument("--out", default=None, help="also write the JSON report here")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--fix-parts", action="store_true",
+                   help="measure after song.idiom.fit_parts (instrument ranges, monophonic melody and bass)")
 
 
 def _songs_run(args: argparse.Namespace) -> int:
@@ -73,7 +75,7 @@ def _songs_run(args: argparse.Namespace) -> int:
         return 2
     torch.set_num_threads(1)
     rep = run_songs(prompts, model=args.model, seed=args.seed, device=args.device, limit=args.limit,
-                    log=None if args.json else (lambda s: print(s, flush=True)))
+                    log=None if args.json else (lambda s: print(s, flush=True)), fix_parts=args.fix_parts)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(rep, f, indent=1)

@@ -312,8 +312,11 @@ def summarise(songs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_songs(prompts: list[dict[str, Any]], model: str | None = None, seed: int = 0, device: str = "cpu",
-              limit: int | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Generate and measure one song per prompt (seed ``seed + i``); returns {"songs": [...], "summary": {...}}."""
+              limit: int | None = None, log: Callable[[str], None] | None = None,
+              fix_parts: bool = False) -> dict[str, Any]:
+    """Generate and measure one song per prompt (seed ``seed + i``); returns {"songs": [...], "summary": {...}}.
+    ``fix_parts`` applies ``song.idiom.fit_parts`` (instrument ranges, monophonic melody and bass) to each
+    generated song before measuring it: the numbers of that post-generation step."""
     from ..engine.generation import generate_song
     from ..errors import MelodexError
 
@@ -328,6 +331,10 @@ def run_songs(prompts: list[dict[str, Any]], model: str | None = None, seed: int
             rec["error"] = str(e)
             out.append(rec)
             continue
+        if fix_parts:
+            from ..song.idiom import fit_parts
+
+            rec["notes_fitted"] = fit_parts(song)
         rec.update(measure_song(song, plan, obj))
         hit, n = random_in_key_melody(song, Key.parse(rec["requested_key"]), seed + i)
         rec["baseline_melody_chord_tones"] = round(hit / n, 3) if n else None
