@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 # A CUDA torch already in the venv is kept; otherwise the CPU build from local disk / PyPI.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-fast faults fuzz install install-dev lint bench clean
+.PHONY: run test test-fast faults fuzz install install-dev lint bench clean package
 
 run: install
 	@bash packaging/linux_system_deps.sh
@@ -52,6 +52,19 @@ lint: install-dev
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# The Linux desktop bundle: dist/Melodex Studio/ (PyInstaller one-dir, packaging/melodex.spec), its tarball, a
+# self-extracting single file (.run), and its test from another folder with a minimal environment (packaging/README.md).
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+package: install
+	$(PY) -m pip install -q -c constraints.txt "pyinstaller>=6.10"
+	rm -rf "dist/Melodex Studio"
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/melodex.spec
+	ln -sf melodex-studio "dist/Melodex Studio/melodex"
+	tar -C dist -czf dist/melodex-studio-$(VERSION)-linux-x86_64.tar.gz "Melodex Studio"
+	sed 's/@VERSION@/$(VERSION)/' packaging/selfextract.sh | cat - dist/melodex-studio-$(VERSION)-linux-x86_64.tar.gz \
+		> dist/melodex-studio-$(VERSION)-linux-x86_64.run && chmod +x dist/melodex-studio-$(VERSION)-linux-x86_64.run
+	bash packaging/test_bundle.sh "dist/Melodex Studio"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
