@@ -1,6 +1,7 @@
 """Shared by the session tests: tiny real models, a tiny plan, and a byte-exact snapshot of a session."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -60,3 +61,22 @@ def snapshot(session: ProjectSession) -> tuple[str, dict, dict]:
 def history_state(session: ProjectSession) -> tuple:
     h = session.history
     return h.index, [c.info.label for c in h.changes], h.is_clean
+
+
+@contextlib.contextmanager
+def shipped_models_session(data_dir: Path, steps: int = 4):
+    """A session on the shipped models (no environment overrides; a private user data folder), closed after."""
+    import pytest
+
+    from melodex_studio.engine.models import diffusion_model_paths, structure_model_path
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MELODEX_DATA_DIR", str(data_dir))
+        for var in ("MELODEX_STRUCTURE_MODEL", "MELODEX_CODEC_MODEL", "MELODEX_RENDERER_MODEL"):
+            mp.delenv(var, raising=False)
+        structure_model_path(), diffusion_model_paths()  # the shipped models are part of the repository
+        s = ProjectSession(device="cpu", diffusion=DiffusionOptions(steps=steps, device="cpu"), autosave=False)
+        try:
+            yield s
+        finally:
+            s.close()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from melodex_studio.engine.diffusion_render import DiffusionOptions
-from melodex_studio.engine.models import diffusion_model_paths, structure_model_path
 from melodex_studio.engine.proposals import stem_name
 from melodex_studio.engine.render_takes import decode_takes
 from melodex_studio.engine.session import ProjectSession
 from melodex_studio.prompt.plan import InstrumentPlan, SectionPlan, StylePlan
 from melodex_studio.song import Key
+from tests.engine.session_helpers import shipped_models_session
 
 pytestmark = pytest.mark.slow
 
@@ -20,20 +19,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """Three 2-bar sections (bass and drums) written and rendered by the shipped models."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MELODEX_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-        for var in ("MELODEX_STRUCTURE_MODEL", "MELODEX_CODEC_MODEL", "MELODEX_RENDERER_MODEL"):
-            mp.delenv(var, raising=False)
-        structure_model_path(), diffusion_model_paths()
+    with shipped_models_session(tmp_path_factory.mktemp("data")) as s:
         plan = StylePlan(tempo_bpm=120.0, meter=(4, 4), key=Key.parse("D minor"),
                          form=[SectionPlan("intro", 2), SectionPlan("verse", 2), SectionPlan("outro", 2)],
                          instruments=[InstrumentPlan("bass", 33, "bass"),
                                       InstrumentPlan("drums", 0, "drums", is_drum=True)],
                          drums=True, genre="funk", mood="happy")
-        s = ProjectSession(device="cpu", diffusion=DiffusionOptions(steps=4, device="cpu"), autosave=False)
         s.run(s.generate(plan=plan, seed=5, render=True))
         yield s
-        s.close()
 
 
 def _stems(s: ProjectSession) -> dict[str, np.ndarray]:

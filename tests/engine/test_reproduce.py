@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 
 from melodex_studio.engine.diffusion_render import DiffusionOptions
-from melodex_studio.engine.models import diffusion_model_paths, structure_model_path
 from melodex_studio.engine.proposals import stem_name
 from melodex_studio.engine.render_takes import current_take
 from melodex_studio.engine.session import ProjectSession
-from tests.engine.session_helpers import tiny_plan
-
+from tests.engine.session_helpers import shipped_models_session, tiny_plan
 
 pytestmark = pytest.mark.slow
 
@@ -20,15 +18,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """One song (2 x 2 bars, piano and drums) written and rendered by the shipped models, shared by the tests."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MELODEX_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-        for var in ("MELODEX_STRUCTURE_MODEL", "MELODEX_CODEC_MODEL", "MELODEX_RENDERER_MODEL"):
-            mp.delenv(var, raising=False)
-        structure_model_path(), diffusion_model_paths()  # the shipped models are part of the repository
-        s = ProjectSession(device="cpu", diffusion=DiffusionOptions(steps=4, device="cpu"), autosave=False)
+    with shipped_models_session(tmp_path_factory.mktemp("data")) as s:
         s.run(s.generate(plan=tiny_plan(bars=2), seed=21, render=True))
         yield s
-        s.close()
 
 
 def test_a_structure_take_regenerated_with_its_seed_has_the_same_tokens(session):
