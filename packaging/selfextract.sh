@@ -7,9 +7,10 @@ set -e
 VERSION="@VERSION@"
 DIR="${XDG_CACHE_HOME:-$HOME/.cache}/melodex-studio/$VERSION"
 if [ ! -x "$DIR/Melodex Studio/melodex-studio" ]; then
-    mkdir -p "$DIR"
     echo "Melodex Studio $VERSION: unpacking into $DIR (once)…" >&2
-    tail -n +$(awk '/^__ARCHIVE_BELOW__$/ { print NR + 1; exit 0 }' "$0") "$0" | tar -xz -C "$DIR"
+    rm -rf "$DIR.partial" && mkdir -p "$DIR.partial"  # an interrupted unpack is never taken for a finished one
+    tail -n +$(awk '/^__ARCHIVE_BELOW__$/ { print NR + 1; exit 0 }' "$0") "$0" | tar -xz -C "$DIR.partial"
+    rm -rf "$DIR" && mv "$DIR.partial" "$DIR"
 fi
 exec "$DIR/Melodex Studio/melodex-studio" "$@"
 __ARCHIVE_BELOW__
