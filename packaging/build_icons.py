@@ -5,7 +5,8 @@
 PNGs (16 to 512 px) are rendered with PySide6's QSvgRenderer into the freedesktop layout
 ``resources/icons/hicolor/<N>x<N>/{apps,mimetypes}/<name>.png``; the Windows ``.ico`` (16-256 px) and the macOS
 ``.icns`` (16-1024 px) are packed from those renders with Pillow. Without Pillow the PNGs are still written and
-the script says that the .ico/.icns were not (``pip install pillow``). Runs offscreen; deterministic output.
+the script says that the .ico/.icns were not (``pip install pillow``). The master is also copied to
+``melodex_studio/resources/icons/app.svg``, the window's own icon. Runs offscreen; deterministic output.
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def main() -> int:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(png)
             written.append(out)
+    window_icon = ROOT / "melodex_studio" / "resources" / "icons" / "app.svg"  # the window's icon: the same master
+    window_icon.write_bytes((ICONS / f"{APP}.svg").read_bytes())
+    written.append(window_icon)
     try:
         from PIL import Image
     except ImportError:

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Melodex Studio")
     app.setOrganizationName("Melodex")
+    app.setDesktopFileName("io.melodex.Studio")  # the desktop entry (resources/): its icon in the task bar
     from .theme import apply_theme
 
     theme = str(QSettings().value("theme", "dark"))

@@ -87,6 +87,10 @@ def show_about(parent: QWidget, session) -> QDialog:
     buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this box")
     notices.clicked.connect(lambda: show_document(dlg, NOTICES, "Third-Party Notices", "noticesDialog"))
     licence.clicked.connect(lambda: show_document(dlg, LICENSE, "Licence", "licenceDialog"))
+    works = buttons.addButton("What Works…", QDialogButtonBox.ButtonRole.ActionRole)
+    works.setObjectName("whatWorksButton")
+    works.setToolTip("Check the models, SoundFont, audio output and device, and what to install (melodex doctor)")
+    works.clicked.connect(lambda: _show_what_works(dlg))
     buttons.rejected.connect(dlg.close)
     col = QVBoxLayout(dlg)
     col.addWidget(label)
@@ -94,6 +98,13 @@ def show_about(parent: QWidget, session) -> QDialog:
     dlg.resize(560, dlg.sizeHint().height())
     dlg.show()
     return dlg
+
+
+def _show_what_works(parent: QWidget) -> None:
+    from .first_run import FirstRunDialog
+    from .theme import Theme
+
+    FirstRunDialog(parent, theme=Theme.name).show()
 
 
 def show_document(parent: QWidget, name: str, title: str, object_name: str) -> QDialog:

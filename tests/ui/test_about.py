@@ -22,5 +22,8 @@ def test_about_shows_the_version_and_opens_the_notices_and_the_licence(window, q
     about.findChild(QPushButton, "licenceButton").click()
     licence = about.findChild(QDialog, "licenceDialog").findChild(QTextBrowser, "documentText").toPlainText()
     assert licence.startswith("MIT License") and "Melodex Studio contributors" in licence
-    for b in (about.findChild(QPushButton, "noticesButton"), about.findChild(QPushButton, "licenceButton")):
-        assert b.toolTip()
+    about.findChild(QPushButton, "whatWorksButton").click()
+    works = about.findChild(QDialog, "firstRunDialog")
+    assert works.isVisible() and "structure-small" in works.findChild(QLabel, "firstRunChecks").text()
+    for name in ("noticesButton", "licenceButton", "whatWorksButton"):
+        assert about.findChild(QPushButton, name).toolTip()
