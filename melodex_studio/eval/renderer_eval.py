@@ -529,6 +529,7 @@ def eval_realism(renderer, cfg: EvalConfig, log=print, progress: ProgressCallbac
                     x = stems44[name].get(track.id)
                     decay[name] += [rm.note_decay_db(x, psr, s, e) if x is not None else float("nan") for s, e in held]
             mask = rm.rest_mask(teach[track.id], psr, [(s, e) for s, e, _, _ in notes])
+            mask[int(end_s / rm.HOP_S):] = False  # rests inside the song: after its end the decodes are padding
             for name in REALISM_NAMES:
                 x = stems44[name].get(track.id)
                 if x is not None:
