@@ -41,7 +41,7 @@ CHORD_PCS = {"maj": (0, 4, 7), "min": (0, 3, 7), "7": (0, 4, 7, 10), "maj7": (0,
 # Krumhansl-Kessler key profiles (major, minor), tonic first.
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-BACKBEAT_GROOVES = ("rock", "funk", "boom_bap", "four_on_floor", "shuffle", "one_drop")
+BACKBEAT_GROOVES = ("rock", "funk", "boom_bap", "four_on_floor", "shuffle")  # one drop: snare on 3
 SNARES = (37, 38, 39, 40)  # side stick, snare, hand clap, electric snare
 MONOPHONIC_ROLES = ("melody", "bass")
 
