@@ -61,6 +61,7 @@ package: install
 	rm -rf "dist/Melodex Studio"
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/melodex.spec
 	ln -sf melodex-studio "dist/Melodex Studio/melodex"
+	install -m 755 packaging/install_desktop.sh "dist/Melodex Studio/install-desktop-entry.sh"
 	tar -C dist -czf dist/melodex-studio-$(VERSION)-linux-x86_64.tar.gz "Melodex Studio"
 	sed 's/@VERSION@/$(VERSION)/' packaging/selfextract.sh | cat - dist/melodex-studio-$(VERSION)-linux-x86_64.tar.gz \
 		> dist/melodex-studio-$(VERSION)-linux-x86_64.run && chmod +x dist/melodex-studio-$(VERSION)-linux-x86_64.run

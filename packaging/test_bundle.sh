@@ -46,5 +46,16 @@ for f in song.melodex song.mid song.wav; do
     [[ -s "$f" ]] || { echo "missing $f"; exit 1; }
 done
 head -c 4 song.wav | grep -q RIFF
+
+if [[ -x "$BUNDLE/install-desktop-entry.sh" ]]; then
+    step "install-desktop-entry.sh (into the fresh XDG_DATA_HOME)"
+    run "$BUNDLE/install-desktop-entry.sh"
+    desktop="$WORK/share/applications/io.melodex.Studio.desktop"
+    grep -q "^Exec=\"$BUNDLE/melodex-studio\" %f" "$desktop"
+    if command -v desktop-file-validate >/dev/null; then desktop-file-validate "$desktop"; fi
+    [[ -s "$WORK/share/icons/hicolor/256x256/apps/io.melodex.Studio.png" ]]
+    run "$BUNDLE/install-desktop-entry.sh" --uninstall
+    [[ ! -e "$desktop" ]]
+fi
 ls -la song.*
 echo "bundle OK: $BUNDLE ($(du -sh "$BUNDLE" | cut -f1))"
