@@ -47,7 +47,9 @@ def _preload_pyqtgraph() -> None:
     import sys
 
     if "pyqtgraph" not in sys.modules:
-        threading.Thread(target=lambda: __import__("pyqtgraph"), name="melodex-import-pyqtgraph", daemon=True).start()
+        # not a daemon: a daemon thread still importing when the interpreter finalises aborts the process
+        # ("Fatal Python error ... finalizing"); quitting within the first seconds waits for the import instead
+        threading.Thread(target=lambda: __import__("pyqtgraph"), name="melodex-import-pyqtgraph", daemon=False).start()
 
 
 class _Gutter(QWidget):
