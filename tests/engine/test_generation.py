@@ -15,6 +15,7 @@ from melodex_studio.cli import main
 from melodex_studio.engine.generation import generate_song, regenerate
 from melodex_studio.io.project import read_project
 from melodex_studio.prompt.parse import parse_prompt
+from melodex_studio.prompt.plan import quarter_bpm
 from melodex_studio.prompt.vocabulary import INSTRUMENTS
 from melodex_studio.song.timing import ticks_per_bar
 from melodex_studio.structure.checkpoint import save_checkpoint
@@ -51,7 +52,7 @@ def check_midi(path: Path, expect: dict, plan) -> None:
     mid = mido.MidiFile(str(path))
     metas = [m for t in mid.tracks for m in t if m.is_meta]
     tempos = [m for m in metas if m.type == "set_tempo"]
-    assert len(tempos) == 1 and round(mido.tempo2bpm(tempos[0].tempo), 3) == expect["bpm"]  # µs per beat resolution
+    assert len(tempos) == 1 and round(mido.tempo2bpm(tempos[0].tempo), 3) == quarter_bpm(expect["bpm"], plan.meter)
     ts = [m for m in metas if m.type == "time_signature"]
     meter = expect.get("meter", f"{plan.meter[0]}/{plan.meter[1]}")
     assert [f"{m.numerator}/{m.denominator}" for m in ts] == [meter]
@@ -72,7 +73,8 @@ def check_midi(path: Path, expect: dict, plan) -> None:
         starts.append(starts[-1] + bars * bt)
     assert [t for _, t in marks] == starts[:-1]
     pm = pretty_midi.PrettyMIDI(str(path))
-    assert pm.estimate_tempo() > 0 and round(pm.get_tempo_changes()[1][0], 3) == expect["bpm"]
+    # MIDI tempo is quarter notes a minute; the prompt's BPM is the felt beat (dotted quarters in 6/8, 12/8)
+    assert pm.estimate_tempo() > 0 and round(pm.get_tempo_changes()[1][0], 3) == quarter_bpm(expect["bpm"], plan.meter)
     assert max(n.end for i in pm.instruments for n in i.notes) <= pm.tick_to_time(starts[-1]) + 1e-6
     families = {i.program // 8 for i in pm.instruments if not i.is_drum}
     for name in expect.get("instruments", []):
@@ -93,7 +95,7 @@ def test_generate_cli_obeys_the_prompt(which, tiny_model, tmp_path, capsys):
                      "--device", "cpu", "--model", model]) == 0
         doc = json.loads(capsys.readouterr().out)
         plan = parse_prompt(item["prompt"])
-        assert doc["tempo_bpm"] == item["expect"]["bpm"] and doc["key"] == item["expect"]["key"]
+        assert doc["tempo_bpm"] == quarter_bpm(item["expect"]["bpm"], plan.meter) and doc["key"] == item["expect"]["key"]
         assert [s["bars"] for s in doc["sections"]] == [s.bars for s in plan.form]
         check_midi(midi, item["expect"], plan)
         proj = read_project(out)
