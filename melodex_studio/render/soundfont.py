@@ -124,9 +124,20 @@ def find_soundfont(search_dirs: Sequence[str | os.PathLike] | None = None) -> Pa
     )
 
 
+def _tsf():
+    """The TinySoundFont binding, or AudioError saying how to install it."""
+    try:
+        from tinysoundfont import _tinysoundfont as tsf
+    except ImportError as e:
+        raise AudioError("the SoundFont synthesiser (the Python package tinysoundfont) is not installed: run "
+                         "`pip install --no-deps tinysoundfont` (see packaging/README.md), or check with "
+                         "`melodex doctor`") from e
+    return tsf
+
+
 def load_soundfont(path: str | os.PathLike):
     """Load a SoundFont file into a TinySoundFont object (raises AudioError when it cannot be read)."""
-    from tinysoundfont import _tinysoundfont as tsf
+    tsf = _tsf()
 
     p = Path(path)
     if not p.is_file():
@@ -313,7 +324,7 @@ class SoundFontRenderer:
         return events
 
     def _synth(self, track: Track, rate: int):
-        from tinysoundfont import _tinysoundfont as tsf
+        tsf = _tsf()
 
         sf = tsf.SoundFont(self._base)  # shares the sample data of the loaded font
         sf.set_output(tsf.OutputMode.StereoInterleaved, rate, self.gain_db)
