@@ -216,8 +216,9 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
             if n in V.INSTRUMENTS and not any(i.name == n for i in out):
                 out.append(_ins(n, True))
     pitched = [i for i in out if not i.is_drum]
-    # a stated list of two or more pitched instruments is the list: no pitched defaults are added to it; one
-    # named instrument ("rock, piano") is a feature and the genre's defaults fill the roles it leaves open
+    # a stated list of two or more pitched instruments is the list: only a stated genre's lead or bass may be
+    # suggested (stated=False) for a part the list lacks, nothing else (no pad, no second harmony, no brass);
+    # one named instrument ("rock, piano") is a feature and the genre's defaults fill the roles it leaves open
     stated_list = is_stated_list(st)
     if not st.instruments_only:
         if not stated_list and (genre_stated or not pitched):
@@ -230,6 +231,13 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
             roles = {i.role for i in out if not i.is_drum}
             if not roles & {"chords", "pad", "bass"}:
                 out.extend(_ins(n, False) for n in V.HARMONY_FALLBACK[:1] if n not in st.excluded)
+        elif stated_list and genre_stated:  # a named genre may suggest its lead or bass when the list has none
+            covered = {i.role for i in pitched}
+            for n in genre.instruments:
+                role = V.INSTRUMENTS[n].role
+                if role in ("melody", "bass") and role not in covered and n not in st.excluded:
+                    out.append(_ins(n, False))
+                    covered.add(role)
         roles = {i.role for i in out if not i.is_drum}
         if "melody" not in roles and genre.name not in ("ambient", "lofi", "hip hop", "chillout"):
             # a bass stays the bass: only a counter line, or a chord/pad part among two or more, leads
