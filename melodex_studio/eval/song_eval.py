@@ -214,6 +214,7 @@ def measure_song(song: Song, plan: StylePlan, want: dict[str, Any]) -> dict[str,
     est = estimate_key(song)
     form = [[s.label, s.length_bars] for s in song.sections]
     names = [t.name for t in song.tracks if not t.is_drum]
+    suggested = [i.name for i in plan.instruments if not i.stated and not i.is_drum]  # the plan says so
     bars = max(1, song.length_bars)
     beat = beat_ticks(song)
     mel = _role_notes(song, "melody")
@@ -239,9 +240,9 @@ def measure_song(song: Song, plan: StylePlan, want: dict[str, Any]) -> dict[str,
         "key": est.name if est else None, "requested_key": req_key.name, "key_ok": est == req_key,
         "ends_on_tonic": ends_on_tonic(song, req_key),
         "form": form, "requested_form": req_form, "form_ok": form == req_form,
-        "instruments": names, "requested_instruments": req_ins,
-        "instruments_ok": all(i in names for i in req_ins) and (not req_ins or len(req_ins) < 2
-                                                                 or all(n in req_ins for n in names)),
+        "instruments": names, "requested_instruments": req_ins, "suggested_instruments": suggested,
+        "instruments_ok": all(i in names for i in req_ins) and (len(req_ins) < 2 or all(
+            n in req_ins or n in suggested for n in names)),
         "chords_per_bar": round(len(song.chords) / bars, 3),
         "chords_shorter_than_beat": sum(1 for c in song.chords if c.duration_ticks < beat),
         "melody_chord_tones": round(ct / ct_n, 3) if ct_n else None, "melody_strong_notes": ct_n,
@@ -299,6 +300,7 @@ def summarise(songs: list[dict[str, Any]]) -> dict[str, Any]:
             "monophonic_ok", "midi_equal")},
         "chords_per_bar": _mean([s["chords_per_bar"] for s in ok]),
         "chords_shorter_than_beat": sum(s["chords_shorter_than_beat"] for s in ok),
+        "songs_with_suggested_instruments": sum(1 for s in ok if s["suggested_instruments"]),
         "melody_chord_tones": _mean([s["melody_chord_tones"] for s in ok]),
         "melody_chord_tones_random_in_key": _mean([s.get("baseline_melody_chord_tones") for s in ok]),
         "bass_roots": _mean([s["bass_roots"] for s in ok]),

@@ -216,8 +216,8 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
             if n in V.INSTRUMENTS and not any(i.name == n for i in out):
                 out.append(_ins(n, True))
     pitched = [i for i in out if not i.is_drum]
-    # a stated list of two or more pitched instruments is the list: only a stated genre's lead or bass may be
-    # suggested (stated=False) for a part the list lacks, nothing else (no pad, no second harmony, no brass);
+    # a stated list of two or more pitched instruments is the list: only a stated genre's lead instrument may be
+    # suggested (stated=False) when the list has no melody part, nothing else (no pad, bass, brass or kit);
     # one named instrument ("rock, piano") is a feature and the genre's defaults fill the roles it leaves open
     stated_list = is_stated_list(st)
     if not st.instruments_only:
@@ -231,13 +231,12 @@ def _instruments(st: Statements, genre: V.Genre, drums: bool, genre_stated: bool
             roles = {i.role for i in out if not i.is_drum}
             if not roles & {"chords", "pad", "bass"}:
                 out.extend(_ins(n, False) for n in V.HARMONY_FALLBACK[:1] if n not in st.excluded)
-        elif stated_list and genre_stated:  # a named genre may suggest its lead or bass when the list has none
-            covered = {i.role for i in pitched}
-            for n in genre.instruments:
-                role = V.INSTRUMENTS[n].role
-                if role in ("melody", "bass") and role not in covered and n not in st.excluded:
-                    out.append(_ins(n, False))
-                    covered.add(role)
+        elif stated_list and genre_stated and not any(i.role == "melody" for i in pitched):
+            # a named genre may suggest its lead instrument when the list has no melody part
+            lead = next((n for n in genre.instruments if V.INSTRUMENTS[n].role == "melody"
+                         and n not in st.excluded), None)
+            if lead:
+                out.append(_ins(lead, False))
         roles = {i.role for i in out if not i.is_drum}
         if "melody" not in roles and genre.name not in ("ambient", "lofi", "hip hop", "chillout"):
             # a bass stays the bass: only a counter line, or a chord/pad part among two or more, leads

@@ -21,7 +21,7 @@ from melodex_studio.structure.transformer import build_model
 
 FIELDS = {"prompt", "seed", "tempo_bpm", "requested_bpm", "tempo_ok", "tempo_map", "section_tempo_ok", "meter",
           "requested_meter", "meter_ok", "key", "requested_key", "key_ok", "ends_on_tonic", "form", "requested_form",
-          "form_ok", "instruments", "requested_instruments", "instruments_ok", "chords_per_bar",
+          "form_ok", "instruments", "requested_instruments", "suggested_instruments", "instruments_ok", "chords_per_bar",
           "chords_shorter_than_beat", "melody_chord_tones", "melody_strong_notes", "bass_roots", "bass_downbeats",
           "max_polyphony", "monophonic_ok", "out_of_range", "out_of_range_notes", "notes", "backbeat", "midi_equal",
           "midi_note_differences", "baseline_melody_chord_tones", "seconds"}
@@ -50,6 +50,7 @@ def test_eval_songs_json_report(tiny_structure, tmp_path, capsys):
     assert (blues["meter"], blues["meter_ok"], blues["form"], blues["form_ok"]) == ("12/8", True, [["A", 2], ["B", 2]],
                                                                                    True)
     assert blues["requested_key"] == "G minor" and blues["instruments"] == ["piano", "electric bass"]
+    assert blues["suggested_instruments"] == [] and pop["suggested_instruments"] == pop["instruments"]
     assert blues["instruments_ok"] and blues["midi_equal"] and blues["midi_note_differences"] == 0
     assert pop["tempo_map"] == [[0, 100.0], [2, 120.0]] and pop["section_tempo_ok"]
     assert pop["form"] == [["verse", 2], ["chorus", 2]] and pop["requested_key"] == "B major"
