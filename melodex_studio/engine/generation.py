@@ -106,6 +106,7 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     except Cancelled:
         raise CancelledError("generation cancelled; nothing was changed") from None
     song = T.decode(res.tokens, header)
+    fitted = _playable(song)
     song.title = (prompt or plan.genre or "Untitled")[:60]
     song.key = plan.key
     song.tempo_map = plan.tempo_map()  # per-section tempi ("chorus 8 at 128 bpm") start at their sections
@@ -116,11 +117,21 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
     song.generation = {
         "prompt": prompt, "seed": seed, "device": str(dev), "temperature": temperature, "top_p": top_p,
         "structure_model": {"sha256": info["sha256"], "name": Path(info["path"]).stem},
-        "tokens_tensor": TOKENS_TENSOR, "tokens": len(res.tokens), "sampled_tokens": res.sampled,
+        "tokens_tensor": TOKENS_TENSOR, "tokens": len(res.tokens), "sampled_tokens": res.sampled, "fitted_notes": fitted,
         "timings": {"load_model_s": round(t_load, 4), "structure_s": round(res.seconds, 4)},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return song, {TOKENS_TENSOR: np.asarray(res.tokens, dtype=np.int32)}
+
+
+def _playable(song: Song) -> int:
+    """What the model wrote, made playable as written: every note in its instrument's range and melody and bass one
+    note at a time (``song.idiom.fit_parts``), and tracks that share a MIDI channel holding what that channel plays
+    (``resolve_channel_overlaps``), so that the exported MIDI is the document. Returns how many notes changed."""
+    from ..song.idiom import fit_parts
+    from ..song.model import resolve_channel_overlaps
+
+    return fit_parts(song) + resolve_channel_overlaps(song.tracks)
 
 
 def song_header(song: Song, plan_overrides: dict | None = None):
@@ -188,6 +199,7 @@ def regenerate(song: Song, section: str | int, track: str | None = None, seed: i
     except Cancelled:
         raise CancelledError("regeneration cancelled; nothing was changed") from None
     new = T.decode(res.tokens, header)
+    _playable(new)
     start, end = song.section_ticks(sec)
     targets = [tr] if tr is not None else list(song.tracks)
     notes = {t.id: new.tracks[song.tracks.index(t)].notes_in(start, end) for t in targets}
