@@ -416,6 +416,9 @@ class ProjectSession:
                           frozenset(take.notes), frozenset({take.id}))
 
         def switch(song: Song) -> None:
+            from .partial_decode import takes_by_section
+
+            before = {tid: takes_by_section(song, tid) for tid in take.notes}  # what the cached stems were made of
             if is_render_take(take):
                 song.active_takes[chosen_key(take.section_id, take.track_id)] = take.id
                 start, end = song.section_ticks(song.section(take.section_id))
@@ -423,15 +426,18 @@ class ProjectSession:
                     song.replace_notes(take.track_id, start, end, take.notes[take.track_id])
             else:
                 song.activate_take(take.id)
-            self._refresh_stems(song, list(take.notes))
+            self._refresh_stems(song, list(take.notes), before)
 
         return self._change(info, switch)
 
-    def _refresh_stems(self, song: Song, track_ids: Iterable[str]) -> None:
+    def _refresh_stems(self, song: Song, track_ids: Iterable[str], before: dict | None = None) -> None:
         """Put the current stem of each track into the audio cache: from the cache, this session's memo of
-        earlier stems, or decoded from the takes when every section has one (else the track has none)."""
+        earlier stems, or decoded from the takes when every section has one (else the track has none); with
+        ``before`` (``partial_decode.takes_by_section`` of the song the held stems were made from), only the
+        sections whose take changed are decoded and spliced into the held stem."""
         from .jobs import CancelToken
 
+        held = {**self._stem_memo, **self.audio}
         for tid in track_ids:
             name = stem_name(song, tid)
             for n in [n for n in self.audio if n.split(".", 1)[0] == tid and n != name]:
@@ -442,7 +448,7 @@ class ProjectSession:
                 self.audio[name] = self._stem_memo[name]
                 continue
             stems, _ = ops.decode_current(JobContext(CancelToken(), device=self.device), song, self.tensors, [tid],
-                                          set(self.audio), self.diffusion)
+                                          held, self.diffusion, before)
             self.audio.update(stems)
         while len(self._stem_memo) > 32:
             self._stem_memo.pop(next(iter(self._stem_memo)))

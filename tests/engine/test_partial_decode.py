@@ -76,3 +76,32 @@ def test_a_variation_with_the_takes_own_seed_keeps_the_stems_unchanged(session):
     after = _stems(session)
     for tid in before:
         np.testing.assert_array_equal(after[tid], before[tid])
+
+
+def test_switching_back_to_a_render_take_decodes_only_its_section(session, monkeypatch):
+    from melodex_studio.engine import render_takes
+    from melodex_studio.engine.render_takes import current_take
+
+    song = session.song
+    bass = song.tracks[0]
+    take_a = current_take(song, "verse", bass.id)
+    stem_a = _stems(session)[bass.id]
+    step = min(take_a.params["state"]["steps_recorded"])  # take A may itself be a variation (later steps only)
+    session.run(session.vary("verse", step, seed=take_a.seed + 1, take=take_a.id))  # take B plays now
+    assert current_take(session.song, "verse", bass.id).id != take_a.id
+    session._stem_memo.clear()  # take A's stem is no longer held: switching back must decode
+
+    def whole_decode(*_a, **_k):
+        raise AssertionError("the whole track was decoded")
+
+    monkeypatch.setattr(render_takes, "decode_takes", whole_decode)
+    session.use_take(take_a.id)
+    back = _stems(session)[bass.id]
+    sr = song.sample_rate
+    a, b = (song.tempo_map.tick_to_sample(t, sr) for t in song.section_ticks(song.section("verse")))
+    reach = int(0.7 * sr)
+    np.testing.assert_array_equal(back[: a - reach], stem_a[: a - reach])  # outside: untouched
+    np.testing.assert_array_equal(back[b + reach:], stem_a[b + reach:])
+    inner = slice(a + reach, b - reach)
+    assert np.abs(back[inner] - stem_a[inner]).max() < 1e-4  # take A's verse again
+    assert np.sum((back - stem_a) ** 2) / np.sum(stem_a ** 2) < 10 ** (-20 / 10)
