@@ -24,7 +24,11 @@ def _pin_the_soundfont(tmp_path_factory):
     its own user config dir (platformdirs honours XDG_CONFIG_HOME) whose settings name the bundled font, so
     neither the system font nor the developer's own settings reach a test, and subprocesses inherit it.
     """
-    from melodex_studio.render.soundfont import SETTINGS_FILE, SETTINGS_KEY, find_soundfont
+    from melodex_studio.render.soundfont import (
+        SETTINGS_FILE,
+        SETTINGS_KEY,
+        find_soundfont,
+    )
 
     config = tmp_path_factory.mktemp("config")
     (config / "melodex-studio").mkdir()
@@ -42,3 +46,17 @@ def _private_user_data(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MELODEX_DATA_DIR", str(tmp_path_factory.mktemp("user-data")))
         yield
+
+
+@pytest.fixture(scope="module")
+def tiny_structure(tmp_path_factory) -> str:
+    """The path of an untrained tiny structure model (seeded): fast generation for tests of what surrounds it."""
+    import torch
+
+    from melodex_studio.structure.checkpoint import save_checkpoint
+    from melodex_studio.structure.transformer import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "structure.safetensors"
+    save_checkpoint(build_model("tiny"), path)
+    return str(path)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import torch
-
 from melodex_studio.cli import main
 from melodex_studio.eval.song_eval import estimate_key, max_polyphony, read_prompts
 from melodex_studio.song.model import Key, Note, Song, Track
@@ -16,8 +13,6 @@ from melodex_studio.song.ranges import (
     instrument_range,
     out_of_range,
 )
-from melodex_studio.structure.checkpoint import save_checkpoint
-from melodex_studio.structure.transformer import build_model
 
 FIELDS = {"prompt", "seed", "tempo_bpm", "requested_bpm", "tempo_ok", "tempo_map", "section_tempo_ok", "meter",
           "requested_meter", "meter_ok", "key", "requested_key", "key_ok", "ends_on_tonic", "form", "requested_form",
@@ -25,14 +20,6 @@ FIELDS = {"prompt", "seed", "tempo_bpm", "requested_bpm", "tempo_ok", "tempo_map
           "chords_shorter_than_beat", "melody_chord_tones", "melody_strong_notes", "bass_roots", "bass_downbeats",
           "max_polyphony", "monophonic_ok", "out_of_range", "out_of_range_notes", "notes", "backbeat", "midi_equal",
           "midi_note_differences", "baseline_melody_chord_tones", "seconds"}
-
-
-@pytest.fixture(scope="module")
-def tiny_structure(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("models") / "structure.safetensors"
-    save_checkpoint(build_model("tiny"), path)
-    return str(path)
 
 
 def test_eval_songs_json_report(tiny_structure, tmp_path, capsys):

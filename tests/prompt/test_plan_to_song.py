@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import mido
 import pytest
-import torch
 
 from melodex_studio.engine.generation import generate_song
 from melodex_studio.io.midi import export_midi
 from melodex_studio.prompt.parse import parse_prompt
-from melodex_studio.structure.checkpoint import save_checkpoint
-from melodex_studio.structure.transformer import build_model
-
-
-@pytest.fixture(scope="module")
-def tiny_structure(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("models") / "structure.safetensors"
-    save_checkpoint(build_model("tiny"), path)
-    return str(path)
 
 
 def _midi_tempi(path) -> list[tuple[int, float]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import mido
 import pytest
-import torch
 
 from melodex_studio.engine.generation import generate_song
 from melodex_studio.eval.song_eval import midi_equals_document, midi_notes
@@ -20,16 +19,6 @@ from melodex_studio.song.model import (
     resolve_channel_overlaps,
     resolve_overlaps,
 )
-from melodex_studio.structure.checkpoint import save_checkpoint
-from melodex_studio.structure.transformer import build_model
-
-
-@pytest.fixture(scope="module")
-def tiny_structure(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("models") / "structure.safetensors"
-    save_checkpoint(build_model("tiny"), path)
-    return str(path)
 
 
 def test_kit_and_percussion_on_channel_ten_are_resolved_as_the_export_plays_them():
