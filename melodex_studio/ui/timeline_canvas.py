@@ -459,7 +459,10 @@ class ArrangementCanvas(QAbstractScrollArea):
             if c.start_tick + c.duration_ticks < t0 or c.start_tick > t1:
                 continue
             x0, x1 = self.x_of(c.start_tick), self.x_of(c.start_tick + c.duration_ticks)
-            if x1 - x0 < 14:  # too dense to read: the symbols appear when zoomed in
+            if x1 - x0 < 14:  # too dense to read: a short tick per chord change, the symbols when zoomed in
+                if x1 - x0 >= 3:
+                    p.setPen(QPen(Theme.color("line"), 1))
+                    p.drawLine(QPointF(round(x0) + 0.5, top + CHORD_H / 2 - 3), QPointF(round(x0) + 0.5, top + CHORD_H / 2 + 3))
                 continue
             p.setPen(QPen(Theme.color("line"), 1))
             p.drawLine(QPointF(round(x0) + 0.5, top + 4), QPointF(round(x0) + 0.5, top + CHORD_H - 4))
