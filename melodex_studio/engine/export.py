@@ -48,3 +48,21 @@ def export_project(ctx: JobContext, song: Song, tensors: dict, audio: dict, rend
     report = export_all(song, renderer=renderer, rendered=rendered, section=section, track_ids=track_ids,
                         progress=ctx.stage("export"), cancel=ctx.token, diffusion=opts, **kwargs)
     return Proposal("export", "Export", info={"report": report, "from_cache": rendered is not None})
+
+
+def file_base(name: str, fallback: str = "Untitled") -> str:
+    """A file-name-safe base for exported files (``io.audio.safe_name``, spaces kept)."""
+    from ..io.audio import safe_name
+
+    return safe_name(name, fallback).replace("_", " ")
+
+
+def planned_stem_paths(song: Song, stems_dir, project_name: str, fmt: str) -> list:
+    """The paths ``export_project`` writes the song's stems to (its audible tracks, in order), before it runs."""
+    from pathlib import Path
+
+    from ..io.audio import stem_file_names
+    from .rendering import stem_names
+
+    names = stem_names(song, [t.id for t in song.audible_tracks()])
+    return [Path(stems_dir) / n for n in stem_file_names(project_name, list(names.values()), fmt)]

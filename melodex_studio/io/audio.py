@@ -137,6 +137,13 @@ def safe_name(text: str, fallback: str = "untitled", max_len: int = 80) -> str:
     return t[:max_len].rstrip("._ ") or fallback
 
 
+def stem_file_names(project_name: str, track_names: list[str], fmt: str) -> list[str]:
+    """The file names ``export_stems`` gives stems of these tracks, in order: ``{project}_{NN:02d}_{track}.{fmt}``."""
+    project = safe_name(project_name, "project")
+    fmt = fmt.lower().lstrip(".")
+    return [f"{project}_{i:02d}_{safe_name(name, 'track')}.{fmt}" for i, name in enumerate(track_names, start=1)]
+
+
 def export_stems(directory: str | Path, project_name: str, stems: dict[str, np.ndarray], sample_rate: int,
                  bits: int = 24, fmt: str = "wav", dither: bool = True, rate: int | None = None) -> list[Path]:
     """Write one file per track into ``directory`` (created if needed), all of the same length and starting at 0.
@@ -161,12 +168,12 @@ def export_stems(directory: str | Path, project_name: str, stems: dict[str, np.n
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise AudioError(f"cannot create the stems folder {out_dir}: {e.strerror or e}") from e
-    project = safe_name(project_name, "project")
     paths = []
-    for i, (name, a) in enumerate(arrays.items(), start=1):
+    names = stem_file_names(project_name, list(arrays), fmt)
+    for i, (a, file_name) in enumerate(zip(arrays.values(), names), start=1):
         padded = np.zeros((frames, a.shape[1]), dtype=np.float32)
         padded[: a.shape[0]] = a
-        p = out_dir / f"{project}_{i:02d}_{safe_name(name, 'track')}.{fmt}"
+        p = out_dir / file_name
         write_audio(p, padded, sample_rate, bits=bits, dither=dither, rate=rate, seed=DITHER_SEED + i)
         paths.append(p)
     return paths

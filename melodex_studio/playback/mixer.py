@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -69,6 +69,13 @@ class Levels:
         """Gain, pan, mute and solo of ``song``'s tracks, by the rules of ``mix.mixer.mix_stems``."""
         audible = {t.id for t in song.audible_tracks()}
         return cls({t.id: track_gains(t) for t in song.tracks if t.id in audible}, float(trim))
+
+    def trying(self, song: Song, track_id: str, **values) -> Levels:
+        """These levels with ``track_id`` at other mixer ``values`` (gain_db, pan) than ``song`` holds: what a
+        fader drag plays before the document changes. A silent (muted, not soloed) track stays silent."""
+        if track_id not in self.gains:
+            return self
+        return Levels({**self.gains, track_id: track_gains(replace(song.track(track_id), **values))}, self.trim)
 
 
 def headroom_trim(peak: float) -> float:

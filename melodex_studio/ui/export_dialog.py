@@ -189,13 +189,13 @@ class ExportDialog(QDialog):
         return self.scope.currentData()
 
     def _base(self) -> str:
-        from ..io.audio import safe_name
+        from ..engine.export import file_base
 
         name = self.name.text().strip() or "Untitled"
         i = self.section_index()
         if i is not None:
             name += f" - {self.host.session.song.sections[i].label}"
-        return safe_name(name, "Untitled").replace("_", " ")
+        return file_base(name)
 
     def kwargs(self) -> dict:
         """The ``session.export`` arguments of the current choices."""
@@ -220,17 +220,12 @@ class ExportDialog(QDialog):
 
     def planned(self) -> list[Path]:
         """Every file the export writes with the current choices, in the order it writes them."""
-        from ..engine.rendering import stem_names
-        from ..io.audio import safe_name
+        from ..engine.export import planned_stem_paths
 
         k = self.kwargs()
         paths = [Path(k[key]) for key in ("midi", "wav") if key in k]
         if "stems_dir" in k:
-            song = self.host.session.song
-            names = stem_names(song, [t.id for t in song.audible_tracks()])
-            prefix = safe_name(k["project_name"], "project")
-            paths += [Path(k["stems_dir"]) / f"{prefix}_{n:02d}_{safe_name(name, 'track')}.{k['fmt']}"
-                      for n, name in enumerate(names.values(), start=1)]
+            paths += planned_stem_paths(self.host.session.song, k["stems_dir"], k["project_name"], k["fmt"])
         return paths
 
     def update_summary(self) -> None:

@@ -9,7 +9,6 @@ thread from the mixer's copy of what it delivered, never in the audio callback.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import MelodexError
-from ..mix.mixer import track_gains
+from ..playback.meters import short_term_lufs, true_peak_dbtp
 from ..playback.mixer import Levels
 
 GAIN_MIN_DB, GAIN_MAX_DB = -60.0, 12.0  # fader range; steps of 0.5 dB
@@ -299,13 +298,8 @@ class MixerView(QWidget):
         """Play the track with ``values`` (gain_db, pan) now, without changing the document (a drag)."""
         if self.player is None:
             return
-        song = self.session.song
-        levels = Levels.of(song, self.player.mixer.levels.trim)
-        if track_id in levels.gains:
-            gains = dict(levels.gains)
-            gains[track_id] = track_gains(replace(song.track(track_id), **values))
-            levels = Levels(gains, levels.trim)
-        self.player.set_levels(levels)
+        self.player.set_levels(Levels.of(self.session.song, self.player.mixer.levels.trim).trying(
+            self.session.song, track_id, **values))
 
     # --- meters ----------------------------------------------------------------------------------------
     def update_meters(self) -> None:
@@ -322,8 +316,6 @@ class MixerView(QWidget):
 
     def measure(self) -> None:
         """Short-term loudness of the last 3 s and the true peak of what was played since the last call."""
-        from ..mix.loudness import true_peak_dbtp
-
         mixer = self.player.mixer
         rate = mixer.sample_rate
         recent = mixer.recent(int(LUFS_WINDOW_S * rate))
@@ -336,20 +328,3 @@ class MixerView(QWidget):
     def close_view(self) -> None:
         self.timer.stop()
         self._unsubscribe()
-
-
-def short_term_lufs(audio, sample_rate: int) -> float:
-    """Loudness of ``audio`` (frames, 2) as one 3-second block (EBU R128 short-term), LUFS; -inf when silent or
-    shorter than 0.4 s."""
-    import numpy as np
-    import pyloudnorm
-
-    if len(audio) < int(0.4 * sample_rate) + 1 or not np.any(audio):
-        return -math.inf
-    block = (len(audio) - 0.5) / sample_rate  # one block over all of it (block * rate must not round above)
-    meter = pyloudnorm.Meter(sample_rate, block_size=block)
-    try:
-        with np.errstate(divide="ignore"):
-            return float(meter.integrated_loudness(np.asarray(audio, np.float64)))
-    except ValueError:  # pyloudnorm refused the length
-        return -math.inf

@@ -261,12 +261,11 @@ class WaveformView(QWidget):
     def _mixed(song, stems: dict) -> tuple[np.ndarray | None, int]:
         if not stems:
             return None, song.sample_rate
-        from ..mix.mixer import mix_stems
+        from ..playback.mixer import mix_song
 
         frames = max(len(a) for a in stems.values())
         same = {k: (a if len(a) == frames else np.pad(a, ((0, frames - len(a)), (0, 0)))) for k, a in stems.items()}
-        _, mix = mix_stems(song, same)
-        return mix, song.sample_rate
+        return mix_song(song, same)[1], song.sample_rate
 
     # --- drawing ---------------------------------------------------------------------------------------
     def _ensure_plot(self) -> bool:
