@@ -71,13 +71,13 @@ def clip_wav(song: Song, audio: dict, section_id: str, track_id: str, folder: Pa
     """Write the clip's dry stem (the track's current stem in the audio cache, cut to the section) as a WAV
     file; None when the track has no current stem."""
     from ..io.audio import write_audio
-    from .proposals import stem_name
+    from .proposals import stem_array, stem_name
 
     name = stem_name(song, track_id)
     if name is None or name not in audio:
         return None
     a = audio[name]
-    stem = np.asarray(a.array() if hasattr(a, "array") else a, dtype=np.float32)
+    stem = np.asarray(stem_array(a), dtype=np.float32)
     a0, b0 = song.section_ticks(song.section(section_id))
     s0, s1 = song.tick_to_sample(a0), song.tick_to_sample(b0)
     if s0 >= len(stem):

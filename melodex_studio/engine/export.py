@@ -8,7 +8,7 @@ import numpy as np
 from ..render.soundfont import RenderResult
 from ..song import Song
 from .jobs import JobContext
-from .proposals import Proposal, stem_name
+from .proposals import Proposal, stem_array, stem_name
 
 
 def cached_render(song: Song, audio: dict) -> RenderResult | None:
@@ -19,7 +19,7 @@ def cached_render(song: Song, audio: dict) -> RenderResult | None:
         if name is None or name not in audio:
             return None
         a = audio[name]
-        stems[t.id] = np.array(a.array() if hasattr(a, "array") else a, dtype=np.float32, copy=True)
+        stems[t.id] = np.array(stem_array(a), dtype=np.float32, copy=True)
     if not stems:
         return None
     frames = max(a.shape[0] for a in stems.values())

@@ -14,7 +14,7 @@ from ..render.soundfont import RenderResult
 from ..song import Section, Song
 from .diffusion_render import DiffusionOptions
 from .jobs import JobContext
-from .proposals import Proposal, cache_stem, new_entries, stem_name, stems_of_track
+from .proposals import Proposal, cache_stem, new_entries, stem_array, stem_name, stems_of_track
 
 
 def _opts(ctx: JobContext, opts: DiffusionOptions | None) -> DiffusionOptions:
@@ -81,7 +81,7 @@ def _patch_stems(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence
         old = audio.get(stem_key(song, tid, before[tid]))
         changed = changed_sections(song, tensors, before[tid], tid)
         if old is not None and changed == []:
-            out[tid] = old.array() if hasattr(old, "array") else old  # the same sound under new take ids
+            out[tid] = stem_array(old)  # the same sound under new take ids
         elif old is not None and changed is not None and can_patch(dr, song, old, changed):
             plans[tid] = (old, changed)
     if not plans:

@@ -72,7 +72,9 @@ def stem_key(song: Song, track_id: str, before: dict[str, str | None]) -> str | 
 
 
 def _stem_array(stem) -> np.ndarray:
-    return np.asarray(stem.array() if hasattr(stem, "array") else stem, dtype=np.float32)
+    from .proposals import stem_array
+
+    return np.asarray(stem_array(stem), dtype=np.float32)
 
 
 def can_patch(dr, song: Song, old_stem, changed: Sequence[Section]) -> bool:

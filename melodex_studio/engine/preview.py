@@ -29,7 +29,7 @@ import numpy as np
 
 from ..song import Note, Song, Track
 from ..song.model import EXPRESSION, SUSTAIN, VOLUME
-from .proposals import stem_name
+from .proposals import stem_array, stem_name
 
 NOTE_SECONDS = 0.5  # how long an auditioned note is held (drums: struck and left to ring)
 NOTE_TAIL_SECONDS = 1.0  # the most release tail an auditioned note keeps
@@ -65,8 +65,7 @@ def _note_counts(track: Track) -> Counter:
 
 def _resample(audio, rate_in: int, rate_out: int) -> np.ndarray:
     """A cached stem (an array, or a project's still-encoded ``CachedStem``) at ``rate_out``."""
-    if hasattr(audio, "array"):  # io.project.CachedStem: decoded on first use
-        audio = audio.array()
+    audio = stem_array(audio)
     if rate_in == rate_out:
         return np.asarray(audio, np.float32)
     import soxr

@@ -61,6 +61,12 @@ def cache_stem(audio) -> np.ndarray:
     return q
 
 
+def stem_array(value) -> np.ndarray:
+    """The audio of an audio-cache entry: an array as it is, or a project's still-encoded ``io.project.CachedStem``
+    decoded (on its first use)."""
+    return value.array() if hasattr(value, "array") else value
+
+
 def stem_name(song: Song, track_id: str) -> str | None:
     """The audio-cache name of ``track_id``'s dry stem decoded from its current render takes, or None when a
     section of the song has no current render take for the track (then no decoded stem can be current)."""

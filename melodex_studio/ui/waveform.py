@@ -216,7 +216,7 @@ class WaveformView(QWidget):
     def feed_from_session(self) -> None:
         """The session's decoded stems of the current takes (each track that has one), mixed with its mixer
         settings; no audio when no track has one. Recomputed only when the stems or the mixer changed."""
-        from ..engine.proposals import stem_name
+        from ..engine.proposals import stem_array, stem_name
 
         s = self._session
         if s is None:
@@ -230,7 +230,7 @@ class WaveformView(QWidget):
         for tid, name in names.items():
             a = s.audio.get(name) if name else None
             if a is not None:
-                stems[tid] = a.array() if hasattr(a, "array") else a
+                stems[tid] = stem_array(a)
         mixer = tuple((t.id, t.gain_db, t.pan, t.mute, t.solo) for t in song.tracks)
         key = (tuple(sorted((k, id(v)) for k, v in stems.items())), mixer, song.sample_rate)
         if key == self._audio_key:
