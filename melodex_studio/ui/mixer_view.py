@@ -9,6 +9,8 @@ thread from the mixer's copy of what it delivered, never in the audio callback.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
@@ -26,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import MelodexError
-from ..playback.meters import short_term_lufs, true_peak_dbtp
 from ..playback.mixer import Levels
+
+_METERS = "melodex_studio.playback.meters"  # imports pyloudnorm and scipy (~2 s): not at the window's start
 
 GAIN_MIN_DB, GAIN_MAX_DB = -60.0, 12.0  # fader range; steps of 0.5 dB
 METER_FLOOR_DB = -60.0
@@ -233,6 +236,20 @@ class MasterStrip(QFrame):
         self.true_peak.setStyleSheet("")
 
 
+_loading: list[threading.Thread] = []
+
+
+def load_meters_in_background() -> threading.Thread:
+    """Import ``playback.meters`` on a daemon thread (once); the GUI thread keeps running meanwhile."""
+    if not _loading:
+        import importlib
+
+        _loading.append(threading.Thread(target=importlib.import_module, args=(_METERS,), daemon=True,
+                                         name="melodex-meters-import"))
+        _loading[0].start()
+    return _loading[0]
+
+
 class MixerView(QWidget):
     """See the module docstring. ``player`` is the window's ``playback.player.Player`` (None: no meters)."""
 
@@ -315,7 +332,13 @@ class MixerView(QWidget):
             self.measure()
 
     def measure(self) -> None:
-        """Short-term loudness of the last 3 s and the true peak of what was played since the last call."""
+        """Short-term loudness of the last 3 s and the true peak of what was played since the last call. The
+        loudness code (pyloudnorm, scipy) is imported on a thread the first time; until then nothing is measured."""
+        meters = sys.modules.get(_METERS) if not (_loading and _loading[0].is_alive()) else None
+        if meters is None:
+            load_meters_in_background()
+            return
+        short_term_lufs, true_peak_dbtp = meters.short_term_lufs, meters.true_peak_dbtp
         mixer = self.player.mixer
         rate = mixer.sample_rate
         recent = mixer.recent(int(LUFS_WINDOW_S * rate))

@@ -114,6 +114,9 @@ def test_meters_loudness_and_true_peak_follow_what_was_played(mixer_window):
     view.update_meters()
     assert view.strips[0].meter.level > 0.01 and view.strips[2].meter.level == 0.0
     assert view.master.meter.level == pytest.approx(float(np.abs(out).max()), rel=1e-6)
+    from melodex_studio.ui.mixer_view import load_meters_in_background
+
+    load_meters_in_background().join(60)  # the loudness code is imported on a thread (not at the window's start)
     view.measure()
     window3 = out[-3 * rate:].astype(np.float64)
     lufs = pyloudnorm.Meter(rate, block_size=3.0).integrated_loudness(window3)
