@@ -3,6 +3,7 @@ the diffusion renderer's steps, strength, seed and device. A helper module: it r
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..engine.diffusion_render import DiffusionOptions
 
@@ -27,11 +28,22 @@ def diffusion_options(args: argparse.Namespace) -> DiffusionOptions:
 
 
 def chosen_renderer(args: argparse.Namespace, renders_audio: bool = True) -> str:
-    """The renderer a command uses: the one asked for, else the SoundFont renderer.
+    """The renderer a command uses: the one asked for, else the SoundFont renderer, or the diffusion renderer
+    (our own models, torch only) when a command that writes audio cannot make a SoundFont render here (no
+    tinysoundfont package, as after a plain ``pip install .`` on Linux, or no SoundFont): one line on stderr
+    says so.
 
     The default is the better-sounding renderer (issue 18): the diffusion renderer loses the realism panel of
     `melodex eval renderer` to the SoundFont render (no decays, band-limited to 12 kHz, hiss in rests; see
-    models/renderer-small.md), so it is one flag away (``--renderer diffusion``) until it wins that panel.
-    ``renders_audio`` is kept for the callers: a command that writes no audio needs no models either way."""
-    del renders_audio
-    return args.renderer or "soundfont"
+    models/renderer-small.md), so it is one flag away (``--renderer diffusion``) until it wins that panel."""
+    if args.renderer:
+        return args.renderer
+    if renders_audio:
+        from ..render.soundfont_fallback import soundfont_problem
+
+        problem = soundfont_problem(getattr(args, "soundfont", None))
+        if problem is not None:
+            print(f"melodex: {problem}; rendering with the diffusion renderer instead (slower; "
+                  "`melodex doctor` says how to get the SoundFont render)", file=sys.stderr)
+            return "diffusion"
+    return "soundfont"

@@ -7,7 +7,6 @@ device is found as the status bar finds it (``detect_device``), package versions
 """
 from __future__ import annotations
 
-import importlib.util
 import platform
 import re
 import sys
@@ -114,12 +113,16 @@ def check_soundfont() -> list[Check]:
 
     out = []
     fix_sf = "install an MIT General MIDI SoundFont: Debian/Ubuntu `sudo apt-get install fluid-soundfont-gm`"
-    if importlib.util.find_spec("tinysoundfont") is None:
-        out.append(Check("SoundFont synthesiser", MISSING, "the tinysoundfont package is not installed: no audio "
-                         "(every render starts from the SoundFont render)", "pip install --no-deps tinysoundfont",
-                         essential=True))
+    # numpy and mido only; no torch
+    from ..render.soundfont_fallback import synth_installed
+
+    if not synth_installed():
+        out.append(Check("SoundFont synthesiser", MISSING, "the tinysoundfont package is not installed: `melodex` "
+                         "renders with the diffusion renderer instead (slower, levelled to plain tones of the notes); "
+                         "the SoundFont render and the studio's SoundFont previews need it",
+                         "pip install --no-deps tinysoundfont (its PyAudio requirement is not used; packaging/README.md)"))
     try:
-        from ..render.soundfont import find_soundfont  # numpy and mido only; no torch
+        from ..render.soundfont import find_soundfont
 
         path = find_soundfont()
     except AudioError as e:

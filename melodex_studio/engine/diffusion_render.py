@@ -5,7 +5,8 @@ previous section as known context, at the codec's rate; the mono result is resam
 song's rate and returned as a centred stereo stem (the mixer pans it). With ``strength`` < 1 every track
 starts from the latent of its SoundFont render (SDEdit: 0 keeps the SoundFont audio as the codec hears
 it, 1 renders from noise). Every decoded track is then levelled section by section to the loudness of its
-SoundFont render (the score's velocities as a sampler plays them), with its true peak held under -1 dBTP
+SoundFont render (the score's velocities as a sampler plays them; plain tones of the notes where no SoundFont
+render can be made, ``render.soundfont_fallback``), with its true peak held under -1 dBTP
 (``mix.leveling``), so that a mix keeps its balance whichever renderer made the stems. Progress is reported
 per denoiser step; cancel is checked at every step.
 """
@@ -85,7 +86,7 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     per_section = opts.steps if opts.strength >= 1.0 else max(1, int(np.ceil(opts.steps * opts.strength)))
     record = opts.record_steps if opts.record_steps is not None else record_default(per_section)
     settings = RenderSettings(steps=opts.steps, guidance=opts.guidance, seed=opts.seed, record_steps=tuple(record))
-    refs = reference_renders(song, [t.id for t in tracks], dr.sample_rate, soundfont, cancel) \
+    refs = reference_renders(song, [t.id for t in tracks], dr.sample_rate, soundfont, cancel, opts.strength >= 1.0) \
         if decode or opts.strength < 1.0 else {}
     n_sections = 1 if sec is not None else max(1, len(song.sections))
     start = 0 if sec is None else song.tempo_map.tick_to_sample(song.section_ticks(sec)[0], dr.sample_rate)
@@ -132,12 +133,17 @@ def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, r
 
 
 def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont: str | os.PathLike | None = None,
-                      cancel: Cancel | None = None) -> dict[str, np.ndarray]:
+                      cancel: Cancel | None = None, stand_in: bool = True) -> dict[str, np.ndarray]:
     """Stereo (frames, 2) dry SoundFont renders of ``track_ids`` over the whole song at ``rate`` (sample 0 = the
     song's start): the level references of every diffusion stem, and (their channel mean) the start latents of
-    an SDEdit render."""
+    an SDEdit render. ``stand_in``: without a SoundFont synthesiser or SoundFont, plain tones of the notes
+    (``render.soundfont_fallback``) are the level references; an SDEdit render (strength < 1) needs the real one."""
     if not track_ids:
         return {}
+    if stand_in:
+        from ..render.soundfont_fallback import level_references
+
+        return level_references(song, track_ids, rate, soundfont, cancel)
     sf = SoundFontRenderer(soundfont, sample_rate=rate).render(song, list(track_ids), cancel=cancel)
     return dict(sf.stems)
 
