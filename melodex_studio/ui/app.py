@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         window.open_project(args.project)
     elif not args.smoke_test:
         QTimer.singleShot(0, window.offer_untitled_recovery)
-    if not args.smoke_test:  # the first start shows what works on this machine (the smoke test changes no setting)
-        from .first_run import show_first_run
+    if not args.smoke_test:  # the first start shows what works on this machine (the smoke test changes no setting);
+        # its checks run on a thread: the window is usable meanwhile
+        from .first_run import show_first_run_later
 
-        QTimer.singleShot(0, lambda: setattr(window, "first_run_dialog", show_first_run(window, theme=theme)))
+        QTimer.singleShot(0, lambda: show_first_run_later(window, theme=theme))
     if args.smoke_test:
         QTimer.singleShot(200, app.quit)
         app.exec()

@@ -4,9 +4,10 @@ missing: the same check as ``melodex doctor`` (``engine.checks``)."""
 from __future__ import annotations
 
 import re
+import threading
 from html import escape
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from ..engine.checks import Check, essentials_ok, run_checks
@@ -66,13 +67,38 @@ class FirstRunDialog(QDialog):
         self.resize(640, self.sizeHint().height())
 
 
-def show_first_run(parent: QWidget, settings: QSettings | None = None, theme: str = "dark") -> FirstRunDialog | None:
+def show_first_run(parent: QWidget, settings: QSettings | None = None, theme: str = "dark",
+                   checks: list[Check] | None = None) -> FirstRunDialog | None:
     """Show the page once: the first time it is called for ``settings`` (default: the app's QSettings)."""
     settings = settings if settings is not None else QSettings()
     if settings.value(SETTING, False, type=bool):
         return None
-    dlg = FirstRunDialog(parent, theme=theme)
+    dlg = FirstRunDialog(parent, checks=checks, theme=theme)
     settings.setValue(SETTING, True)
     settings.sync()
     dlg.show()
     return dlg
+
+
+class _Delivery(QObject):
+    done = Signal(object)  # the checks, emitted on the worker thread, received on the GUI thread
+
+
+def show_first_run_later(window: QWidget, theme: str = "dark") -> None:
+    """``show_first_run`` without holding up the window: the checks (model hashes, audio devices, packages: about
+    half a second) run on a worker thread and the page opens when they are done, as ``window.first_run_dialog``.
+    ``window.first_run_state``: 'checking', then 'shown' or 'skipped' (not the first start)."""
+    if QSettings().value(SETTING, False, type=bool):
+        window.first_run_state = "skipped"
+        return
+    window.first_run_state = "checking"
+    delivery = _Delivery(window)
+
+    def show(checks) -> None:
+        window.first_run_dialog = show_first_run(window, theme=theme, checks=checks)
+        window.first_run_state = "shown" if window.first_run_dialog is not None else "skipped"
+        delivery.deleteLater()
+
+    delivery.done.connect(show, Qt.ConnectionType.QueuedConnection)
+    threading.Thread(target=lambda: delivery.done.emit(run_checks()), name="melodex-first-run-checks",
+                     daemon=True).start()

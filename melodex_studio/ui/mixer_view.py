@@ -285,13 +285,18 @@ class MixerView(QWidget):
     def refresh(self) -> None:
         """One strip per track, showing the song's values."""
         tracks = self.session.song.tracks
-        if [s.track_id for s in self.strips] != [t.id for t in tracks]:
-            for s in self.strips:
+        if [s.track_id for s in self.strips] != [t.id for t in tracks]:  # the strips there are take the new
+            for s in self.strips[len(tracks):]:  # tracks in order (a new song: no widgets rebuilt), more are made
                 self._row.removeWidget(s)
                 s.deleteLater()
-            self.strips = [ChannelStrip(self, t) for t in tracks]
-            for i, s in enumerate(self.strips):
-                self._row.insertWidget(i, s)
+            del self.strips[len(tracks):]
+            for s, t in zip(self.strips, tracks):
+                if s.track_id != t.id:
+                    s.track_id = t.id
+                    s.meter.reset()
+            for i, t in enumerate(tracks[len(self.strips):], start=len(self.strips)):
+                self.strips.append(ChannelStrip(self, t))
+                self._row.insertWidget(i, self.strips[-1])
         for s, t in zip(self.strips, tracks):
             s.show_track(t)
 

@@ -7,7 +7,9 @@ turned into signals for ``timeline.Timeline``, which owns the selection and talk
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+import time
+
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF, QStaticText
 from PySide6.QtWidgets import QAbstractScrollArea
 
@@ -23,6 +25,8 @@ EDGE_PX = 5  # how near a section edge a press grabs the edge (resize)
 GRIP_W = 14  # the drag-out handle at the right end of a section block
 TILE_W = 256  # width of a cached note tile, logical pixels of the content
 MAX_TILES = 2048  # cached note tiles (least recently used go first)
+RASTER_BUDGET_S = 0.004  # GUI-thread CPU one paint spends rasterising note tiles; the other lanes follow in later
+# turns of the event loop (after a new song every lane is new: the window stays responsive meanwhile)
 
 
 class ArrangementCanvas(QAbstractScrollArea):
@@ -61,6 +65,11 @@ class ArrangementCanvas(QAbstractScrollArea):
         self._texts: dict[tuple[str, int], QStaticText] = {}  # elided clip labels
         self._images: dict[tuple, object] = {}  # note tiles by (track, zoom, tile, lane height, colour, dpr)
         self._styles: dict[int, tuple] = {}  # clip pens and brushes by colour
+        self._raster_cpu = 0.0  # CPU seconds this paint has spent rasterising tiles
+        self._raster_budget = RASTER_BUDGET_S
+        self._deferred: set[str] = set()  # tracks whose tiles wait for a later turn of the event loop
+        self._fill_timer = QTimer(self, singleShot=True, interval=0)
+        self._fill_timer.timeout.connect(self._fill_deferred)
         self._drag: tuple[int, int] | None = None  # (section index, preview length in bars) while resizing
         self._move: list | None = None  # [section index, press x, target index or None] while moving a section
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -201,6 +210,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         p = QPainter(self.viewport())
         w, h = self.viewport().width(), self.viewport().height()
         dirty = event.rect()
+        self._raster_cpu = 0.0
         p.setClipRect(dirty)
         p.fillRect(dirty, Theme.color("lane"))
         t0, t1 = self.tick_at(dirty.left() - 2), self.tick_at(dirty.right() + 2)
@@ -291,13 +301,37 @@ class ArrangementCanvas(QAbstractScrollArea):
         base = (track.id, self.scale.px_per_quarter, self.lane_h, color.rgba(), dpr)
         tiles = range(scroll // TILE_W, (scroll + w) // TILE_W + 1)
         missing = [t for t in tiles if base + (t,) not in self._images]
-        if missing:  # the tiles that came into view, rasterised in one pass (after a zoom: all of them)
+        if missing and self._raster_cpu >= self._raster_budget and self.isVisible():
+            self._deferred.add(track.id)  # this paint has rasterised enough: the lane's notes follow next turn
+            self._fill_timer.start()
+        elif missing:  # the tiles that came into view, rasterised in one pass (after a zoom: all of them)
+            c0 = time.thread_time()
             self._rasterise(track, missing[0], missing[-1], color, dpr, base)
+            self._raster_cpu += time.thread_time() - c0
         for tile in tiles:
             key = base + (tile,)
+            if key not in self._images:
+                continue
             image = self._images[key] = self._images.pop(key)  # most recently used last
             if image is not None:
                 p.drawImage(QPointF(tile * TILE_W - scroll, y), image)
+
+    def _fill_deferred(self) -> None:
+        """Repaint the lanes whose note tiles a paint left for later (each paint rasterises within its budget)."""
+        ids, self._deferred = self._deferred, set()
+        w = self.viewport().width()
+        for i, track in enumerate(self.song.tracks):
+            if track.id in ids:
+                self.viewport().update(QRect(0, self.lane_top(i), w, self.lane_h))
+
+    def finish_tiles(self) -> None:
+        """Rasterise what paints left for later now (before a grab of the window, for instance)."""
+        self._deferred.clear()
+        self._raster_budget = float("inf")
+        try:
+            self.viewport().repaint()
+        finally:
+            self._raster_budget = RASTER_BUDGET_S
 
     def _rasterise(self, track, first: int, last: int, color: QColor, dpr: float, base: tuple) -> None:
         """Note tiles ``first`` .. ``last`` of a track: one ``lane_image`` cut into tile images."""

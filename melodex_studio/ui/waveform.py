@@ -42,14 +42,26 @@ def seconds_to_ticks(song, seconds: np.ndarray) -> np.ndarray:
     return np.interp(seconds, secs, knots)
 
 
+_importing: list[threading.Thread] = []
+
+
 def _preload_pyqtgraph() -> None:
     """Import pyqtgraph on a worker thread (once; it takes most of a second), after the window is up."""
     import sys
 
-    if "pyqtgraph" not in sys.modules:
+    if "pyqtgraph" not in sys.modules and not _importing:
         # not a daemon: a daemon thread still importing when the interpreter finalises aborts the process
         # ("Fatal Python error ... finalizing"); quitting within the first seconds waits for the import instead
-        threading.Thread(target=lambda: __import__("pyqtgraph"), name="melodex-import-pyqtgraph", daemon=False).start()
+        _importing.append(threading.Thread(target=lambda: __import__("pyqtgraph"), name="melodex-import-pyqtgraph",
+                                           daemon=False))
+        _importing[0].start()
+
+
+def _pyqtgraph_ready() -> bool:
+    """True when pyqtgraph is imported (and no thread is still importing it)."""
+    import sys
+
+    return "pyqtgraph" in sys.modules and not (_importing and _importing[0].is_alive())
 
 
 class _Gutter(QWidget):
@@ -179,6 +191,9 @@ class WaveformView(QWidget):
         self._canvas.installEventFilter(self)
         self.set_song(session.song)
         QTimer.singleShot(1500, _preload_pyqtgraph)  # so that the first audio does not wait for the import
+        self._warm_timer = QTimer(self, singleShot=True, interval=2500)  # then the plot is made while the window
+        self._warm_timer.timeout.connect(self._warm_plot)  # idles (~60 ms), not when a job's first audio comes
+        self._warm_timer.start()
         if feed:
             self.feed_from_session()
         session.subscribe(lambda info: self.feed_from_session() if feed else self.set_song(session.song))
@@ -268,6 +283,17 @@ class WaveformView(QWidget):
         return mix_song(song, same)[1], song.sample_rate
 
     # --- drawing ---------------------------------------------------------------------------------------
+    def _warm_plot(self, tries: int = 20) -> None:
+        """Make the plot ahead of the first audio once pyqtgraph is imported (it stays behind the hint)."""
+        if self._plot is not None:
+            return
+        if _pyqtgraph_ready():
+            self._ensure_plot()
+        elif tries > 0:
+            self._warm_timer.timeout.disconnect()
+            self._warm_timer.timeout.connect(lambda: self._warm_plot(tries - 1))
+            self._warm_timer.start(500)
+
     def _ensure_plot(self) -> bool:
         if self._plot is not None:
             return True
@@ -421,34 +447,52 @@ class WaveformView(QWidget):
         self.gutter.update()
 
     def _draw_sections(self, bottom: float, top: float) -> None:
+        """A line and a name per section start and a dashed line at the end: the items of the last call are
+        moved and relabelled (adding and removing pyqtgraph items is what costs), new ones made only for more
+        sections."""
         import pyqtgraph as pg
 
         song = self.song
-        key = (tuple((s.label, *song.section_ticks(s)) for s in song.sections), Theme.name, bottom)
+        key = (tuple((s.label, *song.section_ticks(s)) for s in song.sections), Theme.name, bottom, top)
         if key == self._sections_key:
             return
         self._sections_key = key
-        for item in self._section_items:
+        sections = sorted(song.sections, key=lambda x: x.start_bar)
+        lines = [i for i in self._section_items if isinstance(i, pg.InfiniteLine)]
+        labels = [i for i in self._section_items if isinstance(i, pg.TextItem)]
+        end_line = lines.pop() if len(lines) > len(labels) else None  # the dashed line at the song's end
+        while len(labels) < len(sections):
+            line = pg.InfiniteLine(pos=0, angle=90, movable=False)
+            line.setZValue(10)
+            label = pg.TextItem("", anchor=(0, 0))
+            label.setZValue(11)
+            self._plot.addItem(line)
+            self._plot.addItem(label)
+            lines.append(line)
+            labels.append(label)
+        for item in lines[len(sections):] + labels[len(sections):]:
             self._plot.removeItem(item)
-        self._section_items = []
-        for i, s in enumerate(sorted(song.sections, key=lambda x: x.start_bar)):
+        del lines[len(sections):], labels[len(sections):]
+        for i, (s, line, label) in enumerate(zip(sections, lines, labels)):
             a = song.section_ticks(s)[0]
             color = section_color(s.label, i)
-            line = pg.InfiniteLine(pos=a, angle=90, movable=False, pen=pg.mkPen(color, width=1))
-            line.setZValue(10)
-            label = pg.TextItem(s.label, color=Theme.color("text"), anchor=(0, 0),
-                                fill=pg.mkBrush(color.red(), color.green(), color.blue(), 150))
+            line.setPen(pg.mkPen(color, width=1))
+            line.setValue(a)
+            label.fill = pg.mkBrush(color.red(), color.green(), color.blue(), 150)
+            label.setColor(Theme.color("text"))
+            if label.textItem.toPlainText() != s.label:
+                label.setText(s.label)
             label.setPos(a, top)
-            label.setZValue(11)
-            for item in (line, label):
-                self._plot.addItem(item)
-                self._section_items.append(item)
-        if song.sections:
-            end = max(song.section_ticks(s)[1] for s in song.sections)
-            line = pg.InfiniteLine(pos=end, angle=90, movable=False,
-                                   pen=pg.mkPen(Theme.color("text_faint"), width=1, style=Qt.PenStyle.DashLine))
-            self._plot.addItem(line)
-            self._section_items.append(line)
+        if sections:
+            if end_line is None:
+                end_line = pg.InfiniteLine(pos=0, angle=90, movable=False)
+                self._plot.addItem(end_line)
+            end_line.setPen(pg.mkPen(Theme.color("text_faint"), width=1, style=Qt.PenStyle.DashLine))
+            end_line.setValue(max(song.section_ticks(s)[1] for s in sections))
+        elif end_line is not None:
+            self._plot.removeItem(end_line)
+            end_line = None
+        self._section_items = [x for pair in zip(lines, labels) for x in pair] + ([end_line] if end_line else [])
 
     def section_lines(self) -> list[float]:
         """Ticks of the drawn section boundaries (each section's start, then the song's end)."""
