@@ -128,13 +128,13 @@ class JobActions:
                                                      guidance=float(panel.guidance.value()))
 
     def _start(self, what: str, starter, context: dict) -> Job | None:
-        import gc
+        from . import gc_policy
 
-        gc.freeze()  # while the job runs the collector skips what exists now (document, history, models): its full
-        try:        # passes over them held the GIL 130-350 ms, and the window stood still
+        gc_policy.job_started(self.session)  # the collector skips what exists now (document, history, models): its
+        try:                                 # full passes over them held the GIL 130-350 ms (ui/gc_policy.py)
             return self.jobs.start(starter, context)
         except MelodexError as e:
-            gc.unfreeze()
+            gc_policy.job_ended()
             self.show_error(f"Cannot start: {what}", e)
             return None
 
@@ -191,7 +191,7 @@ class JobActions:
             self.show_error(f"{job.label} failed", err)
             message = f"{job.label} failed; nothing was changed"
         self.status.job_ended(message)
-        import gc
+        from . import gc_policy
 
-        gc.unfreeze()  # collected again from now on (what the job left behind with the rest)
+        gc_policy.job_ended()  # what the job left behind is collected, the rest stays frozen (ui/gc_policy.py)
         self.update_actions()

@@ -389,5 +389,8 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
             self.jobs.cancel()
         self.session.close()
         self.jobs.wait(10)
+        from .gc_policy import release
+
+        release()  # what jobs left frozen (ui/gc_policy.py) is the collector's again, the closed window with it
         super().closeEvent(event)
 

@@ -1,0 +1,55 @@
+"""The collector's full passes (100-300 ms over the heap a model job leaves) happen only where the user waits anyway:
+after a job what exists stays frozen; a new document collects everything once (ui/gc_policy.py)."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from tests.ui.conftest import PROMPT
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture
+def unfrozen():
+    yield
+    gc.unfreeze()
+
+
+def test_after_a_job_the_heap_stays_frozen_and_a_new_document_collects_old_cycles(window, unfrozen):
+    gc.unfreeze()
+    old = Cycle()
+    ref = weakref.ref(old)
+    window.prompt_panel.set_prompt(PROMPT)
+    assert window.generate() is not None
+    assert gc.get_freeze_count() > 0  # frozen while the job runs
+    assert window.wait_for_jobs(60) and window.song.tracks
+    frozen = gc.get_freeze_count()
+    assert frozen > 1000  # still frozen after the job: the next collections skip the window, the models, ...
+    del old
+    gc.collect()
+    assert ref() is not None  # a cycle that became garbage while frozen waits for the next full collection
+    window.new_project()  # a new document: one full collection (in the next turn of the event loop)
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    assert ref() is None
+    assert gc.get_freeze_count() > 0  # and what lives is frozen again
+
+
+def test_a_cycle_made_by_a_job_is_collected_when_it_ends(window, unfrozen):
+    from melodex_studio.ui import gc_policy
+
+    gc_policy.job_started(window.session)
+    made = Cycle()
+    ref = weakref.ref(made)
+    del made
+    gc_policy.job_ended()  # only what was made since the freeze is visited
+    assert ref() is None and gc.get_freeze_count() > 0
+    gc_policy.release()
+    assert gc.get_freeze_count() == 0
