@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -126,12 +127,14 @@ def generate_song(plan, seed: int | None = None, device: str = "auto", progress:
 
 def _playable(song: Song) -> int:
     """What the model wrote, made playable as written: every note in its instrument's range and melody and bass one
-    note at a time (``song.idiom.fit_parts``), and tracks that share a MIDI channel holding what that channel plays
-    (``resolve_channel_overlaps``), so that the exported MIDI is the document. Returns how many notes changed."""
+    note at a time (``song.idiom.fit_parts``), the last bar resolved to the tonic (``song.harmony.resolve_ending``),
+    and tracks that share a MIDI channel holding what that channel plays (``resolve_channel_overlaps``), so that the
+    exported MIDI is the document. Returns how many notes changed."""
+    from ..song.harmony import resolve_ending
     from ..song.idiom import fit_parts
     from ..song.model import resolve_channel_overlaps
 
-    return fit_parts(song) + resolve_channel_overlaps(song.tracks)
+    return fit_parts(song) + resolve_ending(song) + resolve_channel_overlaps(song.tracks)
 
 
 def song_header(song: Song, plan_overrides: dict | None = None):

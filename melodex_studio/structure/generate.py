@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ import torch
 from . import tokens as T
 from .cpu_decode import CpuDecoder, blas_threads
 from .grammar import Allowed, Grammar, SegState, segment_kind
+from .prior import HarmonyPrior
 
 Progress = Callable[[float, str], None]
 
@@ -39,6 +40,7 @@ class SampleOptions:
     temperature: float = 0.95
     top_p: float = 0.95
     keep_fraction: float = 0.6  # share of block_size kept as context when the cache is rebuilt
+    harmony: bool = True  # the harmonic and idiomatic prior (``prior.HarmonyPrior``) on the model's choices
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Sampler:
         self.block = model.cfg.block_size
         self.cache = model.new_cache()
         self.cpu = CpuDecoder(model, self.cache) if self.device.type == "cpu" else None  # numpy single steps
+        self.prior = HarmonyPrior(header) if self.opts.harmony else None
         self.header_toks = T.header_tokens(header)
         self.tokens: list[int] = []  # the song so far
         self.ctx: list[int] = []  # what the cache holds (a window of the song)
@@ -187,17 +190,24 @@ class Sampler:
         self._u_next += 1
         return float(self._u[self._u_next - 1])
 
-    def choose(self, allowed: Allowed) -> int:
-        """Sample one token among ``allowed.ids`` (temperature, then nucleus/top-p over the allowed tokens
-        only) and feed it. A single allowed token is forced without running the model."""
+    def choose(self, allowed: Allowed, bias: np.ndarray | None = None) -> int:
+        """Sample one token among ``allowed.ids`` (logits plus ``bias``, (n,) with -inf for a forbidden token;
+        temperature, then nucleus/top-p over the allowed tokens only) and feed it. A single allowed token is
+        forced without running the model."""
         if self.cancel is not None and self.cancel():
             raise Cancelled()
         ids = allowed.ids
+        if bias is not None:
+            ok = np.flatnonzero(np.isfinite(bias))
+            if len(ok) == 1:
+                ids = ids[ok]
         if len(ids) == 1:
             tok = int(ids[0])
             self.feed([tok])
             return tok
         z = self.logits(allowed).astype(np.float64)  # (n,)
+        if bias is not None:
+            z = z + bias
         if self.opts.temperature <= 0:
             tok = int(ids[int(np.argmax(z))])
         else:
@@ -222,7 +232,8 @@ class Sampler:
         out: list[int] = []
         while True:
             left = steps_left_bar0 - max(st.last_pos, 0)
-            tok = self.choose(self.grammar.allowed(st, end_token, left))
+            allowed = self.grammar.allowed(st, end_token, left)
+            tok = self.choose(allowed, self.prior.bias(st, allowed) if self.prior is not None else None)
             if tok == end_token:
                 return out
             out.append(tok)
@@ -241,11 +252,16 @@ class Sampler:
         openers = [T.tid("CHORDS")] + slots
         active = set(range(len(h.tracks))) if spec.tracks is None else set(spec.tracks)
         bars: list[list[list[int]]] = []
+        bar0 = sum(s.bars for s in h.sections[:si])
+        if self.prior is not None:
+            self.prior.begin_section()
         for b in range(spec.bars):
             left0 = (spec.bars - b) * h.positions
             fb = forced[b] if forced is not None and b < len(forced) else None
             bar = [[T.BAR0 + b]]
             self.expect(T.BAR0 + b)
+            if self.prior is not None:
+                self.prior.begin_bar(bar0 + b)
             for k, opener in enumerate(openers):
                 track = k - 1
                 seg_forced = fb[k + 1] if fb is not None else None
@@ -261,6 +277,8 @@ class Sampler:
                     content = self.sample_segment(track, nxt, left0)
                     self.pre_fed = nxt  # the model's "end" token is the next opener: already in the log
                 bar.append([opener] + content)
+                if track < 0 and self.prior is not None:
+                    self.prior.set_chords(content)
             bars.append(bar)
             if self.progress is not None:
                 self.progress(b + 1, f"section {si + 1} bar {b + 1}/{spec.bars}")

@@ -183,6 +183,7 @@ class Header:
     drums: bool = False
     tracks: list[TrackSpec] = field(default_factory=list)
     sections: list[SectionSpec] = field(default_factory=list)
+    groove: str | None = None  # the plan's drum groove (not a token: the sampler's prior reads it)
 
     @property
     def positions(self) -> int:
@@ -234,7 +235,7 @@ def header_from_plan(plan: Any) -> Header:
             playing = [j for j, n in enumerate(names) if n in s.instruments or tracks[j].is_drum and "drums" in s.instruments]
         sections.append(SectionSpec(s.label, int(s.bars), energy, playing))
     return Header(plan.genre or "other", plan.mood, float(plan.tempo_bpm), plan.key, tuple(plan.meter),
-                  bool(plan.drums), tracks, sections)
+                  bool(plan.drums), tracks, sections, plan.drum_groove)
 
 
 def header_from_song(song: Song) -> Header:
@@ -246,7 +247,8 @@ def header_from_song(song: Song) -> Header:
                 for i, s in enumerate(song.sections)]
     tracks = [TrackSpec(t.name, t.role, t.program, t.is_drum) for t in song.tracks]
     return Header(plan.get("genre") or "other", plan.get("mood"), song.tempo_map.bpm_at(0), song.key,
-                  (m.numerator, m.denominator), any(t.is_drum for t in song.tracks), tracks, sections)
+                  (m.numerator, m.denominator), any(t.is_drum for t in song.tracks), tracks, sections,
+                  plan.get("drum_groove"))
 
 
 def header_tokens(h: Header) -> list[int]:
