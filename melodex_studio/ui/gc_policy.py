@@ -4,7 +4,8 @@ After the first model job the process holds ~230,000 objects (torch, the model, 
 A full collection visits all of them: 130 ms on an idle 2-core machine, 300 ms under load, holding the GIL on
 whichever thread allocates when it triggers, so the window stands still. So:
 
-* ``job_started``: everything that exists is frozen (``gc.freeze``): the collections while the job runs skip it;
+* ``job_started``: everything that exists is frozen (``gc.freeze``): the collections while the job runs skip it
+  (for the first job, which imports torch, the collector is off until the job ends);
 * ``job_ended``: the job's recent leftovers are collected (the young generations: a few ms), then what survives
   is frozen too. The long-lived heap stays frozen,
   so no later collection visits it;
@@ -22,7 +23,13 @@ _watched: weakref.WeakSet = weakref.WeakSet()  # sessions whose document changes
 
 
 def job_started(session=None) -> None:
-    """A job starts: freeze what exists (see the module docstring)."""
+    """A job starts: freeze what exists (see the module docstring). The first model job of the process imports
+    torch and loads the model on its worker thread (~175,000 new objects): the collector is off until it ends,
+    or its passes over them hold the GIL up to a second under load (the window stood still for seconds)."""
+    import sys
+
+    if "torch" not in sys.modules:
+        gc.disable()
     gc.freeze()
     if session is not None and session not in _watched:
         _watched.add(session)
@@ -33,6 +40,7 @@ def job_ended() -> None:
     """A job's result was applied: collect the young generations (what the job just left behind; the frozen heap is
     not visited, nor what the job made that already aged: after the first job that is torch, ~175,000 objects, a
     100 ms pass), then freeze the rest."""
+    gc.enable()
     gc.collect(1)
     gc.freeze()
 

@@ -53,3 +53,21 @@ def test_a_cycle_made_by_a_job_is_collected_when_it_ends(window, unfrozen):
     assert ref() is None and gc.get_freeze_count() > 0
     gc_policy.release()
     assert gc.get_freeze_count() == 0
+
+
+def test_the_job_that_imports_torch_runs_without_the_collector(monkeypatch, unfrozen):
+    import sys
+
+    from melodex_studio.ui import gc_policy
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # as in a new process before its first model job
+    gc_policy.job_started()
+    try:
+        assert not gc.isenabled()
+    finally:
+        gc_policy.job_ended()
+    assert gc.isenabled()
+    monkeypatch.setitem(sys.modules, "torch", sys)  # torch loaded: later jobs keep the collector (on young objects)
+    gc_policy.job_started()
+    assert gc.isenabled()
+    gc_policy.job_ended()
