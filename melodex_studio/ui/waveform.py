@@ -6,7 +6,8 @@ their names, and the playhead. Audio comes in through ``set_audio(mix, sample_ra
 feeds it from the session's decoded diffusion stems after every change and from the stems a running render
 job delivers, so the view works on its own.
 
-Drawing is pyqtgraph (created on the first audio, so window start-up does not pay for importing it): one
+Drawing is pyqtgraph (imported on a thread 1.5 s after start and the plot made while the window idles, or on
+the first audio if that comes sooner, so window start-up does not pay for either): one
 filled min/max envelope per band from a precomputed ``peaks.PeakPyramid``, only for the visible range, one
 column per pixel. A 10-minute stereo mix redraws in about 10-20 ms (``benchmarks/bench_waveform.py``); the
 pyramid of long audio is made on a worker thread, so new audio never stalls the window.
