@@ -34,7 +34,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # constraints.txt: the exact versions the tests ran with (packaging/make_constraints.py); torch is TORCH_SPEC.
-# tinysoundfont with --no-deps: its PyAudio requirement has no Linux wheel and is unused (packaging/README.md).
+# tinysoundfont with --no-deps: its PyAudio requirement has no Linux wheel and is unused (packaging/README.md);
+# a plain `pip install .` works without it (the CLI then renders with the diffusion renderer).
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

@@ -2,8 +2,9 @@
 # Test the desktop bundle the way a user runs it: from another folder, with a minimal environment (a fresh HOME,
 # config, data and cache folder; PATH without the project's venv; no PYTHONPATH). Usage:
 #   packaging/test_bundle.sh ["dist/Melodex Studio"]
-# MELODEX_TEST_SOUNDFONT=/path/to/GM.sf2 plays the user who chooses a SoundFont when the machine has none (the
-# bundle ships no SoundFont on Linux; see packaging/README.md).
+# The bundle ships no SoundFont on Linux: without one on the machine, doctor says what to install and the diffusion
+# stems are levelled to plain tones of the notes. MELODEX_TEST_SOUNDFONT=/path/to/GM.sf2 plays the user who chooses
+# a SoundFont (packaging/README.md).
 set -euo pipefail
 BUNDLE="$(cd "${1:-dist/Melodex Studio}" && pwd)"
 WORK="$(mktemp -d)"
