@@ -123,6 +123,9 @@ def frame(widget, fn=None) -> tuple[float, float]:
 
 
 def main() -> None:
+    import tempfile
+
+    os.environ["MELODEX_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-window-")  # its autosave copies go there
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -157,8 +160,6 @@ def main() -> None:
     w.session.history.mark_clean()
     w.new_project()
     w.prompt_panel.set_prompt("pop, 110 bpm, D major, intro 4, verse 8, chorus 8, verse 8, chorus 4, piano, bass, drums")
-    gaps = []
-    first_gap = None
     loop_box: list[QEventLoop] = []
     ended_at = [0.0]
 
@@ -167,32 +168,43 @@ def main() -> None:
         QTimer.singleShot(TAIL_MS, loop_box[-1].quit)
 
     w.jobs.ended.connect(job_ended)
-    for run in range(RUNS + 1):  # the first job also imports torch and loads the model on its worker thread
-        last = [time.perf_counter(), time.thread_time()]
-        longest = [0.0, 0.0]
 
-        def probe(last=last, longest=longest) -> None:
-            now, cpu = time.perf_counter(), time.thread_time()
-            longest[0] = max(longest[0], now - last[0])
-            longest[1] = max(longest[1], cpu - last[1])
-            last[0], last[1] = now, cpu
+    def probe_jobs(runs: int) -> list[tuple[float, float, float]]:
+        """(longest wall gap, job seconds, longest GUI-thread CPU piece) of ``runs`` Generate jobs."""
+        out = []
+        for _ in range(runs):
+            last = [time.perf_counter(), time.thread_time()]
+            longest = [0.0, 0.0]
 
-        timer = QTimer(interval=5)
-        timer.timeout.connect(probe)
-        timer.start()
-        t0 = time.perf_counter()
-        loop_box.append(QEventLoop())
-        w.generate()
-        loop_box[-1].exec()  # the application's own event loop, as in the app (no sleeping wait)
-        job_s = ended_at[0] - t0
-        timer.stop()
-        if run == 0:
-            first_gap = (longest[0], job_s, longest[1])
-        else:
-            gaps.append((longest[0], job_s, longest[1]))
-        w.session.history.mark_clean()
+            def probe(last=last, longest=longest) -> None:
+                now, cpu = time.perf_counter(), time.thread_time()
+                longest[0] = max(longest[0], now - last[0])
+                longest[1] = max(longest[1], cpu - last[1])
+                last[0], last[1] = now, cpu
+
+            timer = QTimer(interval=5)
+            timer.timeout.connect(probe)
+            timer.start()
+            t0 = time.perf_counter()
+            loop_box.append(QEventLoop())
+            w.generate()
+            loop_box[-1].exec()  # the application's own event loop, as in the app (no sleeping wait)
+            timer.stop()
+            out.append((longest[0], ended_at[0] - t0, longest[1]))
+            w.session.history.mark_clean()
+        return out
+
+    first_gap = probe_jobs(1)[0]  # the first job also imports torch and loads the model on its worker thread
+    gaps = probe_jobs(RUNS)
+    from melodex_studio.engine.autosave import Autosaver
+
+    w.session._autosave = Autosaver()  # as in the app: the project is written after each job (on the GUI thread)
+    autosaved = probe_jobs(RUNS)
     w.session.history.mark_clean()
     w.close()
+    import shutil
+
+    shutil.rmtree(os.environ["MELODEX_DATA_DIR"], ignore_errors=True)
 
     ms = lambda xs: f"{1000 * statistics.median(xs):.1f}"
     mx = lambda xs: f"{1000 * max(xs):.1f}"
@@ -225,6 +237,9 @@ def main() -> None:
         f"{statistics.median([g[1] for g in gaps]):.1f} s); CPU: the GUI thread's longest piece of work | "
         f"{ms([g[0] for g in gaps])} ms | {mx([g[0] for g in gaps])} ms | {ms([g[2] for g in gaps])} ms | "
         f"{mx([g[2] for g in gaps])} ms | 50 ms |"),
+        (f"| the same with autosave on, as in the app (the project written to the data folder after each job, on "
+         f"the GUI thread) | {ms([g[0] for g in autosaved])} ms | {mx([g[0] for g in autosaved])} ms | "
+         f"{ms([g[2] for g in autosaved])} ms | {mx([g[2] for g in autosaved])} ms | 50 ms |"),
         (f"| the same for the first job of the process (torch imported and the model loaded on the worker thread; job "
         f"{first_gap[1]:.1f} s) | {1000 * first_gap[0]:.1f} ms | - | {1000 * first_gap[2]:.1f} ms | - | - |"),
         "",

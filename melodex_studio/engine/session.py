@@ -276,14 +276,18 @@ class ProjectSession:
         self.apply(proposal)
         return proposal
 
-    def apply(self, proposal: Proposal) -> ChangeInfo:
-        """Make ``proposal`` one undoable change (nothing changes when it cannot be applied)."""
+    def apply(self, proposal: Proposal, autosave: bool = True) -> ChangeInfo:
+        """Make ``proposal`` one undoable change (nothing changes when it cannot be applied). ``autosave=False``: the
+        caller writes the autosave copy itself (``autosave(force=True)``; the window does it in a later turn of its
+        event loop, so applying and writing are two shorter pieces of work on its thread)."""
         info = ChangeInfo(proposal.label, proposal.kind, frozenset(proposal.sections), frozenset(proposal.tracks),
                           frozenset(t.id for t in proposal.takes), document=proposal.song is not None)
-        self._change(info, lambda song: apply_proposal(song, self.tensors, self.audio, proposal), after_job=True)
+        self._change(info, lambda song: apply_proposal(song, self.tensors, self.audio, proposal), after_job=True,
+                     save=autosave)
         return info
 
-    def _change(self, info: ChangeInfo, mutate: Callable[[Song], Any], after_job: bool = False) -> Any:
+    def _change(self, info: ChangeInfo, mutate: Callable[[Song], Any], after_job: bool = False,
+                save: bool = True) -> Any:
         """Run ``mutate`` on the live document and record it as one change; on error restore and re-raise.
         Then autosave: always after a job, else when the last autosave is older than the interval."""
         before, tensors, audio = self.song.copy(), dict(self.tensors), dict(self.audio)
@@ -298,6 +302,8 @@ class ProjectSession:
             raise
         self.history.push(Change.between(info, before, self.doc, tensors, audio))
         self._notify(info)
+        if not save:
+            return result
         try:
             self.autosave(force=after_job)
             self.autosave_error = None

@@ -138,6 +138,17 @@ class JobActions:
             self.show_error(f"Cannot start: {what}", e)
             return None
 
+    def _autosave_after_job(self) -> None:
+        """The autosave copy after an applied job (as ``session.apply`` would write it), unless the window closed."""
+        if not self.isVisible():
+            return
+        try:
+            self.session.autosave(force=True)
+            self.session.autosave_error = None
+        except (MelodexError, OSError) as e:  # the change stands; the status bar says why there is no autosave
+            self.session.autosave_error = str(e)
+            self.status.showMessage(f"Autosave failed ({e}); save the project to keep your changes", 15000)
+
     def cancel_job(self) -> None:
         """Ask the running job to stop; the document stays as it was."""
         if self.jobs.job is not None:
@@ -174,9 +185,13 @@ class JobActions:
             try:
                 self.applying_job = True  # the window's views refresh in the next turn of the event loop
                 try:
-                    info = self.session.apply(job.result)
+                    info = self.session.apply(job.result, autosave=False)
                 finally:
                     self.applying_job = False
+                from PySide6.QtCore import QTimer
+
+                QTimer.singleShot(0, self, self._autosave_after_job)  # its own piece of work, after the views'
+                # refresh
                 message = f"{info.label}: done in {job.seconds:.1f} s"
                 notes = list(getattr(job.result, "notes", []) or [])
                 if notes:
