@@ -66,6 +66,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         self._images: dict[tuple, object] = {}  # note tiles by (track, zoom, tile, lane height, colour, dpr)
         self._styles: dict[int, tuple] = {}  # clip pens and brushes by colour
         self._raster_cpu = 0.0  # CPU seconds this paint has spent rasterising tiles
+        self._raster_lanes = 0  # lanes this paint has rasterised (at least one each paint: the fill progresses)
         self._raster_budget = RASTER_BUDGET_S
         self._deferred: set[str] = set()  # tracks whose tiles wait for a later turn of the event loop
         self._fill_timer = QTimer(self, singleShot=True, interval=0)
@@ -210,7 +211,7 @@ class ArrangementCanvas(QAbstractScrollArea):
         p = QPainter(self.viewport())
         w, h = self.viewport().width(), self.viewport().height()
         dirty = event.rect()
-        self._raster_cpu = 0.0
+        self._raster_cpu, self._raster_lanes = 0.0, 0
         p.setClipRect(dirty)
         p.fillRect(dirty, Theme.color("lane"))
         t0, t1 = self.tick_at(dirty.left() - 2), self.tick_at(dirty.right() + 2)
@@ -301,13 +302,14 @@ class ArrangementCanvas(QAbstractScrollArea):
         base = (track.id, self.scale.px_per_quarter, self.lane_h, color.rgba(), dpr)
         tiles = range(scroll // TILE_W, (scroll + w) // TILE_W + 1)
         missing = [t for t in tiles if base + (t,) not in self._images]
-        if missing and self._raster_cpu >= self._raster_budget and self.isVisible():
+        if missing and self._raster_lanes and self._raster_cpu >= self._raster_budget and self.isVisible():
             self._deferred.add(track.id)  # this paint has rasterised enough: the lane's notes follow next turn
             self._fill_timer.start()
         elif missing:  # the tiles that came into view, rasterised in one pass (after a zoom: all of them)
             c0 = time.thread_time()
             self._rasterise(track, missing[0], missing[-1], color, dpr, base)
             self._raster_cpu += time.thread_time() - c0
+            self._raster_lanes += 1
         for tile in tiles:
             key = base + (tile,)
             if key not in self._images:

@@ -136,3 +136,26 @@ def test_the_mixer_screenshot(mixer_window, tmp_path):
     path = tmp_path / "mixer.png"
     assert window.mixer_dock.grab().save(str(path))
     assert path.stat().st_size > 2000
+
+
+def test_a_new_song_reuses_the_strips_for_its_tracks(window):
+    view = window.mixer_view
+
+    def song_of(*names):
+        song = Song(title="strips")
+        song.add_section(Section("verse", 0, 2))
+        for k, name in enumerate(names):
+            song.add_track(Track(name, "chords", k, False, gain_db=-3.0 * k))
+        return song
+
+    window.set_song(song_of("Piano", "Bass", "Pad"))
+    first = list(view.strips)
+    window.set_song(song_of("Organ", "Guitar"))  # the strips there are take the new tracks: none rebuilt
+    assert view.strips == first[:2]
+    assert [s.track_id for s in view.strips] == [t.id for t in window.song.tracks]
+    assert [s.name.text() for s in view.strips] == ["Organ", "Guitar"]
+    assert [s.gain_db() for s in view.strips] == [0.0, -3.0]
+    view.strips[1].mute.click()  # and edit the new track
+    assert window.song.tracks[1].mute and not window.song.tracks[0].mute
+    window.set_song(song_of("A", "B", "C", "D"))
+    assert view.strips[:2] == first[:2] and len(view.strips) == 4

@@ -310,3 +310,28 @@ def test_a_right_click_inside_the_selection_keeps_it_for_the_menu(three, qtbot):
     from melodex_studio.ui.actions import shortcut_table
 
     assert [r for r in shortcut_table() if r[2] == "Delete"]  # the cheat sheet names the Delete key
+
+
+def test_note_tiles_beyond_a_paints_budget_follow_in_the_next_turns(window, qtbot):
+    song = Song(title="tiles")
+    song.add_section(Section("verse", 0, 8))
+    for k in range(6):
+        song.add_track(Track(f"t{k}", "chords", k, False,
+                             notes=[Note(i * 480, 50 + (i + k) % 20, 240, 90) for i in range(64)]))
+    window.set_song(song)
+    canvas = window.timeline.canvas
+    canvas.set_lane_height(60)
+    ids = [t.id for t in window.song.tracks]
+
+    def lanes_with_tiles() -> set:
+        return {key[0] for key, image in canvas._images.items() if image is not None}
+
+    canvas._raster_budget = 0.0  # every paint rasterises one lane, the others wait for the next turns
+    canvas.invalidate()
+    canvas.viewport().repaint()
+    assert lanes_with_tiles() == {ids[0]} and canvas._deferred == set(ids[1:])
+    qtbot.waitUntil(lambda: lanes_with_tiles() == set(ids), timeout=5000)  # each next paint draws one more lane
+    assert not canvas._deferred
+    canvas.invalidate()
+    canvas.finish_tiles()  # all at once (before a grab)
+    assert lanes_with_tiles() == set(ids) and not canvas._deferred
