@@ -30,14 +30,12 @@ import mido
 
 from ..prompt.parse import parse_prompt
 from ..prompt.plan import StylePlan, felt_bpm, is_compound
+from ..song.harmony import CHORD_INTERVALS
 from ..song.model import Key, Note, Song
 from ..song.ranges import instrument_range
 
 # Chord qualities -> intervals above the root (as the structure tokens name them).
-CHORD_PCS = {"maj": (0, 4, 7), "min": (0, 3, 7), "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10),
-             "dim": (0, 3, 6), "aug": (0, 4, 8), "sus2": (0, 2, 7), "sus4": (0, 5, 7), "dim7": (0, 3, 6, 9),
-             "m7b5": (0, 3, 6, 10), "6": (0, 4, 7, 9), "min6": (0, 3, 7, 9), "9": (0, 4, 7, 10, 2),
-             "add9": (0, 4, 7, 2)}
+CHORD_PCS = CHORD_INTERVALS
 # Krumhansl-Kessler key profiles (major, minor), tonic first.
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)

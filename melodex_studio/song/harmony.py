@@ -23,22 +23,29 @@ CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
 DIATONIC: dict[str, dict[tuple[int, str], float]] = {
     "major": {
         (0, "maj"): 1.2, (0, "maj7"): 0.2, (0, "6"): -0.2, (0, "add9"): -0.2, (0, "sus2"): -0.8, (0, "sus4"): -0.8,
-        (2, "min"): 0.2, (2, "min7"): 0.2,
+        (2, "min"): 0.3, (2, "min7"): 0.2,
         (4, "min"): -0.4, (4, "min7"): -0.6,
-        (5, "maj"): 0.8, (5, "maj7"): 0.1, (5, "6"): -0.4, (5, "add9"): -0.4,
-        (7, "maj"): 0.8, (7, "7"): 0.4, (7, "sus4"): -0.6, (7, "9"): -0.8,
+        (5, "maj"): 1.1, (5, "maj7"): 0.1, (5, "6"): -0.4, (5, "add9"): -0.4,
+        (7, "maj"): 0.5, (7, "7"): 0.3, (7, "sus4"): -0.6, (7, "9"): -0.8,
         (9, "min"): 0.5, (9, "min7"): 0.1,
         (11, "dim"): -1.5, (11, "m7b5"): -1.5,
     },
     "minor": {
-        (0, "min"): 1.2, (0, "min7"): 0.1, (0, "min6"): -0.4, (0, "sus2"): -0.8, (0, "sus4"): -0.8,
+        (0, "min"): 1.2, (0, "min7"): -0.2, (0, "min6"): -0.4, (0, "sus2"): -0.8, (0, "sus4"): -0.8,
         (2, "dim"): -1.2, (2, "m7b5"): -0.8,
         (3, "maj"): 0.3, (3, "maj7"): -0.2,
-        (5, "min"): 0.7, (5, "min7"): 0.1,
-        (7, "min"): -0.2, (7, "min7"): -0.5, (7, "maj"): 0.6, (7, "7"): 0.5,
+        (5, "min"): 0.9, (5, "min7"): 0.1,
+        (7, "min"): -1.2, (7, "min7"): -1.5, (7, "maj"): 0.6, (7, "7"): 0.5,
         (8, "maj"): 0.6, (8, "maj7"): 0.0,
         (10, "maj"): 0.3, (10, "7"): -0.2,
     },
+}
+# Chord-to-chord moves by root above the tonic, (from, to) -> log-weight: tonic to subdominant, dominant home,
+# subdominant and supertonic to dominant; the dominant held over the next chord (which makes a song sound in the
+# dominant's key) less.
+PROGRESSIONS: dict[str, dict[tuple[int, int], float]] = {
+    "major": {(0, 5): 0.6, (7, 0): 0.4, (5, 7): 0.3, (2, 7): 0.4, (9, 5): 0.3, (9, 2): 0.3, (7, 7): -1.0},
+    "minor": {(0, 5): 0.6, (7, 0): 0.4, (5, 7): 0.3, (8, 7): 0.2, (8, 5): 0.2, (7, 7): -1.0},
 }
 DOMINANTS = {(7, "maj"), (7, "7")}  # the chords of a half or authentic cadence's first beat
 

@@ -237,6 +237,8 @@ class Sampler:
             if tok == end_token:
                 return out
             out.append(tok)
+            if self.prior is not None:
+                self.prior.observe(st, tok)
             Grammar.advance(st, tok)
 
     def section(self, si: int, forced: list[list[list[int] | None] | None] | None = None) -> list[list[list[int]]]:

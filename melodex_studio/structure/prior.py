@@ -23,8 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..song.harmony import (
+    CHORD_INTERVALS,
     DIATONIC,
     DOMINANTS,
+    PROGRESSIONS,
     chord_change_positions,
     chord_pcs,
     strong_positions,
@@ -37,21 +39,23 @@ BACKBEAT_GROOVES = ("rock", "funk", "boom_bap", "four_on_floor", "shuffle")
 SNARE_CLASSES = (1, 2, 3)  # DRUM_CLASSES indices of side stick (37), snare (38/40), clap (39)
 
 NQ = len(T.QUALITIES)
+T_INTERVALS = [CHORD_INTERVALS[q] for q in T.QUALITIES]  # intervals of each chord quality, in token order
 KEY_PCS = {"major": MAJOR, "minor": MINOR}  # the key's pitch classes above the tonic (minor: + leading tone)
 
 
 class Weights:
     """Strengths of the prior, in nats added to the model's logits."""
 
-    melody_strong_chord_tone = 3.0
+    melody_strong_chord_tone = 2.5
     melody_weak_chord_tone = 0.8
     bass_root_downbeat = 4.0
     bass_root_strong = 2.5
     bass_fifth = 1.0
     bass_weak_chord_tone = 1.0
     harmony_chord_tone = 2.5  # chord and pad parts, counter-melodies
-    tonic_degree = 0.4  # every pitched part: the tonic ...
-    mediant_degree = 0.2  # ... and the third above it
+    chord_third = 0.7  # the chord's third over its root and fifth (melody, chord parts): full triads, not power chords
+    tonic_degree = 0.5  # every pitched part: the tonic ...
+    mediant_degree = 0.5  # ... and the third above it
     off_key_chord = -3.0  # chords outside the key in genres whose grammar leaves the key
     off_key_note = -1.5  # notes outside the key that are not tones of the sounding chord (chromatic genres)
     first_tonic = 4.0
@@ -84,6 +88,10 @@ class HarmonyPrior:
         for (r, q), v in DIATONIC[self.mode].items():
             cw[r * NQ + T.QUALITIES.index(q)] = v
         self.chord_w = cw
+        mv = np.zeros((12, 12))  # [from root, to root] above the tonic
+        for (a, z), v in PROGRESSIONS[self.mode].items():
+            mv[a, z] = v
+        self.move_w = mv
         tr, tq = tonic_chord(self.mode)
         self.tonic_tok = T.CHORD0 + tr * NQ + T.QUALITIES.index(tq)
         self.dominant_toks = {T.CHORD0 + r * NQ + T.QUALITIES.index(q) for r, q in DOMINANTS}
@@ -116,6 +124,11 @@ class HarmonyPrior:
             elif T.CHORD0 <= tok < T.CHORD0 + 12 * NQ:
                 out.append((pos, tok))
         self.chords = out
+
+    def observe(self, st: SegState, tok: int) -> None:
+        """A token the sampler chose in state ``st`` (before the state advances): chords join the bar's chords."""
+        if st.kind == "chords" and T.CHORD0 <= tok < T.CHORD0 + 12 * NQ:
+            self.chords.append((st.last_pos, tok))
 
     def chord_at(self, pos: int) -> int | None:
         c = self.carry
@@ -151,7 +164,7 @@ class HarmonyPrior:
         first = self.bar == 0
         penult = self.bar == self.total_bars - 2
         sec_end = 0 <= self.bar < len(self.sec_end) and self.sec_end[self.bar]
-        prev = self.chords[-1][1] if self.chords else None
+        prev = self.chords[-1][1] if self.chords else self.carry  # the chord before the next one
         return ("chords", st.phase, st.last_pos, first, penult, last, sec_end, prev if st.phase == "pos" else None)
 
     def _compute(self, key: tuple, st: SegState, allowed: Allowed) -> np.ndarray | None:
@@ -178,8 +191,10 @@ class HarmonyPrior:
                     b[np.isin(ids, list(self.dominant_toks))] += self.w.cadence_dominant
                 elif sec_end:
                     b[np.isin(ids, list(self.dominant_toks | {self.tonic_tok}))] += self.w.section_end
-                if prev is not None:  # a chord change changes the chord
-                    b[ids == prev] = -np.inf
+                if prev is not None:
+                    b[is_chord] += self.move_w[(prev - T.CHORD0) // NQ][(ids[is_chord] - T.CHORD0) // NQ]
+                    if last_pos > 0:  # a chord change inside the bar changes the chord
+                        b[ids == prev] = -np.inf
             return b if np.isfinite(b).any() else None
         if key[0] == "drums":
             _, phase, last_pos, last_item = key
@@ -209,6 +224,9 @@ class HarmonyPrior:
             tones = np.isin(pc, list(chord_pcs(r, T.QUALITIES[q])))
             if self.chromatic:  # a tone of the sounding chord is never off key
                 add[tones] = np.maximum(add[tones], 0.0)
+            if role != "bass":
+                thirds = [(r + x) % 12 for x in (3, 4) if x in T_INTERVALS[q]]
+                add += np.where(np.isin(pc, thirds), w.chord_third, 0.0)
             if role == "melody":
                 add += np.where(tones, w.melody_strong_chord_tone if strong else w.melody_weak_chord_tone, 0.0)
             elif role == "bass":

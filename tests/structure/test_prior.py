@@ -70,12 +70,14 @@ def test_chords_one_or_two_a_bar_from_the_key_with_tonic_start_and_end(model, me
 
 
 def test_melody_on_chord_tones_bass_on_roots_one_note_at_a_time(model):
-    song, _h, _ = _song(model, form=LONG)  # the untrained model seldom plays on beat 1: a longer song
+    song, _h, _ = _song(model, seed=9, form=LONG)  # the untrained model seldom plays on beat 1: a longer song
     mel, bass = _role(song, "melody"), _role(song, "bass")
     hit, n = chord_tones_on_strong_beats(song, mel)
     assert n >= 5 and hit / n >= 0.85
-    hit, n = bass_roots_on_downbeats(song, bass)
-    assert n >= 3 and hit / n >= 0.8
+    other, _, _ = _song(model, seed=8, form=LONG)  # the bass seldom plays on beat 1: two songs
+    hits = [bass_roots_on_downbeats(x, _role(x, "bass")) for x in (song, other)]
+    hit, n = sum(h for h, _ in hits), sum(k for _, k in hits)
+    assert n >= 5 and hit / n >= 0.8
     assert max_polyphony(mel) == 1 or all(  # one onset at a time (a long note may still ring under the next)
         len({x.pitch for x in mel if x.start_tick == t}) == 1 for t in {x.start_tick for x in mel})
     assert all(len({x.pitch for x in bass if x.start_tick == t}) == 1 for t in {x.start_tick for x in bass})
@@ -83,7 +85,7 @@ def test_melody_on_chord_tones_bass_on_roots_one_note_at_a_time(model):
     hit, n = chord_tones_on_strong_beats(song, piano)
     assert n >= 5 and hit / n >= 0.85
     # without the prior the same untrained model is far from this
-    plain, _, _ = _song(model, harmony=False, form=LONG)
+    plain, _, _ = _song(model, seed=9, harmony=False, form=LONG)
     hit0, n0 = chord_tones_on_strong_beats(plain, _role(plain, "melody"))
     assert n0 >= 5 and hit0 / n0 < 0.6
     assert len(plain.chords) / plain.length_bars > 2.0
@@ -99,9 +101,9 @@ def test_bias_values_for_a_melody_and_a_bass_note_on_beat_one():
         st = SegState("pitched", track, phase="pos", last_pos=0)
         a = g.allowed(st, -1, 16)
         b = dict(zip((a.ids - T.PITCH0).tolist(), prior.bias(st, a).tolist()))
-        if role == "melody":  # chord tones (G, B, D) +3 over the other degrees; the tonic and mediant a little
-            assert b[67] == pytest.approx(3.0) and b[71] == pytest.approx(3.0) and b[62] == pytest.approx(3.0)
-            assert b[65] == 0.0 and b[60] == pytest.approx(0.4) and b[64] == pytest.approx(0.2)
+        if role == "melody":  # chord tones (G, B, D) +2.5 (the third B +0.7 more) over the other degrees; the tonic and mediant a little
+            assert b[67] == pytest.approx(2.5) and b[71] == pytest.approx(3.2) and b[62] == pytest.approx(2.5)
+            assert b[65] == 0.0 and b[60] == pytest.approx(0.5) and b[64] == pytest.approx(0.5)
         else:  # the root +4, the fifth +1
             assert b[43] == pytest.approx(4.0) and b[38] == pytest.approx(1.0) and b[47] == 0.0
         st.phase, st.last_item, st.count = "item", 60, 1
@@ -132,8 +134,11 @@ def test_same_seed_same_tokens_and_regeneration_keeps_the_prior(model):
     bt = h.bar_ticks
     last = [c for c in song.chords if c.start_tick >= (song.length_bars - 1) * bt]
     assert [(c.root, c.quality) for c in last] == [(h.key.tonic, "maj")]
-    lo = song.bar_to_tick(song.sections[2].start_bar)
+    sec = song.sections[2]
+    lo = song.bar_to_tick(sec.start_bar)
+    starts = [(c.start_tick - lo) // bt for c in song.chords if c.start_tick >= lo]
+    assert sorted(set(starts)) == list(range(sec.length_bars)) and len(starts) <= 2 * sec.length_bars
     mel = [n for n in _role(song, "melody") if n.start_tick >= lo]
     hit, n = chord_tones_on_strong_beats(song, mel)
-    assert n and hit / n >= 0.85
+    assert hit == n
     assert set(CHORD_PCS) == set(T.QUALITIES)
