@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QWidget
 
 from .peaks import PeakPyramid, Peaks
@@ -442,6 +442,7 @@ class WaveformView(QWidget):
                 curve.setData([], [])
             self._center_lines[1].setVisible(False)
         self._draw_sections(-(n - 1) * (2 * half + BAND_GAP) - half, half)
+        self._fit_section_names(columns / max(1.0, t1 - t0))
         self._playhead.setValue(self.playhead_tick)
         vb = self._plot.getPlotItem().vb
         vb.setRange(xRange=(t0, t1), yRange=(-(n - 1) * (2 * half + BAND_GAP) - half * 1.02, half * 1.02), padding=0)
@@ -481,8 +482,8 @@ class WaveformView(QWidget):
             line.setValue(a)
             label.fill = pg.mkBrush(color.red(), color.green(), color.blue(), 150)
             label.setColor(Theme.color("text"))
-            if label.textItem.toPlainText() != s.label:
-                label.setText(s.label)
+            label.full_name = s.label  # shown elided to the section's width (_fit_section_names)
+            label.fit_px = None
             label.setPos(a, top)
         if sections:
             if end_line is None:
@@ -501,7 +502,30 @@ class WaveformView(QWidget):
 
         return [float(i.value()) for i in self._section_items if isinstance(i, pg.InfiniteLine)]
 
+    def _fit_section_names(self, px_per_tick: float) -> None:
+        """Each section's name elided to its width at this zoom (a short section's name does not run over the
+        next one's)."""
+        import pyqtgraph as pg
+
+        labels = [i for i in self._section_items if isinstance(i, pg.TextItem)]
+        starts = [float(i.value()) for i in self._section_items if isinstance(i, pg.InfiniteLine)]
+        for k, label in enumerate(labels):
+            width = int((starts[k + 1] - starts[k]) * px_per_tick) - 10 if k + 1 < len(starts) else 1 << 20
+            if label.fit_px == width:
+                continue
+            label.fit_px = width
+            text = QFontMetrics(label.textItem.font()).elidedText(label.full_name, Qt.TextElideMode.ElideRight,
+                                                                  max(0, width))
+            if text != label.textItem.toPlainText():
+                label.setText(text)
+
     def section_names(self) -> list[str]:
+        """The sections' names (each drawn elided to its section's width: ``shown_section_names``)."""
+        import pyqtgraph as pg
+
+        return [i.full_name for i in self._section_items if isinstance(i, pg.TextItem)]
+
+    def shown_section_names(self) -> list[str]:
         import pyqtgraph as pg
 
         return [i.textItem.toPlainText() for i in self._section_items if isinstance(i, pg.TextItem)]

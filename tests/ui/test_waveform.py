@@ -80,6 +80,14 @@ def test_the_waveform_draws_the_mix_and_the_selected_tracks_stem(rendered, qtbot
     assert wf.section_names() == [s.label for s in w.song.sections]
     w.timeline.rename_section(0, "intro")
     qtbot.waitUntil(lambda: wf.section_names()[0] == "intro", timeout=3000)
+    # drawn elided to each section's width: a short section's name never runs over the next one
+    w.timeline.rename_section(0, "a very long name for a short section")
+    qtbot.waitUntil(lambda: wf.section_names()[0] == "a very long name for a short section", timeout=3000)
+    w.timeline.zoom_to_fit()
+    qtbot.waitUntil(lambda: wf.shown_section_names()[0] != wf.section_names()[0], timeout=3000)
+    shown = wf.shown_section_names()
+    for full, text in zip(wf.section_names(), shown):
+        assert text == full or (text.endswith("…") and full.startswith(text[:-1])) or text == ""
 
 
 def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, qtbot):
