@@ -2,11 +2,14 @@
 
 * callback time of the playback mixer for one 512-frame buffer with 16 stems (gain, pan, one muted, one
   panned hard): median and p99 over 4,000 callbacks (median of 5 runs); target under 2 ms;
-* a simulated run in real time: a thread pulls the callback every buffer period (512 frames at 44.1 kHz,
-  11.6 ms) for ``--seconds`` (60) while another thread has the previews of 60 s tracks rendered again, one
-  after another (what the audio source does after edits, in its child process); an underrun is a callback that
-  took longer than the buffer period, and a late buffer one that started more than one period after it was due
-  (a device with two buffers would have played silence); the callbacks' own CPU time is counted too;
+* a simulated run in real time: a thread pulls the callback as a PortAudio device does (512 frames at 44.1 kHz,
+  11.6 ms a buffer; the device holds ``QUEUE_BUFFERS`` buffers ahead, as ``OutputStream`` asks of it, and asks
+  for the next one when one has played) for ``--seconds`` (60) while another thread has the previews of 60 s
+  tracks rendered again, one after another (what the audio source does after edits, in its child process), or
+  (``--diffusion-job``) a session's diffusion render jobs run in this process; an underrun is a buffer the
+  device reached before the callback had filled it (then the device primes its queue again); also counted:
+  callbacks that took longer than one buffer period (what would drop out with only two buffers), buffers
+  asked for but started over one period late, and the callbacks' own CPU time;
 * take-switch audible latency in the window: ``session.use_take`` (a structure take of one track of a 16-track,
   60 s song) -> the first callback buffer mixed from the new stems, while a thread pulls the callback in real
   time; median of 5; target under 100 ms: a take not played before (rendered ahead by the audio source, and
@@ -20,6 +23,7 @@ Appends (rewrites) the "Playback" section of RESULTS.md. Run:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -34,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import write_section
 from melodex_studio.playback.mixer import Levels, PlaybackMixer, StemSet
-from melodex_studio.playback.stream import make_callback
+from melodex_studio.playback.stream import QUEUE_BUFFERS, make_callback
 from melodex_studio.song import Note, Section, Song, Track
 
 MARK = "<!-- playback -->"
@@ -102,6 +106,7 @@ def _diffusion_job(stop: threading.Event, renders: list[int], warm: threading.Ev
     s.run(s.render())  # warm: torch imported and the models loaded, as in a window that has rendered once
     warm.set()
     while not stop.is_set():
+        gc.freeze()  # as the window does when it starts a job (ui/job_actions.py)
         job = s.render()
         while not job.done() and not stop.is_set():
             time.sleep(0.05)
@@ -115,7 +120,7 @@ def _diffusion_job(stop: threading.Event, renders: list[int], warm: threading.Ev
     s.close()
 
 
-def bench_realtime(seconds: float, job: str = "preview") -> dict:
+def bench_realtime(seconds: float, job: str = "preview", queue: int = QUEUE_BUFFERS) -> dict:
     """Pull the callback in real time for ``seconds`` while a thread renders previews (``job`` "preview") or a
     session's diffusion render jobs run in this process ("diffusion": their worker thread shares the GIL)."""
     from melodex_studio.engine.preview import PreviewStems
@@ -148,25 +153,38 @@ def bench_realtime(seconds: float, job: str = "preview") -> dict:
     out = np.zeros((BLOCK, 2), np.float32)
     period = BLOCK / RATE
     durations, lateness, cpu = [], [], []
+    underruns = 0
     mixer.play(0)
     start = time.perf_counter()
-    due = start
+    t0 = None  # when buffer 0 starts playing: once the first ``queue`` buffers have primed the device
+    k = 0
     while time.perf_counter() - start < seconds:
+        # The device holds ``queue`` buffers: buffer k (k >= queue) is asked for when buffer k - queue has played
+        # and must be there when its own turn to play comes.
+        asked = start if t0 is None else t0 + (k - queue) * period
         now = time.perf_counter()
-        if now < due:
-            time.sleep(due - now)
+        if now < asked:
+            time.sleep(asked - now)
             now = time.perf_counter()
-        lateness.append(now - due)
+        lateness.append(max(0.0, now - asked))
         c0 = time.thread_time()
         callback(out, BLOCK, None, None)
-        durations.append(time.perf_counter() - now)
+        done = time.perf_counter()
+        durations.append(done - now)
         cpu.append(time.thread_time() - c0)
-        due += period
+        if t0 is None:
+            if k == queue - 1:
+                t0 = done
+        elif done > t0 + k * period:  # the device reached buffer k before it was filled: a dropout
+            underruns += 1
+            t0 = done - k * period  # it plays on from here
+        k += 1
     stop.set()
     worker.join(30)
     d = np.array(durations)
     late = np.array(lateness)
-    return {"callbacks": len(d), "underruns": int((d > period).sum()), "late": int((late > period).sum()),
+    return {"callbacks": len(d), "underruns": underruns, "over_period": int((d > period).sum()),
+            "late": int((late > period).sum()), "queue": queue,
             "median_ms": float(np.median(d) * 1000), "p99_ms": float(np.percentile(d, 99) * 1000),
             "max_ms": float(d.max() * 1000), "late_max_ms": float(late.max() * 1000), "renders": renders[0],
             "cpu_over": int((np.array(cpu) > period).sum()), "cpu_max_ms": float(max(cpu) * 1000)}
@@ -275,34 +293,47 @@ def bench_take_switch(runs: int = 5) -> tuple[list[float], list[float], int]:
     return switch, cold, back, edit, mute, rendered
 
 
+def jobs_nice() -> int:
+    from melodex_studio.engine import jobs
+
+    return jobs.BACKGROUND_NICE
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--dry", action="store_true", help="print only; leave RESULTS.md alone")
     ap.add_argument("--diffusion-job", action="store_true",
                     help="only the real-time run, with diffusion render jobs in this process (shipped models)")
+    ap.add_argument("--job-nice", type=int, default=None,
+                    help="the jobs' priority step (engine.jobs.BACKGROUND_NICE; 0 = as the caller, for comparison)")
+    ap.add_argument("--queue", type=int, default=QUEUE_BUFFERS, help="buffers the simulated device holds ahead")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     load = os.getloadavg()[0]
+    if args.job_nice is not None:
+        from melodex_studio.engine import jobs
+
+        jobs.BACKGROUND_NICE = args.job_nice
     if args.diffusion_job:
-        rt = bench_realtime(args.seconds, "diffusion")
+        rt = bench_realtime(args.seconds, "diffusion", args.queue)
         print(f"real time {args.seconds:g} s with diffusion jobs: {rt}", flush=True)
         if not args.dry:
-            from benchmarks.results import write_section
-
             period = 1000 * BLOCK / RATE
             write_section("<!-- playback-job -->", [
                 "## Playback while a diffusion render job runs in the same process (`bench_playback.py --diffusion-job`)",
                 "",
-                f"x86_64, {os.cpu_count()} CPUs (shared, load average {load:.1f} at the start). The callback pulled in "
-                f"real time for {args.seconds:g} s ({rt['callbacks']} buffers of {period:.1f} ms) while a session's "
+                (f"x86_64, {os.cpu_count()} CPUs (shared, load average {load:.1f} at the start). The callback pulled in "
+                f"real time for {args.seconds:g} s ({rt['callbacks']} buffers of {period:.1f} ms; the device holding "
+                f"{rt['queue']} buffers ahead, {rt['queue'] * period:.0f} ms, as `OutputStream` asks) while a session's "
                 f"diffusion render jobs (shipped models, 2 tracks x 2 sections) ran one after another on their worker "
                 f"thread ({rt['renders']} finished; the first one, which imports torch and loads the models, ran before the "
-                f"measurement): the GIL is shared with the job.",
+                f"measurement): the GIL is shared with the job, whose threads run at nice +{jobs_nice()}."),
                 "",
                 "| measure | result | target |",
                 "|---|---|---|",
-                f"| underruns (callback over {period:.1f} ms) | {rt['underruns']} | 0 |",
+                f"| underruns (the device reached a buffer the callback had not filled) | {rt['underruns']} | 0 |",
+                f"| callbacks over one buffer period (would drop out with a 2-buffer device) | {rt['over_period']} | |",
                 f"| callback median / p99 / max | {rt['median_ms']:.3f} / {rt['p99_ms']:.3f} / {rt['max_ms']:.1f} ms | |",
                 f"| buffers started over one period late (max) | {rt['late']} ({rt['late_max_ms']:.1f} ms) | 0 |",
                 f"| callbacks that used over one period of CPU (max CPU) | {rt['cpu_over']} ({rt['cpu_max_ms']:.2f} ms) | 0 |",
@@ -333,7 +364,8 @@ def main() -> None:
         (f"| {args.seconds:g} s in real time ({rt['callbacks']} callbacks of {period:.1f} ms) while the previews "
         f"of 60 s tracks render again one after another ({rt['renders']}, in the preview child process) | "
         f"{rt['underruns']} "
-        f"underruns (callback over {period:.1f} ms); callback median {rt['median_ms']:.3f} ms, p99 "
+        f"underruns (device holding {rt['queue']} buffers); {rt['over_period']} callbacks over {period:.1f} ms; "
+        f"callback median {rt['median_ms']:.3f} ms, p99 "
         f"{rt['p99_ms']:.3f} ms, max {rt['max_ms']:.1f} ms; {rt['late']} buffers started over one period late "
         f"(max {rt['late_max_ms']:.1f} ms late); {rt['cpu_over']} callbacks used over {period:.1f} ms of CPU "
         f"(max {rt['cpu_max_ms']:.2f} ms): the rest is waiting for a core or the GIL | 0 underruns |"),

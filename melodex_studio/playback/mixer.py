@@ -124,6 +124,7 @@ class PlaybackMixer:
         self._seq = 0  # bumped by every transport command from outside the callback
         self._ended = False  # set by the callback when it played past the end (no loop)
         self._scratch = np.zeros((max_block, 2), np.float32)
+        self._stack = np.zeros((16, 512, 2), np.float32)  # the audible stems' frames of one pass (grows once)
         self._pending: collections.deque[np.ndarray] = collections.deque()
         self._voices: list[list] = []  # [audio, position] of sounding one-shot voices (callback-only)
         self._peaks: dict[str, float] = {}
@@ -238,21 +239,37 @@ class PlaybackMixer:
         return pos, False
 
     def _mix_range(self, dst: np.ndarray, pos: int, n: int, stems: StemSet, levels: Levels) -> None:
-        """Add frames [pos, pos + n) of every audible stem times its factors into ``dst`` (n, 2)."""
-        scratch = self._scratch
-        peaks = self._peaks
+        """Frames [pos, pos + n) of every audible stem times its factors, summed in track order into ``dst`` (n, 2),
+        which holds zeros. Where every audible stem reaches past the range (all but the last buffers of shorter
+        stems) this is a few whole-array operations instead of four per stem: each numpy call may let a job's
+        thread take the GIL, and getting it back costs up to a switch interval (``player.PLAYING_SWITCH_S``)."""
         gains = levels.gains
-        for tid, audio in zip(stems.ids, stems.stems):
-            g = gains.get(tid)
-            m = min(n, len(audio) - pos)
-            if g is None or m <= 0:
-                continue
-            s = scratch[:m]
-            np.multiply(audio[pos:pos + m], g, out=s)
-            np.add(dst[:m], s, out=dst[:m])
-            p = max(float(s.max()), -float(s.min()))
-            if p > peaks.get(tid, 0.0):
-                peaks[tid] = p
+        audible = [(tid, audio, gains[tid]) for tid, audio in zip(stems.ids, stems.stems)
+                   if tid in gains and len(audio) > pos]
+        if not audible:
+            peaks = []
+        elif all(len(audio) >= pos + n for _, audio, _ in audible):
+            k = len(audible)
+            if self._stack.shape[0] < k or self._stack.shape[1] < n:
+                self._stack = np.zeros((max(k, self._stack.shape[0]), max(n, self._stack.shape[1]), 2), np.float32)
+            block = self._stack[:k, :n]
+            np.stack([audio[pos:pos + n] for _, audio, _ in audible], out=block)
+            block *= np.stack([g for _, _, g in audible])[:, None, :]  # the same float32 products as mix_stems
+            np.add.reduce(block, axis=0, out=dst)  # row after row: the same order of float32 sums as mix_stems
+            peaks = np.maximum(block.max(axis=(1, 2)), -block.min(axis=(1, 2))).tolist()
+        else:  # a stem ends inside the range
+            scratch = self._scratch
+            peaks = []
+            for _, audio, g in audible:
+                m = min(n, len(audio) - pos)
+                s = scratch[:m]
+                np.multiply(audio[pos:pos + m], g, out=s)
+                np.add(dst[:m], s, out=dst[:m])
+                peaks.append(max(float(s.max()), -float(s.min())))
+        kept = self._peaks
+        for (tid, _, _), p in zip(audible, peaks):
+            if p > kept.get(tid, 0.0):
+                kept[tid] = p
         if levels.trim != 1.0:
             dst *= np.float32(levels.trim)
 

@@ -24,6 +24,7 @@ from ..errors import AudioError
 Render = Callable[[np.ndarray, int], None]
 SAMPLE_RATES = (44100, 48000, 88200, 96000)
 BLOCK_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+QUEUE_BUFFERS = 4  # buffers the device holds ahead: a callback may come up to 3 buffers late without a dropout
 
 
 class NoAudioOutputError(AudioError):
@@ -33,7 +34,9 @@ class NoAudioOutputError(AudioError):
 @dataclass(frozen=True)
 class OutputSettings:
     """Output device (None: the system default; else its name or index), sample rate in Hz and the buffer size
-    in frames (a power of two)."""
+    in frames (a power of two). The device is asked to hold ``QUEUE_BUFFERS`` buffers ahead (``latency_s``):
+    Python's audio callback shares the interpreter with the model jobs, and that queue is what lets a callback
+    that waited for the CPU or the interpreter still come in time."""
 
     device: str | int | None = None
     sample_rate: int = 44100
@@ -49,6 +52,11 @@ class OutputSettings:
     def buffer_ms(self) -> float:
         """The latency one buffer adds, in milliseconds."""
         return 1000.0 * self.blocksize / self.sample_rate
+
+    @property
+    def latency_s(self) -> float:
+        """The output latency asked of the device: ``QUEUE_BUFFERS`` buffers."""
+        return QUEUE_BUFFERS * self.blocksize / self.sample_rate
 
 
 def _sounddevice():
@@ -115,7 +123,7 @@ class OutputStream:
             s = self.settings
             try:
                 self._stream = sd.OutputStream(samplerate=s.sample_rate, blocksize=s.blocksize, device=s.device,
-                                               channels=2, dtype="float32", latency="low",
+                                               channels=2, dtype="float32", latency=s.latency_s,
                                                callback=make_callback(self._render, self._status))
             except (sd.PortAudioError, ValueError) as e:  # no such device, a rate or buffer it refuses
                 raise NoAudioOutputError(f"the output device cannot be opened: {e}") from None
@@ -137,10 +145,10 @@ class OutputStream:
 
     @property
     def latency_s(self) -> float:
-        """The device's reported output latency (seconds), or one buffer before it opens."""
+        """The device's reported output latency (seconds), or the one asked for before it opens."""
         if self._stream is not None:
             return float(self._stream.latency)
-        return self.settings.buffer_ms / 1000.0
+        return self.settings.latency_s
 
 
 class FakeOutputStream:

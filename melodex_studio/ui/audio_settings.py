@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from ..playback.stream import (
     BLOCK_SIZES,
+    QUEUE_BUFFERS,
     SAMPLE_RATES,
     NoAudioOutputError,
     OutputSettings,
@@ -52,7 +53,8 @@ class AudioSettingsDialog(QDialog):
             self.block.addItem(f"{b} frames", b)
         self.block.setCurrentIndex(max(self.block.findData(settings.blocksize), 0))
         self.latency = QLabel(objectName="audioLatency")
-        self.latency.setToolTip("The delay one buffer adds between a change and hearing it")
+        self.latency.setToolTip("The delay between a change and hearing it: the buffers the device holds ahead, "
+                                "which keep playback smooth while a job computes")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -71,7 +73,8 @@ class AudioSettingsDialog(QDialog):
         return OutputSettings(self.device.currentData(), int(self.rate.currentData()), int(self.block.currentData()))
 
     def _show_latency(self) -> None:
-        self.latency.setText(f"{self.settings().buffer_ms:.1f} ms per buffer")
+        s = self.settings()
+        self.latency.setText(f"{1000 * s.latency_s:.0f} ms ({QUEUE_BUFFERS} buffers of {s.buffer_ms:.1f} ms)")
 
     def accept(self) -> None:
         self.result_settings = self.settings()

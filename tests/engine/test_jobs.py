@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 import threading
 import time
 
@@ -149,3 +150,18 @@ def test_gpu_out_of_memory_retries_once_on_the_cpu_and_says_so(session, monkeypa
     p = session.run(session.render())
     assert devices == ["cuda", "cpu"]
     assert any("ran it on the CPU instead" in n for n in p.notes)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are a Linux feature")
+def test_a_job_computes_at_a_lower_priority_than_the_audio_and_the_window():
+    import os
+
+    from melodex_studio.engine.jobs import BACKGROUND_NICE, Job
+
+    def own_priority(ctx):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert BACKGROUND_NICE > 0
+    assert Job("x", "priority", own_priority).start().wait(10) == min(19, caller + BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # the caller's thread is untouched

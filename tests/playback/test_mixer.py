@@ -168,6 +168,44 @@ def test_meters_report_peaks_and_recent_audio():
     assert player.mixer.take_peaks() == ({}, 0.0)
 
 
+
+def test_track_peaks_are_those_of_each_stem_after_its_gain_whole_or_ending_inside_a_buffer():
+    song, stems = _song_and_stems()
+    keys = song.tracks[0]
+    short = dict(stems, **{keys.id: stems[keys.id][:700]})  # ends inside the second buffer
+    player, fake = _player(song, short)
+    levels = Levels.of(song)
+    player.play(0)
+    for frames in (512, 512):  # every stem whole; then one ending inside the buffer
+        start = player.mixer.position
+        fake.pull(frames)
+        peaks, _ = player.mixer.take_peaks()
+        for tid, g in levels.gains.items():
+            part = short[tid][start:start + frames] * g
+            assert peaks[tid] == pytest.approx(float(np.abs(part).max()), rel=1e-6)
+
+
+def test_while_playing_a_waiting_thread_gets_the_gil_sooner_and_the_default_is_back_after():
+    from melodex_studio.playback import player as player_module
+    from melodex_studio.playback.player import PLAYING_SWITCH_S
+
+    for left in list(player_module._playing):  # players of earlier tests that were left playing
+        left.stop()
+    song, stems = _song_and_stems()
+    player, _ = _player(song, stems)
+    other, _ = _player(song, stems)
+    other.play(0)
+    other.stop()
+    before = sys.getswitchinterval()
+    player.play(0)
+    assert PLAYING_SWITCH_S < before and sys.getswitchinterval() == pytest.approx(PLAYING_SWITCH_S)
+    player.play(100)  # again: the interval saved is still the default one
+    other.play(0)
+    player.stop()
+    assert sys.getswitchinterval() == pytest.approx(PLAYING_SWITCH_S)  # the other one still plays
+    other.close()
+    assert sys.getswitchinterval() == before
+
 def test_buffers_larger_than_the_mixing_block_are_mixed_in_parts():
     song, stems = _song_and_stems()
     player, fake = _player(song, stems, blocksize=8192)
@@ -262,6 +300,7 @@ def test_the_sounddevice_stream_wrapper_opens_plays_and_reports(monkeypatch):
     stream = device.streams[-1]
     assert stream.kw["samplerate"] == RATE and stream.kw["blocksize"] == 256 and stream.kw["channels"] == 2
     assert stream.kw["device"] == "Speakers" and stream.kw["dtype"] == "float32" and not stream.active
+    assert stream.kw["latency"] == pytest.approx(4 * 256 / RATE)  # the device holds four buffers ahead
     assert player.latency_s == pytest.approx(0.0213)
     player.set_stems(stems, [t.id for t in song.tracks])
     player.set_levels(Levels.of(song))

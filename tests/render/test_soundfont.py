@@ -115,6 +115,22 @@ def test_an_unreadable_soundfont_is_an_audio_error(tmp_path):
         SoundFontRenderer(tmp_path / "missing.sf2")
 
 
+
+def test_a_soundfont_is_read_once_until_its_file_changes(tmp_path):
+    import shutil
+
+    copy = tmp_path / "font.sf2"
+    shutil.copyfile(PINNED, copy)
+    first = load_soundfont(copy)
+    assert load_soundfont(copy) is first  # a second renderer (every diffusion render makes one) reads nothing
+    assert SoundFontRenderer(copy)._base is first
+    os.utime(copy, ns=(0, 10**9))  # the file changed on disk: read again
+    again = load_soundfont(copy)
+    assert again is not first and again.get_preset_count() == first.get_preset_count()
+    copy.write_bytes(b"RIFF\x00\x00\x00\x00sfbk" + os.urandom(64))  # now broken: the error, not the old font
+    with pytest.raises(AudioError, match="cannot be read"):
+        load_soundfont(copy)
+
 # --- timing -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("tick", [0, PPQ * 2, PPQ * 2 + 7, 3001, 5555])
 def test_onset_is_sample_accurate_across_tempo_changes(renderer, tick):

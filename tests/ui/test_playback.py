@@ -186,10 +186,10 @@ def test_audio_settings_store_the_choice_and_show_the_latency(window, qtbot, mon
     from melodex_studio.ui.transport import load_output_settings
 
     dialog = AudioSettingsDialog(OutputSettings(None, 44100, 512), window)
-    assert dialog.latency.text() == "11.6 ms per buffer"
+    assert dialog.latency.text() == "46 ms (4 buffers of 11.6 ms)"
     dialog.block.setCurrentIndex(dialog.block.findData(256))
     dialog.rate.setCurrentIndex(dialog.rate.findData(48000))
-    assert dialog.latency.text() == "5.3 ms per buffer"
+    assert dialog.latency.text() == "21 ms (4 buffers of 5.3 ms)"
     monkeypatch.setitem(sys.modules, "sounddevice", None)
     try:
         reason = window.apply_output_settings(dialog.settings())
