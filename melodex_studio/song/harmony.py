@@ -22,10 +22,10 @@ CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
 # leading-tone chord rarely; minor uses natural-minor chords plus the harmonic minor's major V.
 DIATONIC: dict[str, dict[tuple[int, str], float]] = {
     "major": {
-        (0, "maj"): 1.2, (0, "maj7"): 0.2, (0, "6"): -0.2, (0, "add9"): -0.2, (0, "sus2"): -0.8, (0, "sus4"): -0.8,
+        (0, "maj"): 1.2, (0, "maj7"): -0.3, (0, "6"): -0.2, (0, "add9"): -0.2, (0, "sus2"): -0.8, (0, "sus4"): -0.8,
         (2, "min"): 0.3, (2, "min7"): 0.2,
         (4, "min"): -0.4, (4, "min7"): -0.6,
-        (5, "maj"): 1.1, (5, "maj7"): 0.1, (5, "6"): -0.4, (5, "add9"): -0.4,
+        (5, "maj"): 1.1, (5, "maj7"): -0.3, (5, "6"): -0.4, (5, "add9"): -0.4,
         (7, "maj"): 0.5, (7, "7"): 0.3, (7, "sus4"): -0.6, (7, "9"): -0.8,
         (9, "min"): 0.5, (9, "min7"): 0.1,
         (11, "dim"): -1.5, (11, "m7b5"): -1.5,
