@@ -36,6 +36,7 @@ NOTE_TAIL_SECONDS = 1.0  # the most release tail an auditioned note keeps
 RECENT_BYTES = 512 * 2**20  # stems a track played before (another take, before an edit) kept for switching back
 QUICK_NOTES = 64  # at most this many notes added or removed (or QUICK_SHARE of the track's): a quick preview first
 QUICK_SHARE = 0.3
+PIECES_BYTES = 256 * 2**20  # renders of a take's section notes alone, kept for quick take switches
 
 Cancel = Callable[[], bool]
 
@@ -191,6 +192,9 @@ class PreviewStems:
         self.isolate = isolate  # render in the child process (see the module docstring)
         self.rendered = 0  # SoundFont previews rendered in all (tests and benchmarks read it)
         self.quick_rendered = 0  # quick (provisional) previews made
+        # notes of one track rendered alone (a take's section, or what it replaces): key -> (first frame, audio)
+        self._pieces: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self.pieces_rendered = 0
 
     def update(self, song: Song, audio: Mapping[str, np.ndarray], sample_rate: int,
                cancel: Cancel | None = None, quick: bool = False) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -252,7 +256,36 @@ class PreviewStems:
 
     def _quick(self, song: Song, track: Track, sample_rate: int, cached) -> np.ndarray | None:
         """The old stem minus the removed notes plus the added ones (see ``update``), or None when that does not
-        apply (other changes than notes, drums, a sustain pedal, many notes, no old SoundFont preview)."""
+        apply (other changes than notes, drums, a sustain pedal, no old SoundFont preview, or many notes whose
+        renders ``prefetch`` has not made ahead: a take switch)."""
+        changes = self._note_changes(song, track, sample_rate, cached)
+        if changes is None:
+            return None
+        removed, added = changes
+        n = sum(removed.values()) + sum(added.values())
+        small = n <= max(QUICK_NOTES, QUICK_SHARE * len(track.notes))
+        parts = []
+        for sign, notes in ((-1.0, removed), (1.0, added)):
+            if notes:
+                piece = self._piece(song, track, notes, sample_rate, render=small)
+                if piece is None:
+                    return None
+                parts.append((sign, piece))
+        old = cached[1]
+        out = np.empty((max([len(old)] + [at + len(p) for _, (at, p) in parts]), 2), np.float32)
+        out[:len(old)] = old
+        out[len(old):] = 0.0
+        for sign, (at, part) in parts:
+            if sign < 0:
+                out[at:at + len(part)] -= part
+            else:
+                out[at:at + len(part)] += part
+        self.quick_rendered += 1
+        return out
+
+    def _note_changes(self, song: Song, track: Track, sample_rate: int, cached) -> tuple[Counter, Counter] | None:
+        """(removed, added) notes of ``track`` since its cached SoundFont preview, when a quick stem can be made from
+        them (only notes changed; pitched; no sustain pedal); else None."""
         made = self._made.get(track.id)
         if cached is None or made is None or track.is_drum or any(c.kind == SUSTAIN for c in track.controls):
             return None
@@ -260,39 +293,51 @@ class PreviewStems:
             return None
         new = _note_counts(track)
         removed, added = made[1] - new, new - made[1]
-        n = sum(removed.values()) + sum(added.values())
-        if n == 0 or n > max(QUICK_NOTES, QUICK_SHARE * len(track.notes)):
+        if not removed and not added:
             return None
-        parts = []
-        for sign, notes in ((-1.0, removed), (1.0, added)):
-            if notes:
-                alone = replace(track, notes=[Note(*n) for n in notes.elements()])
-                mini = _solo_song(song, alone)
-                mini.sections = []  # the render ends with these notes' tails, not at the song's end
-                parts.append((sign, render_track(mini, track.id, sample_rate, self.isolate)))
-        old = cached[1]
-        out = np.empty((max([len(old)] + [len(p) for _, p in parts]), 2), np.float32)
-        out[:len(old)] = old
-        out[len(old):] = 0.0
-        for sign, part in parts:
-            if sign < 0:
-                out[:len(part)] -= part
-            else:
-                out[:len(part)] += part
-        self.quick_rendered += 1
-        return out
+        return removed, added
+
+    def _piece(self, song: Song, track: Track, notes: Counter, sample_rate: int,
+               render: bool = True) -> tuple[int, np.ndarray] | None:
+        """``notes`` of ``track`` rendered alone, with their tails: (first sounding frame, audio from it), kept
+        (newest first, up to ``PIECES_BYTES``); None when not kept and ``render`` is False."""
+        h = hashlib.sha1(repr(_fingerprint(song, track, sample_rate)).encode())
+        h.update(np.array(sorted(notes.elements()), np.int64).tobytes())
+        key = h.hexdigest()
+        hit = self._pieces.get(key)
+        if hit is not None:
+            self._pieces.move_to_end(key, last=False)
+            return hit
+        if not render:
+            return None
+        alone = replace(track, notes=[Note(*n) for n in sorted(notes.elements())])
+        mini = _solo_song(song, alone)
+        mini.sections = []  # the render ends with these notes' tails, not at the song's end
+        audio = render_track(mini, track.id, sample_rate, self.isolate)
+        sounding = np.flatnonzero(np.any(audio != 0, axis=1))
+        at = int(sounding[0]) if sounding.size else len(audio)
+        piece = (at, np.array(audio[at:], np.float32))  # a copy of what sounds; the silence before it goes
+        piece[1].flags.writeable = False
+        self.pieces_rendered += 1
+        self._pieces[key] = piece
+        self._pieces.move_to_end(key, last=False)
+        total = sum(p.nbytes for _, p in self._pieces.values())
+        while total > PIECES_BYTES and len(self._pieces) > 1:
+            total -= self._pieces.popitem()[1][1].nbytes
+        return piece
 
     def prefetch(self, song: Song, sample_rate: int, cancel: Cancel | None = None, limit: int = 8) -> int:
-        """Render, ahead of time, the previews of the structure takes of ``song`` that do not play now (the song
-        as ``use_take`` would make it), newest first, at most ``limit``; they join the kept stems, so switching
-        to such a take plays at once. Returns how many were rendered."""
+        """Render, ahead of time, what switching to a structure take of ``song`` that does not play now needs:
+        for every such take of a pitched track, its section's notes alone and the notes they replace (small
+        renders, kept: the switch is then heard at once from a quick stem, and the full render follows); and the
+        whole previews of the newest ``limit`` takes (the song as ``use_take`` would make it; kept with the stems
+        played before, so switching to one plays the exact preview at once). Returns how many whole previews
+        were rendered (``pieces_rendered`` counts the small ones)."""
         from .render_takes import is_render_take
 
-        done = 0
         playing = set(song.active_takes.values())
+        variants = []
         for take in reversed(song.takes):
-            if done >= limit or (cancel is not None and cancel()):
-                break
             if is_render_take(take) or take.id in playing:
                 continue
             variant = song.copy()
@@ -300,6 +345,20 @@ class PreviewStems:
                 variant.activate_take(take.id)
             except (KeyError, ValueError):  # the take names a track or section that is gone
                 continue
+            variants.append((take, variant))
+        for take, variant in variants:
+            for tid in take.notes:
+                if cancel is not None and cancel():
+                    return 0
+                track = variant.track(tid)
+                changes = self._note_changes(variant, track, sample_rate, self._cache.get(tid))
+                for notes in changes or ():
+                    if notes:
+                        self._piece(variant, track, notes, sample_rate)
+        done = 0
+        for take, variant in variants:
+            if done >= limit or (cancel is not None and cancel()):
+                break
             for tid in take.notes:
                 track = variant.track(tid)
                 key = preview_key(variant, track, sample_rate)

@@ -146,3 +146,36 @@ def test_a_cancelled_update_keeps_the_stems_the_tracks_had():
     song.add_notes(song.tracks[0].id, [Note(960, 79, 480, 100)])
     stems, changed = preview.update(song, {}, song.sample_rate, cancel=lambda: True)
     assert changed == set() and all(stems[k] is first[k] for k in first)
+
+
+def test_a_take_switch_is_heard_at_once_from_pieces_rendered_ahead_then_exactly(monkeypatch):
+    from melodex_studio.engine import preview as preview_module
+
+    monkeypatch.setattr(preview_module, "QUICK_NOTES", 4)  # this small song's switch counts as a big edit
+    monkeypatch.setattr(preview_module, "QUICK_SHARE", 0.1)
+    song = _song()
+    sec, piano = song.sections[1], song.tracks[0]
+    start, end = song.section_ticks(sec)
+    notes = piano.notes_in(start, end)
+    takes = [Take(sec.id, piano.id, {piano.id: [Note(n.start_tick, n.pitch + k, n.duration_ticks, n.velocity)
+                                                 for n in notes]}) for k in (2, 4, 5)]
+    for take in takes:
+        song.add_take(take, activate=False)
+    preview = PreviewStems(isolate=False)
+    preview.update(song, {}, song.sample_rate, quick=True)
+    assert preview.prefetch(song, song.sample_rate, limit=1) == 1  # the newest take's whole preview
+    assert preview.pieces_rendered == 4  # the section's notes now, and each take's, rendered alone
+    rendered = preview.rendered
+    song.activate_take(takes[0].id)  # the oldest: no whole preview kept; all 8 of the section's notes change
+    assert 2 * len(notes) > max(4, 0.1 * len(piano.notes))  # too many to render quickly after the switch
+    quick, changed = preview.update(song, {}, song.sample_rate, quick=True)
+    assert changed == {piano.id} and preview.provisional == {piano.id}
+    assert preview.rendered == rendered and preview.pieces_rendered == 4  # nothing rendered: the pieces were there
+    exact = soundfont_renderer().render(song).stems[piano.id]
+    q = np.zeros_like(exact)
+    q[:min(len(exact), len(quick[piano.id]))] = quick[piano.id][:len(exact)]
+    assert np.abs(q - exact).max() < 0.01 * np.abs(exact).max()  # the voices add up
+    head = song.tempo_map.tick_to_sample(start, song.sample_rate) - 1
+    assert np.array_equal(quick[piano.id][:head], exact[:head])  # before the section: the old stem untouched
+    full, _ = preview.update(song, {}, song.sample_rate)  # then the exact one
+    assert preview.provisional == set() and np.array_equal(pad_stems({**full, "x": exact})[piano.id], exact)
