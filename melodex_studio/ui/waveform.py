@@ -349,7 +349,7 @@ class WaveformView(QWidget):
                 pyr = PeakPyramid(audio)
                 try:
                     self._built.emit(key, audio, pyr)
-                except RuntimeError:  # the view is gone
+                except (RuntimeError, TypeError):  # the view is gone (PySide raises either, by when it went)
                     pass
 
             threading.Thread(target=build, name="melodex-peaks", daemon=True).start()
