@@ -242,7 +242,7 @@ class PlaybackMixer:
         """Frames [pos, pos + n) of every audible stem times its factors, summed in track order into ``dst`` (n, 2),
         which holds zeros. Where every audible stem reaches past the range (all but the last buffers of shorter
         stems) this is a few whole-array operations instead of four per stem: each numpy call may let a job's
-        thread take the GIL, and getting it back costs up to a switch interval (``player.PLAYING_SWITCH_S``)."""
+        thread take the GIL, and getting it back costs up to a switch interval (``responsive.FAST_SWITCH_S``)."""
         gains = levels.gains
         audible = [(tid, audio, gains[tid]) for tid, audio in zip(stems.ids, stems.stems)
                    if tid in gains and len(audio) > pos]

@@ -7,32 +7,11 @@ real time without sound and ``no_output`` holds the reason, so the transport wor
 """
 from __future__ import annotations
 
-import sys
-import weakref
-
 import numpy as np
 
+from ..responsive import fast_switching
 from .mixer import Levels, PlaybackMixer, StemSet
 from .stream import ClockStream, NoAudioOutputError, OutputSettings, OutputStream
-
-PLAYING_SWITCH_S = 0.0005  # Python's thread switch interval while a player plays (its default is 5 ms)
-_playing: weakref.WeakSet = weakref.WeakSet()
-_saved_switch: float | None = None
-
-
-def _playing_switch_interval(player: Player, on: bool) -> None:
-    """While a player plays, a thread waiting for the GIL gets it after 0.5 ms instead of 5: the audio callback
-    gives the GIL up inside numpy calls, and with a job's thread running Python each time it waited a whole
-    interval to get it back (a 512-frame callback took up to 120 ms; bench_playback.py --diffusion-job)."""
-    global _saved_switch
-    (_playing.add if on else _playing.discard)(player)
-    if len(_playing) and _saved_switch is None:
-        _saved_switch = sys.getswitchinterval()
-        sys.setswitchinterval(PLAYING_SWITCH_S)
-    elif not len(_playing) and _saved_switch is not None:
-        sys.setswitchinterval(_saved_switch)
-        _saved_switch = None
-
 
 class Player:
     def __init__(self, sample_rate: int = 44100):
@@ -81,7 +60,7 @@ class Player:
 
     def close(self) -> None:
         self.mixer.stop()
-        _playing_switch_interval(self, False)
+        fast_switching(self, False)
         if self.stream is not None:
             self.stream.close()
 
@@ -106,14 +85,14 @@ class Player:
         return self.mixer.position
 
     def play(self, start_frame: int | None = None) -> None:
-        _playing_switch_interval(self, True)
+        fast_switching(self, True)  # the callback gets the GIL back sooner
         self.mixer.play(start_frame)
         if self.stream is not None:
             self.stream.start()
 
     def stop(self) -> None:
         self.mixer.stop()
-        _playing_switch_interval(self, False)
+        fast_switching(self, False)
         if self.stream is not None and self.stream.silent:
             self.stream.stop()
 

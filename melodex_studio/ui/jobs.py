@@ -15,6 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal
 
 from ..engine.jobs import Job, Progress
+from ..responsive import fast_switching
 
 _MIN_INTERVAL_S = 0.1  # progress reaches the window at most 10 times a second
 
@@ -59,6 +60,7 @@ class JobRunner(QObject):
                 self._progress_from_worker.emit(job_box[0], p)
 
         job = starter(progress=on_progress)
+        fast_switching(self, True)  # the GUI thread gets the GIL back sooner from the worker
         job_box[0] = job
         self.job, self.context = job, dict(context or {})
         self._pending += 1
@@ -82,6 +84,8 @@ class JobRunner(QObject):
         self.ended.emit(job)
         if self.job is None:
             self.context = {}
+        if not self._pending:
+            fast_switching(self, False)
 
     def cancel(self) -> None:
         """Ask the running job to stop (its end arrives through ``ended`` with status 'cancelled')."""

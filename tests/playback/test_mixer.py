@@ -186,11 +186,11 @@ def test_track_peaks_are_those_of_each_stem_after_its_gain_whole_or_ending_insid
 
 
 def test_while_playing_a_waiting_thread_gets_the_gil_sooner_and_the_default_is_back_after():
-    from melodex_studio.playback import player as player_module
-    from melodex_studio.playback.player import PLAYING_SWITCH_S
+    from melodex_studio.responsive import FAST_SWITCH_S as PLAYING_SWITCH_S
+    from melodex_studio.responsive import fast_switching, holders
 
-    for left in list(player_module._playing):  # players of earlier tests that were left playing
-        left.stop()
+    for left in holders():  # players of earlier tests that were left playing
+        fast_switching(left, False)
     song, stems = _song_and_stems()
     player, _ = _player(song, stems)
     other, _ = _player(song, stems)

@@ -71,3 +71,19 @@ def test_the_job_that_imports_torch_runs_without_the_collector(monkeypatch, unfr
     gc_policy.job_started()
     assert gc.isenabled()
     gc_policy.job_ended()
+
+
+def test_while_a_job_runs_the_gui_thread_gets_the_gil_back_sooner_and_the_default_returns(window):
+    import sys
+
+    from melodex_studio.responsive import FAST_SWITCH_S, fast_switching, holders
+
+    for left in holders():  # players or runners of earlier tests left holding it
+        fast_switching(left, False)
+    default = sys.getswitchinterval()
+    assert FAST_SWITCH_S < default
+    window.prompt_panel.set_prompt(PROMPT)
+    assert window.generate() is not None
+    assert sys.getswitchinterval() == pytest.approx(FAST_SWITCH_S)  # while the job computes
+    assert window.wait_for_jobs(60) and window.song.tracks
+    assert sys.getswitchinterval() == default
