@@ -13,6 +13,7 @@ from ..responsive import fast_switching
 from .mixer import Levels, PlaybackMixer, StemSet
 from .stream import ClockStream, NoAudioOutputError, OutputSettings, OutputStream
 
+
 class Player:
     def __init__(self, sample_rate: int = 44100):
         self.mixer = PlaybackMixer(sample_rate)
