@@ -120,7 +120,7 @@ class Sampler:
         self.block = model.cfg.block_size
         self.cache = model.new_cache()
         self.cpu = CpuDecoder(model, self.cache) if self.device.type == "cpu" else None  # numpy single steps
-        self.prior = HarmonyPrior(header) if self.opts.harmony else None
+        self.prior = HarmonyPrior(header, shared=self.grammar.prior_cache) if self.opts.harmony else None
         self.header_toks = T.header_tokens(header)
         self.tokens: list[int] = []  # the song so far
         self.ctx: list[int] = []  # what the cache holds (a window of the song)

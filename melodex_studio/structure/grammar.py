@@ -94,6 +94,7 @@ class Grammar:
         self.P = P = header.positions
         V = T.VOCAB_SIZE
         self._ids: dict[tuple, Allowed] = {}
+        self.prior_cache: dict[tuple, dict] = {}  # prior.HarmonyPrior's biases over this grammar's Allowed records
         self._masks: dict[tuple, torch.Tensor] = {}
         pcs = np.zeros(12, dtype=bool)
         pcs[list(allowed_pitch_classes(header.key.mode, header.genre))] = True

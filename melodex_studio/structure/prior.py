@@ -39,7 +39,6 @@ BACKBEAT_GROOVES = ("rock", "funk", "boom_bap", "four_on_floor", "shuffle")
 SNARE_CLASSES = (1, 2, 3)  # DRUM_CLASSES indices of side stick (37), snare (38/40), clap (39)
 
 NQ = len(T.QUALITIES)
-T_INTERVALS = [CHORD_INTERVALS[q] for q in T.QUALITIES]  # intervals of each chord quality, in token order
 KEY_PCS = {"major": MAJOR, "minor": MINOR}  # the key's pitch classes above the tonic (minor: + leading tone)
 
 
@@ -66,7 +65,9 @@ class Weights:
 class HarmonyPrior:
     """The prior for one sampling session (one header)."""
 
-    def __init__(self, header: T.Header, weights: type[Weights] = Weights):
+    def __init__(self, header: T.Header, weights: type[Weights] = Weights, shared: dict | None = None):
+        """``shared``: a dict that outlives the session (``Grammar.prior_cache`` of the grammar whose ``Allowed``
+        records the biases are computed for), so sessions with the same header signature reuse the biases."""
         self.h, self.w = header, weights
         self.P = header.positions
         self.mode = header.key.mode
@@ -101,7 +102,15 @@ class HarmonyPrior:
         if self.chromatic:  # the grammar allows every pitch class: lean to the key's
             deg[[x for x in range(12) if x not in KEY_PCS[self.mode]]] += self.w.off_key_note
         self.degree_w = deg
-        self._cache: dict[tuple, np.ndarray | None] = {}
+        sig = (meter, self.backbeat, weights)
+        self._cache: dict[tuple, np.ndarray | None] = {} if shared is None else shared.setdefault(sig, {})
+        tone = np.zeros((12 * NQ, 12), dtype=bool)  # [chord token - CHORD0, pc above the tonic]: a chord tone
+        third = np.zeros((12 * NQ, 12), dtype=bool)  # ... the chord's third
+        for r in range(12):
+            for qi, q in enumerate(T.QUALITIES):
+                tone[r * NQ + qi, list(chord_pcs(r, q))] = True
+                third[r * NQ + qi, [(r + x) % 12 for x in (3, 4) if x in CHORD_INTERVALS[q]]] = True
+        self.tone_lut, self.third_lut = tone, third
         self.bar = -1  # global bar index
         self.chords: list[tuple[int, int]] = []  # (pos, chord token) of the current bar
         self.carry: int | None = None  # chord sounding at the bar's start (from the previous bar of the section)
@@ -220,13 +229,12 @@ class HarmonyPrior:
         w = self.w
         add = self.degree_w[pc].copy()
         if chord is not None:
-            r, q = divmod(chord - T.CHORD0, NQ)
-            tones = np.isin(pc, list(chord_pcs(r, T.QUALITIES[q])))
+            r = (chord - T.CHORD0) // NQ
+            tones = self.tone_lut[chord - T.CHORD0][pc]
             if self.chromatic:  # a tone of the sounding chord is never off key
                 add[tones] = np.maximum(add[tones], 0.0)
             if role != "bass":
-                thirds = [(r + x) % 12 for x in (3, 4) if x in T_INTERVALS[q]]
-                add += np.where(np.isin(pc, thirds), w.chord_third, 0.0)
+                add += np.where(self.third_lut[chord - T.CHORD0][pc], w.chord_third, 0.0)
             if role == "melody":
                 add += np.where(tones, w.melody_strong_chord_tone if strong else w.melody_weak_chord_tone, 0.0)
             elif role == "bass":
