@@ -87,6 +87,9 @@ class ProjectSession:
         self._autosave = Autosaver(autosave_interval_s) if autosave else None
         self._stem_memo: dict[str, Any] = {}
         self.autosave_error: str | None = None
+        # the window writes autosave copies on a thread (a snapshot of the document; a save or close waits for it)
+        self.autosave_in_background = False
+        self._autosave_writer: threading.Thread | None = None
 
     # --- state -----------------------------------------------------------------------------------
     @property
@@ -190,7 +193,7 @@ class ProjectSession:
         old = self.path
         self._release()
         self._lock, self.path, self.read_only = lock, path, False
-        Autosaver.remove(autosave_path(old, self.id))
+        self._drop_autosave(autosave_path(old, self.id))
         self._notify(ChangeInfo(f"Saved {path.name}", "save"))
         return path
 
@@ -202,8 +205,8 @@ class ProjectSession:
         save_project(path, self.song, self.tensors, self.audio)
         self._signature = FileSignature.of(path)
         self.history.mark_clean()
-        Autosaver.remove(old_autosave)
-        Autosaver.remove(autosave_path(path, self.id))
+        self._drop_autosave(old_autosave)
+        self._drop_autosave(autosave_path(path, self.id))
         if notify:
             self._notify(ChangeInfo(f"Saved {path.name}", "save"))
         return path
@@ -213,7 +216,7 @@ class ProjectSession:
         if self._job is not None and not self._job.done():
             self._job.cancel()
             self._job.join()
-        Autosaver.remove(autosave_path(self.path, self.id))
+        self._drop_autosave(autosave_path(self.path, self.id))
         self._release()
 
     def _release(self) -> None:
@@ -236,16 +239,47 @@ class ProjectSession:
         self.new(import_midi(path))
 
     def autosave(self, force: bool = False) -> Path | None:
-        """Write the autosave copy when there are unsaved changes and it is due (or ``force``)."""
+        """Write the autosave copy when there are unsaved changes and it is due (or ``force``). With
+        ``autosave_in_background`` it is written on a thread from a snapshot of the document (what is written is
+        the state at this call); ``autosave_error`` then says after the fact why a copy could not be written."""
         from ..io.project import save_project
 
         if self._autosave is None or not self.dirty or not (force or self._autosave.due()):
             return None
         target = autosave_path(self.path, self.id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_project(target, self.song, self.tensors, self.audio)
+        if not self.autosave_in_background:
+            save_project(target, self.song, self.tensors, self.audio)
+            self._autosave.wrote()
+            return target
         self._autosave.wrote()
+        song, tensors, audio = self.song.copy(), dict(self.tensors), dict(self.audio)
+        self.wait_for_autosave()  # one copy at a time, in order
+
+        def write() -> None:
+            try:
+                save_project(target, song, tensors, audio)
+            except (MelodexError, OSError) as e:
+                self.autosave_error = str(e)
+
+        self._autosave_writer = threading.Thread(target=write, name="melodex-autosave", daemon=True)
+        self._autosave_writer.start()
         return target
+
+    def wait_for_autosave(self, timeout_s: float | None = None) -> bool:
+        """Wait until an autosave copy being written on a thread is on disk; False when ``timeout_s`` passed first."""
+        writer = self._autosave_writer
+        if writer is not None:
+            writer.join(timeout_s)
+            if writer.is_alive():
+                return False
+            self._autosave_writer = None
+        return True
+
+    def _drop_autosave(self, path: Path) -> None:
+        """Remove an autosave copy, after the one being written (a save or close must not leave one behind)."""
+        self.wait_for_autosave()
+        Autosaver.remove(path)
 
     # --- jobs ------------------------------------------------------------------------------------
     def _check_idle(self, what: str) -> None:

@@ -142,12 +142,14 @@ class JobActions:
         """The autosave copy after an applied job (as ``session.apply`` would write it), unless the window closed."""
         if not self.isVisible():
             return
+        failed = self.session.autosave_error  # the copy before this one, written on a thread, could not be written
         try:
-            self.session.autosave(force=True)
             self.session.autosave_error = None
+            self.session.autosave(force=True)  # on a thread (session.autosave_in_background)
         except (MelodexError, OSError) as e:  # the change stands; the status bar says why there is no autosave
-            self.session.autosave_error = str(e)
-            self.status.showMessage(f"Autosave failed ({e}); save the project to keep your changes", 15000)
+            failed = self.session.autosave_error = str(e)
+        if failed:
+            self.status.showMessage(f"Autosave failed ({failed}); save the project to keep your changes", 15000)
 
     def cancel_job(self) -> None:
         """Ask the running job to stop; the document stays as it was."""

@@ -54,6 +54,7 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.session = session or ProjectSession()
+        self.session.autosave_in_background = True  # the copy is written on a thread, not on this one
         if song is not None:
             self.session.new(song)
         self.jobs = JobRunner(self)

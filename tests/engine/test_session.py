@@ -287,6 +287,27 @@ def test_edits_autosave_at_most_once_per_interval(models, tmp_path):
     assert not auto.exists()  # closing (the user's choice) drops the copy
 
 
+
+def test_a_background_autosave_writes_the_state_of_its_call_and_a_save_never_leaves_one_behind(models, tmp_path):
+    from melodex_studio.engine.autosave import autosave_path
+    from melodex_studio.io.project import read_project
+
+    s = make_session(models, autosave=True)
+    s.autosave_in_background = True  # as the window does
+    s.run(s.generate(plan=tiny_plan(), seed=2))
+    path = s.save_as(tmp_path / "b.melodex")
+    s.set_title("written")
+    auto = s.autosave(force=True)
+    assert auto == autosave_path(path, s.id)
+    s.set_title("after the call")  # the document moves on while the copy is written
+    assert s.wait_for_autosave(30) and s.autosave_error is None
+    assert read_project(auto).song.title == "written"
+    s.set_title("again")
+    s.autosave(force=True)
+    s.save()  # waits for the copy being written, then drops it
+    assert not auto.exists() and read_project(path).song.title == "again"
+    s.close()
+
 def test_vary_with_another_guidance_records_it_and_changes_the_render(models):
     import dataclasses
 
