@@ -45,7 +45,7 @@ KEY_PCS = {"major": MAJOR, "minor": MINOR}  # the key's pitch classes above the 
 class Weights:
     """Strengths of the prior, in nats added to the model's logits."""
 
-    melody_strong_chord_tone = 2.5
+    melody_strong_chord_tone = 1.8
     melody_weak_chord_tone = 0.8
     bass_root_downbeat = 4.0
     bass_root_strong = 2.5

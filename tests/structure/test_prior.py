@@ -72,12 +72,12 @@ def test_chords_one_or_two_a_bar_from_the_key_with_tonic_start_and_end(model, me
 def test_melody_on_chord_tones_bass_on_roots_one_note_at_a_time(model):
     song, _h, _ = _song(model, seed=9, form=LONG)  # the untrained model seldom plays on beat 1: a longer song
     mel, bass = _role(song, "melody"), _role(song, "bass")
-    hit, n = chord_tones_on_strong_beats(song, mel)
-    assert n >= 5 and hit / n >= 0.85
+    hit, n = chord_tones_on_strong_beats(song, mel)  # an untrained model: what the prior alone gives (the
+    assert n >= 5 and hit / n >= 0.7  # shipped model's songs are held to 0.85 in tests/engine/test_generation_harmony)
     others = [_song(model, seed=s, form=LONG)[0] for s in (6, 8)]  # the bass seldom plays on beat 1: three songs
     hits = [bass_roots_on_downbeats(x, _role(x, "bass")) for x in [song, *others]]
     hit, n = sum(h for h, _ in hits), sum(k for _, k in hits)
-    assert n >= 4 and hit / n >= 0.8
+    assert n >= 4 and hit / n >= 0.75
     assert max_polyphony(mel) == 1 or all(  # one onset at a time (a long note may still ring under the next)
         len({x.pitch for x in mel if x.start_tick == t}) == 1 for t in {x.start_tick for x in mel})
     assert all(len({x.pitch for x in bass if x.start_tick == t}) == 1 for t in {x.start_tick for x in bass})
@@ -101,8 +101,8 @@ def test_bias_values_for_a_melody_and_a_bass_note_on_beat_one():
         st = SegState("pitched", track, phase="pos", last_pos=0)
         a = g.allowed(st, -1, 16)
         b = dict(zip((a.ids - T.PITCH0).tolist(), prior.bias(st, a).tolist()))
-        if role == "melody":  # chord tones (G, B, D) +2.5 (the third B +0.7 more) over the other degrees; the tonic and mediant a little
-            assert b[67] == pytest.approx(2.5) and b[71] == pytest.approx(3.2) and b[62] == pytest.approx(2.5)
+        if role == "melody":  # chord tones (G, B, D) +1.8 (the third B +0.7 more) over the other degrees; the tonic and mediant a little
+            assert b[67] == pytest.approx(1.8) and b[71] == pytest.approx(2.5) and b[62] == pytest.approx(1.8)
             assert b[65] == 0.0 and b[60] == pytest.approx(0.5) and b[64] == pytest.approx(0.5)
         else:  # the root +4, the fifth +1
             assert b[43] == pytest.approx(4.0) and b[38] == pytest.approx(1.0) and b[47] == 0.0
