@@ -6,10 +6,11 @@ tails (``CodecConfig.harmonic_tail``) fall under their floor within ``LEFT_CONTE
 phases (``frame_offset``). So a decode of [f0 - LEFT_CONTEXT_S, f1 + RIGHT_CONTEXT_FRAMES) equals the whole-song
 decode bit for bit over the changed frames and ``SPLICE_FRAMES`` on each side (measured on the shipped codec:
 0.0 difference with 7 s of left context). The new audio replaces the old stem from ``SPLICE_FRAMES`` before the
-first changed section to ``SPLICE_FRAMES`` after the last (the frames the new latents reach through the
-receptive field). Levelling is the whole-song path's (``engine.diffusion_render.level_to_references``): the
-changed sections are brought to their SoundFont reference's loudness; the neighbouring sections keep the gain
-the previous stem has there (least squares against the old stem over frames that did not change). A 10 ms
+first changed section to ``TAIL_S`` after the last (the new notes' release tails ring into the next section; its
+notes, unchanged, decode as before). Levelling is the whole-song path's
+(``engine.diffusion_render.level_to_references``): the changed sections are brought to their SoundFont
+reference's loudness; the 2 s after them keep the gain the previous stem has there (least squares against the
+old stem over its second half, where the tails have mostly gone). A 10 ms
 crossfade at each splice hides the limiter's and the resampler's edges. The result differs from a whole-song
 decode only by those edges (tests/engine/test_partial_decode.py measures it).
 """
@@ -26,6 +27,7 @@ LEFT_CONTEXT_S = 8.0  # decoded before the splice: release tails (1 s time const
 RECEPTIVE_FRAMES = 16  # latent frames a decoded frame depends on, on each side (measured: exact after 16)
 RIGHT_CONTEXT_FRAMES = 2 * RECEPTIVE_FRAMES
 EDGE_FRAMES = 20  # levelled, limited and resampled beyond the splice, then cut off (the limiter's 80 ms release settles)
+TAIL_S = 2.0  # decoded again after a changed section: its notes' release tails ring into the next one (-17 dB by then)
 
 
 def takes_by_section(song: Song, track_id: str) -> dict[str, str | None]:
@@ -129,28 +131,49 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
     ref = np.asarray(reference, np.float32)
     out = old.copy()
     half = int(RAMP_S / 2 * sr)
-    for a, b in _spans(bounds, changed_idx):
+    spans = _spans(bounds, changed_idx)
+    for k, (a, b) in enumerate(spans):
+        # the new notes' tails ring on after the span: decode TAIL_S more (short of the next changed span)
+        limit = spans[k + 1][0] - int(4 * RAMP_S * rate) if k + 1 < len(spans) else total
+        c = b if b >= total else max(b, min(total, b + int(TAIL_S * rate), limit))
         q0 = max(0, a // hop - EDGE_FRAMES) * hop
-        q1 = total if b >= total else min(total, (-(-b // hop) + EDGE_FRAMES) * hop)
+        q1 = total if c >= total else min(total, (-(-c // hop) + EDGE_FRAMES) * hop)
         d0 = max(0, q0 // hop - math.ceil(LEFT_CONTEXT_S * dr.codec.cfg.latent_rate))
         d1 = min(latent.shape[0], q1 // hop + RIGHT_CONTEXT_FRAMES)
         seg = dr.decode_track(song, track, latent[d0:d1], d0)[q0 - d0 * hop: q1 - d0 * hop]
         inner = [x for x in bounds if a <= x <= b]
         r = np.pad(ref, [(0, max(0, b - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[a:b]
-        gains = section_gains_db(seg[a - q0: b - q0], r, [x - a for x in inner], rate)
+        gains = list(section_gains_db(seg[a - q0: b - q0], r, [x - a for x in inner], rate))
+        if c > b:  # after the span: the next section's gain as the old stem has it (least squares where the tails
+            gains.append(_kept_gain_db(old, seg, (b + c) // 2 - q0, c - q0, q0, rate, sr))  # have mostly gone)
+            inner = [*inner, c]
         lev = seg * gain_curve(gains, [x - q0 for x in inner], seg.size, rate)
         y = soxr.resample(true_peak_limit(lev, rate, STEM_CEILING_DBTP)[:, 0], rate, sr).astype(np.float32)
         y0 = q0 * ratio // hop  # song sample of y[0]
-        big_a, big_b = round(a * sr / rate), round(b * sr / rate)
+        big_a, big_c = round(a * sr / rate), round(c * sr / rate)
         s0 = 0 if a == 0 else big_a - half
-        s1 = out.shape[0] if b >= total else min(out.shape[0], big_b + half)
+        s1 = out.shape[0] if c >= total else min(out.shape[0], big_c + half)
         new = np.zeros(s1 - s0, np.float32)
         part = y[s0 - y0:][: s1 - s0]
         new[: part.size] = part
         w = np.ones(s1 - s0, np.float32)
         if a > 0:  # the comping crossfade at the joins, where the whole-song path ramps the gain
             w[: 2 * half] = np.linspace(0.0, 1.0, 2 * half, dtype=np.float32)
-        if b < total:
+        if c < total:
             w[-2 * half:] = np.minimum(w[-2 * half:], np.linspace(1.0, 0.0, 2 * half, dtype=np.float32))
         out[s0:s1] = (old[s0:s1, 0] * (1 - w) + new * w)[:, None]
     return out
+
+
+def _kept_gain_db(old: np.ndarray, seg: np.ndarray, i0: int, i1: int, q0: int, rate: int, sr: int) -> float:
+    """The gain (dB) that brings ``seg[i0:i1]`` (codec rate; ``seg[0]`` is codec sample ``q0``) closest to the old
+    stem over the same time (least squares); 0 dB where either is silent."""
+    import soxr
+
+    x = np.asarray(seg[i0:i1, 0] if seg.ndim > 1 else seg[i0:i1], np.float64)
+    lo, hi = round((q0 + i0) * sr / rate), round((q0 + i1) * sr / rate)
+    o = soxr.resample(np.ascontiguousarray(old[lo:hi, 0], np.float32), sr, rate).astype(np.float64)
+    n = min(len(o), len(x))
+    den = float(np.dot(x[:n], x[:n]))
+    num = float(np.dot(x[:n], o[:n]))
+    return 20.0 * math.log10(num / den) if den > 0 and num > 0 else 0.0
