@@ -96,7 +96,7 @@ def test_type_0_midi_and_one_section_only(generated, qtbot, tmp_path):
     info = sf.info(str(planned[1]))
     seconds = w.song.tick_to_seconds(b) - w.song.tick_to_seconds(a)
     assert info.format == "FLAC" and info.subtype == "PCM_16"
-    assert seconds <= info.duration < seconds + 4.0 < w.song.duration_seconds + 4.0  # the section (and its tail)
+    assert seconds <= info.duration <= seconds + 4.0 < w.song.duration_seconds + 4.0  # the section and its tail
 
 
 def test_cancel_writes_nothing_and_bad_choices_are_dialogs(generated, qtbot, tmp_path, dialogs):

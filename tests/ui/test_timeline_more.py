@@ -329,7 +329,8 @@ def test_note_tiles_beyond_a_paints_budget_follow_in_the_next_turns(window, qtbo
     canvas._raster_budget = 0.0  # every paint rasterises one lane, the others wait for the next turns
     canvas.invalidate()
     canvas.viewport().repaint()
-    assert lanes_with_tiles() == {ids[0]} and canvas._deferred == set(ids[1:])
+    drawn = lanes_with_tiles()  # one lane (two where another paint came in between, under load)
+    assert 1 <= len(drawn) <= 2 < len(ids) and canvas._deferred == set(ids) - drawn
     qtbot.waitUntil(lambda: lanes_with_tiles() == set(ids), timeout=5000)  # each next paint draws one more lane
     assert not canvas._deferred
     canvas.invalidate()
