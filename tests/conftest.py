@@ -1,4 +1,5 @@
 """Suite-wide settings: Qt without a display, and one pinned SoundFont so renders match on every machine."""
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -60,3 +61,23 @@ def tiny_structure(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("models") / "structure.safetensors"
     save_checkpoint(build_model("tiny"), path)
     return str(path)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to ``n`` inside the block (token-by-token sampling is fastest, and least
+    disruptive on shared machines, on one thread)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    with torch_threads(1):
+        yield

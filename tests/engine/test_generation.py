@@ -27,12 +27,7 @@ SHIPPED = REPO / "models" / "structure-small.safetensors"
 SAMPLE = [0, 3, 7, 13, 14]  # lofi 4/4 with form, waltz 3/4 AABA, rock form, reggae, celtic jig 6/8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

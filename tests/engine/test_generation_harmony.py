@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from melodex_studio.engine.generation import generate_song, regenerate
 from melodex_studio.eval.song_eval import measure_song
@@ -18,12 +17,7 @@ SHIPPED = REPO / "models" / "structure-small.safetensors"
 EVAL = [json.loads(x) for x in (REPO / "eval" / "prompts_songs.jsonl").read_text().splitlines() if x.strip()]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _check(obj, seed, model, key=True, melody=0.85):

@@ -68,9 +68,7 @@ def song(plan):
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread():
     """Token-by-token sampling is fastest (and least disruptive on shared machines) on one thread."""
-    import torch
+    from tests.conftest import torch_threads
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    with torch_threads(1):
+        yield
