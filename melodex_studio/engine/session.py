@@ -242,13 +242,13 @@ class ProjectSession:
         """Write the autosave copy when there are unsaved changes and it is due (or ``force``). With
         ``autosave_in_background`` it is written on a thread from a snapshot of the document (what is written is
         the state at this call); ``autosave_error`` then says after the fact why a copy could not be written."""
-        from ..io.project import save_project
-
         if self._autosave is None or not self.dirty or not (force or self._autosave.due()):
             return None
         target = autosave_path(self.path, self.id)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not self.autosave_in_background:
+            from ..io.project import save_project
+
             save_project(target, self.song, self.tensors, self.audio)
             self._autosave.wrote()
             return target
@@ -258,6 +258,8 @@ class ProjectSession:
 
         def write() -> None:
             try:
+                from ..io.project import save_project  # the first import (soundfile, ...) is off the caller's thread
+
                 save_project(target, song, tensors, audio)
             except (MelodexError, OSError) as e:
                 self.autosave_error = str(e)
