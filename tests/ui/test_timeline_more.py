@@ -330,9 +330,10 @@ def test_note_tiles_beyond_a_paints_budget_follow_in_the_next_turns(window, qtbo
     canvas.invalidate()
     canvas.viewport().repaint()
     drawn = lanes_with_tiles()  # one lane (two where another paint came in between, under load)
-    assert 1 <= len(drawn) <= 2 < len(ids) and canvas._deferred == set(ids) - drawn
-    qtbot.waitUntil(lambda: lanes_with_tiles() == set(ids), timeout=5000)  # each next paint draws one more lane
+    visible = drawn | canvas._deferred  # the lanes in view (all six in a window of the default size)
+    assert 1 <= len(drawn) <= 2 < len(visible) and not drawn & canvas._deferred and visible <= set(ids)
+    qtbot.waitUntil(lambda: lanes_with_tiles() >= visible, timeout=5000)  # each next paint draws one more lane
     assert not canvas._deferred
     canvas.invalidate()
     canvas.finish_tiles()  # all at once (before a grab)
-    assert lanes_with_tiles() == set(ids) and not canvas._deferred
+    assert lanes_with_tiles() >= visible and not canvas._deferred
