@@ -48,7 +48,10 @@ NOTES = [  # what the figures rest on (kept with the table when the script rewri
     "~230,000 objects there are once torch is loaded) runs while the user works: a new or opened document collects "
     "everything once; a job's result reaches the views in later turns of the event loop; the timeline rasterises "
     "note tiles within 4 ms of CPU per paint and leaves the other lanes to the next turns (after a new song every "
-    "lane is new); the mixer strips and the waveform's section lines and names are updated in place, not rebuilt. "
+    "lane is new); the first model job maps torch's native libraries with the GIL released "
+    "(`torch_preload.py`; `import torch` dlopens ~400 MB with the GIL held: a 250-300 ms stop of every other "
+    "thread) and its objects are frozen without a collection pass (all of torch is young then: 100-180 ms); "
+    "the mixer strips and the waveform's section lines and names are updated in place, not rebuilt. "
     "Painting the timeline after a new song (~15 ms) and the rest of the window (~12 ms) is what remains of the "
     "longest piece."),
     "",
@@ -198,7 +201,7 @@ def main() -> None:
     gaps = probe_jobs(RUNS)
     from melodex_studio.engine.autosave import Autosaver
 
-    w.session._autosave = Autosaver()  # as in the app: the project is written after each job (on the GUI thread)
+    w.session._autosave = Autosaver()  # as in the app: the project is written after each job (on a writer thread)
     autosaved = probe_jobs(RUNS)
     w.session.history.mark_clean()
     w.close()
@@ -237,11 +240,12 @@ def main() -> None:
         f"{statistics.median([g[1] for g in gaps]):.1f} s); CPU: the GUI thread's longest piece of work | "
         f"{ms([g[0] for g in gaps])} ms | {mx([g[0] for g in gaps])} ms | {ms([g[2] for g in gaps])} ms | "
         f"{mx([g[2] for g in gaps])} ms | 50 ms |"),
-        (f"| the same with autosave on, as in the app (the project written to the data folder after each job, on "
-         f"the GUI thread) | {ms([g[0] for g in autosaved])} ms | {mx([g[0] for g in autosaved])} ms | "
+        (f"| the same with autosave on, as in the app (after each job a snapshot of the project is written to the "
+         f"data folder on a writer thread) | {ms([g[0] for g in autosaved])} ms | {mx([g[0] for g in autosaved])} ms | "
          f"{ms([g[2] for g in autosaved])} ms | {mx([g[2] for g in autosaved])} ms | 50 ms |"),
-        (f"| the same for the first job of the process (torch imported and the model loaded on the worker thread; job "
-        f"{first_gap[1]:.1f} s) | {1000 * first_gap[0]:.1f} ms | - | {1000 * first_gap[2]:.1f} ms | - | - |"),
+        (f"| the same for the first job of the process (torch's libraries mapped, torch imported and the model loaded "
+        f"on the worker thread; job {first_gap[1]:.1f} s; one run) | {1000 * first_gap[0]:.1f} ms | - | "
+        f"{1000 * first_gap[2]:.1f} ms | - | 50 ms |"),
         "",
         *NOTES,
     ]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import CancelledError, OutOfMemoryError
 from ..progress import Progress, ProgressCallback
+from ..torch_preload import preload_native_libraries
 
 __all__ = ["Progress", "ProgressCallback", "CancelToken", "JobContext", "Job"]
 
@@ -115,6 +116,7 @@ class Job:
 
     def _run(self) -> None:
         _run_in_background()
+        preload_native_libraries()  # the first model job: map torch's libraries without stopping other threads
         t0 = time.perf_counter()
         try:
             try:

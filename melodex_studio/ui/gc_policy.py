@@ -38,11 +38,14 @@ def job_started(session=None) -> None:
 
 def job_ended() -> None:
     """A job's result was applied: collect the young generations (what the job just left behind; the frozen heap is
-    not visited, nor what the job made that already aged: after the first job that is torch, ~175,000 objects, a
-    100 ms pass), then freeze the rest."""
-    gc.enable()
-    gc.collect(1)
+    not visited, nor what the job made that already aged), then freeze the rest. After the first model job, which
+    ran with the collector off, the young generation holds all of torch (~175,000 objects: a 100-180 ms pass), so
+    that job's objects are frozen without a pass; its few garbage cycles wait for the next full collection (a new
+    or opened document)."""
+    if gc.isenabled():
+        gc.collect(1)
     gc.freeze()
+    gc.enable()
 
 
 def full_collection() -> float:
