@@ -66,7 +66,8 @@ _COUNTED = re.compile(
 _COUNTED_ITEM = re.compile(rf"(?P<count>\d|{_NUMW})\s+(?P<label>{_LABELS})(?:e?s)?\b")
 _FORM_INTRO = re.compile(r"\b(?:form|structure|sections)\s*[:=]\s*$")
 _OVERRIDE = re.compile(r"\s*\(([^()]*)\)")
-_ATTACHED = re.compile(rf"\s*(?:in\s+(?P<k>{_KEYPAT})|(?:at\s+)?(?P<t>\d{{2,5}}(?:\.\d+)?)\s*{_TEMPO_UNIT})")
+_ATTACHED = re.compile(rf"\s*(?:in\s+(?P<k>{_KEYPAT})|(?:at\s+)?(?P<t>\d{{2,5}}(?:\.\d+)?)\s*{_TEMPO_UNIT}"
+                       rf"|(?:in\s+)?(?P<mn>\d{{1,2}})\s*/\s*(?P<md>2|4|8|16)\b(?:\s*(?:time|meter|metre|feel))?)")
 _LETTERS = re.compile(
     rf"(?:(?P<total>\d{{1,3}})\s*-?\s*bars?\s+)?\b(?P<letters>(?-i:A(?:[\s,]{{0,2}}[A-E]){{1,11}})|[a][a-e]{{1,11}}(?=\s*(?:form|structure)))"
     rf"\b(?:\s*(?:song\s+)?(?:form|structure|pattern))?(?:[\s,:;(]*(?:with\s+|at\s+|of\s+|in\s+)?"
@@ -177,6 +178,7 @@ class _Scan:
         self.mask = list(low)
         self.events: list[tuple[int, str, object]] = []
         self.warnings: list[str] = []
+        self.section_meters: list[tuple[str, tuple[int, int]]] = []  # "bridge 4 in 3/4": (label, meter)
 
     def take(self, start: int, end: int) -> None:
         self.mask[start:end] = "\x1f" * (end - start)
@@ -188,8 +190,8 @@ class _Scan:
         return "".join(self.mask)
 
 
-def _overrides(content: str, sec: SectionPlan) -> None:
-    """Per-section overrides from "(strings, energy high; in A minor; 90 bpm)"."""
+def _overrides(content: str, sec: SectionPlan) -> tuple[int, int] | None:
+    """Per-section overrides from "(strings, energy high; in A minor; 90 bpm)"; returns a meter it states."""
     low = content.lower()
     st = _parse_statements(content, nested=True)
     if st.key is not None:
@@ -207,6 +209,7 @@ def _overrides(content: str, sec: SectionPlan) -> None:
     words = " ".join(st.style_words).strip()
     if words and "instruments" not in low.split():
         sec.style_text = words
+    return st.meter
 
 
 def _label(word: str) -> str:
@@ -247,8 +250,16 @@ def _sections(sc: _Scan) -> None:
                 o = _OVERRIDE.match(sc.low, end)
                 a = _ATTACHED.match(sc.low, end)
                 if o:
-                    _overrides(sc.text[o.start(1):o.end(1)], sec)
+                    meter = _overrides(sc.text[o.start(1):o.end(1)], sec)
+                    if meter:
+                        sc.section_meters.append((label, meter))
                     end = o.end()
+                elif a and a.group("mn"):
+                    meter = (int(a.group("mn")), int(a.group("md")))
+                    if not 1 <= meter[0] <= 15:
+                        break
+                    sc.section_meters.append((label, meter))
+                    end = a.end()
                 elif a and a.group("t"):
                     sec.tempo_bpm = _clamp_tempo(float(a.group("t")), sc.warnings)
                     end = a.end()
@@ -573,7 +584,22 @@ def _apply(sc: _Scan, st: Statements, nested: bool) -> None:
         elif kind == "word":
             st.style_words.append(val)
     _bare_labels(sc, labels, st, each)
+    _section_meters(sc, st)
     st.warnings.extend(sc.warnings)
+
+
+def _section_meters(sc: _Scan, st: Statements) -> None:
+    """Meters stated on sections ("verse 8 in 6/8"). A song has one meter: with none stated for the whole song,
+    the first section's is the song's; a section asking for another one gets a warning, not silence."""
+    if not sc.section_meters:
+        return
+    if st.meter is None:
+        st.meter = sc.section_meters[0][1]
+    others = [(label, m) for label, m in sc.section_meters if m != st.meter]
+    if others:
+        asked = ", ".join(f"the {label} {n}/{d}" for label, (n, d) in others)
+        sc.warnings.append(f"Meter changes between sections are not supported yet: the whole song is in "
+                           f"{st.meter[0]}/{st.meter[1]} ({asked} was asked for).")
 
 
 def _bare_labels(sc: _Scan, labels: list[tuple[int, int, str]], st: Statements, each: int | None) -> None:

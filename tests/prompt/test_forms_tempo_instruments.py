@@ -31,6 +31,24 @@ def test_written_forms_are_the_form(prompt, form):
     assert plan.total_bars == sum(b for _, b in form)
 
 
+@pytest.mark.parametrize("prompt,meter", [
+    ("folk song in D major, verse 8 in 4/4, chorus 8", (4, 4)),
+    ("waltz, verse 8, chorus 8 in 6/8", (6, 8)),
+    ("verse 8 (3/4, strings), chorus 8", (3, 4)),
+])
+def test_a_meter_written_on_a_section_keeps_the_form(prompt, meter):
+    plan = parse_prompt(prompt)
+    assert [(s.label, s.bars) for s in plan.form] == [("verse", 8), ("chorus", 8)]
+    assert tuple(plan.meter) == meter and not plan.warnings
+
+
+def test_a_second_meter_on_a_section_is_named_in_a_warning():
+    plan = parse_prompt("folk song in D major, verse 8 in 4/4, bridge 4 in 3/4, chorus 8")
+    assert [(s.label, s.bars) for s in plan.form] == [("verse", 8), ("bridge", 4), ("chorus", 8)]
+    assert tuple(plan.meter) == (4, 4)
+    assert len(plan.warnings) == 1 and "bridge 3/4" in plan.warnings[0] and "4/4" in plan.warnings[0]
+
+
 def test_a_key_letter_is_not_a_section():
     plan = parse_prompt("rock in E 120bpm")
     assert plan.key.name == "E major" and plan.tempo_bpm == 120.0
