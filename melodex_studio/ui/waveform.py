@@ -14,6 +14,7 @@ pyramid of long audio is made on a worker thread, so new audio never stalls the 
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -300,16 +301,8 @@ class WaveformView(QWidget):
             return True
         import pyqtgraph as pg
 
-        pw = pg.PlotWidget(objectName="waveformPlot")
+        pw = _wave_plot_class()()
         pw.setBackground(Theme.color("lane"))
-        pw.hideAxis("left")
-        pw.hideAxis("bottom")
-        pw.setMenuEnabled(False)
-        pw.hideButtons()
-        pw.setMouseEnabled(x=False, y=False)
-        pi = pw.getPlotItem()
-        pi.layout.setContentsMargins(0, 0, 0, 0)
-        pi.vb.setDefaultPadding(0)
         self._plot = pw
         self._bands = {}
         for band in ("mix", "stem"):
@@ -533,6 +526,33 @@ class WaveformView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._schedule()
+
+
+@functools.cache
+def _wave_plot_class():
+    """A pyqtgraph view holding one ViewBox (no axes, menus or buttons): what the waveform draws in. A
+    ``PlotWidget`` with its axes, menus and buttons hidden took 20-45 ms of the GUI thread to make (its context
+    menus and control panel are built even when disabled); this takes ~2 ms."""
+    import pyqtgraph as pg
+
+    class WavePlot(pg.GraphicsView):
+        def __init__(self) -> None:
+            super().__init__()
+            self.setObjectName("waveformPlot")
+            self.vb = pg.ViewBox(enableMenu=False, defaultPadding=0)
+            self.vb.setMouseEnabled(x=False, y=False)
+            self.setCentralItem(self.vb)
+
+        def getPlotItem(self):  # the PlotWidget spelling, for callers that reach the ViewBox as .vb
+            return self
+
+        def addItem(self, item) -> None:
+            self.vb.addItem(item)
+
+        def removeItem(self, item) -> None:
+            self.vb.removeItem(item)
+
+    return WavePlot
 
 
 class _PlotInput(QObject):
