@@ -16,6 +16,9 @@ and for the probe the longest stretch of CPU the GUI thread spent between two pr
 work), which the load of other processes does not lengthen. Rewrites the "Studio window" section of RESULTS.md.
 Run:
 ``.venv/bin/python benchmarks/bench_window.py [--print-only]``
+With ``MELODEX_BENCH_STALLS=FILE`` the probe arms ``faulthandler.dump_traceback_later``: while the GUI thread does
+not tick, every thread's stack is appended to FILE every 40 ms, with the gaps over 40 ms and the garbage
+collections over 10 ms (to find what a long gap was; the figures of such a run are not the benchmark's).
 """
 from __future__ import annotations
 
@@ -172,9 +175,29 @@ def main() -> None:
 
     w.jobs.ended.connect(job_ended)
 
+    stalls = os.environ.get("MELODEX_BENCH_STALLS")
+    stall_file = open(stalls, "a", buffering=1) if stalls else None  # noqa: SIM115 (open for the whole run)
+    if stall_file:
+        import gc
+        import threading
+
+        gc_start = [0.0]
+
+        def gc_log(phase: str, info: dict) -> None:  # the collections that took over 10 ms, and on which thread
+            if phase == "start":  # (nothing slow here: gc.get_freeze_count() walks the frozen list, ~20 ms)
+                gc_start[0] = time.perf_counter()
+            elif time.perf_counter() - gc_start[0] > 0.01:
+                stall_file.write(f"gc gen {info['generation']} {1000 * (time.perf_counter() - gc_start[0]):.1f} ms "
+                                 f"on {threading.current_thread().name}, at {time.perf_counter():.3f}\n")
+
+        gc.callbacks.append(gc_log)
+
     def probe_jobs(runs: int) -> list[tuple[float, float, float]]:
         """(longest wall gap, job seconds, longest GUI-thread CPU piece) of ``runs`` Generate jobs."""
+        import faulthandler
+
         out = []
+        last_tick = [time.perf_counter()]
         for _ in range(runs):
             last = [time.perf_counter(), time.thread_time()]
             longest = [0.0, 0.0]
@@ -184,6 +207,11 @@ def main() -> None:
                 longest[0] = max(longest[0], now - last[0])
                 longest[1] = max(longest[1], cpu - last[1])
                 last[0], last[1] = now, cpu
+                if stall_file:
+                    if now - last_tick[0] > 0.04:
+                        stall_file.write(f"gap {1000 * (now - last_tick[0]):.1f} ms ended at {now:.3f}\n")
+                    last_tick[0] = now
+                    faulthandler.dump_traceback_later(0.04, repeat=True, file=stall_file)
 
             timer = QTimer(interval=5)
             timer.timeout.connect(probe)
@@ -193,6 +221,9 @@ def main() -> None:
             w.generate()
             loop_box[-1].exec()  # the application's own event loop, as in the app (no sleeping wait)
             timer.stop()
+            if stall_file:
+                faulthandler.cancel_dump_traceback_later()
+                stall_file.write(f"run longest {1000 * longest[0]:.1f} ms wall, {1000 * longest[1]:.1f} ms CPU\n")
             out.append((longest[0], ended_at[0] - t0, longest[1]))
             w.session.history.mark_clean()
         return out
