@@ -78,7 +78,7 @@ class JobContext:
 BACKGROUND_NICE = 5  # 0 turns it off; 5 measured best with playback (bench_playback.py --diffusion-job)
 
 
-def _run_in_background() -> None:
+def run_in_background() -> None:
     """Lower this thread's scheduling priority (Linux: per thread; the model's worker threads it starts inherit
     it), so the audio callback and the window win the CPU while a job computes; alone on the machine the job
     still gets every core."""
@@ -115,7 +115,7 @@ class Job:
         return self
 
     def _run(self) -> None:
-        _run_in_background()
+        run_in_background()
         preload_native_libraries()  # the first model job: map torch's libraries without stopping other threads
         t0 = time.perf_counter()
         try:

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import JobBusyError, MelodexError, ProjectBusyError, ProjectError
+from ..responsive import fast_switching
 from ..song import Key, Note, Section, Song, Track
 from . import operations as ops
 from .autosave import Autosaver, autosave_path, newer_autosave
 from .diffusion_render import DiffusionOptions
 from .history import Change, ChangeInfo, Document, UndoHistory
-from .jobs import Job, JobContext, ProgressCallback
+from .jobs import Job, JobContext, ProgressCallback, run_in_background
 from .lookup import find_section, find_take, find_track
 from .proposals import Proposal, apply_proposal, stem_name
 
@@ -257,12 +258,17 @@ class ProjectSession:
         self.wait_for_autosave()  # one copy at a time, in order
 
         def write() -> None:
-            try:
+            me = threading.current_thread()
+            run_in_background()  # nice +5, as a job: the window and the audio callback win the CPU
+            fast_switching(me, True)  # the writer runs Python (the document to JSON and back): other threads (the
+            try:                      # GUI's, the audio callback) get the GIL back within 0.5 ms, not 5
                 from ..io.project import save_project  # the first import (soundfile, ...) is off the caller's thread
 
                 save_project(target, song, tensors, audio)
             except (MelodexError, OSError) as e:
                 self.autosave_error = str(e)
+            finally:
+                fast_switching(me, False)
 
         self._autosave_writer = threading.Thread(target=write, name="melodex-autosave", daemon=True)
         self._autosave_writer.start()

@@ -12,6 +12,8 @@ import dataclasses
 from ..engine.jobs import Job, Progress
 from ..errors import CancelledError, MelodexError
 
+AUTOSAVE_AFTER_JOB_MS = 300  # the autosave copy of a job's result waits this long for the views to follow it
+
 
 class JobActions:
     """Mixed into ``MainWindow`` (needs ``session``, ``jobs``, ``timeline``, ``prompt_panel``, ``status``)."""
@@ -192,8 +194,10 @@ class JobActions:
                     self.applying_job = False
                 from PySide6.QtCore import QTimer
 
-                QTimer.singleShot(0, self, self._autosave_after_job)  # its own piece of work, after the views'
-                # refresh
+                # the autosave copy after the views have followed the result (their repaint is the GUI thread's
+                # longest piece of work; the copy's writer thread competing with it for the GIL and a core made it
+                # ~15 ms longer), in its own piece of work
+                QTimer.singleShot(AUTOSAVE_AFTER_JOB_MS, self, self._autosave_after_job)
                 message = f"{info.label}: done in {job.seconds:.1f} s"
                 notes = list(getattr(job.result, "notes", []) or [])
                 if notes:
