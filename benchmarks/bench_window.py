@@ -55,6 +55,10 @@ NOTES = [  # what the figures rest on (kept with the table when the script rewri
     "lane is new); the first model job maps torch's native libraries with the GIL released "
     "(`torch_preload.py`; `import torch` dlopens ~400 MB with the GIL held: a 250-300 ms stop of every other "
     "thread) and its objects are frozen without a collection pass (all of torch is young then: 100-180 ms); "
+    "the waveform is a pyqtgraph view with one ViewBox (a PlotWidget with hidden axes took 20-45 ms to make); "
+    "preview stems are read from the child's file, not mapped (freeing mapped tmpfs pages fell to the GUI thread: "
+    "one 400 ms stall in five runs); the autosave copy of a job's result is written 300 ms after it, when the "
+    "views have followed it, on a writer thread at nice +5; "
     "the mixer strips and the waveform's section lines and names are updated in place, not rebuilt. "
     "Painting the timeline after a new song (~15 ms) and the rest of the window (~12 ms) is what remains of the "
     "longest piece."),

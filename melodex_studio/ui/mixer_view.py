@@ -62,12 +62,20 @@ class LevelMeter(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
 
     def set_peak(self, peak: float) -> None:
+        """One meter frame: the level decays towards ``peak``, the hold line stays 45 frames. Repaints only when
+        what is drawn changes (silent meters cost the GUI thread nothing at 30 frames a second)."""
+        shown = self._shown()
         self.level = max(float(peak), self.level * METER_DECAY)
         if peak >= self.hold or self._hold_frames <= 0:
             self.hold, self._hold_frames = float(peak), 45
         else:
             self._hold_frames -= 1
-        self.update()
+        if self._shown() != shown:
+            self.update()
+
+    def _shown(self) -> tuple[int, int, bool]:
+        """What the meter draws, in 1/1000 of its height: level, hold line, clip colour."""
+        return round(1000 * self.fraction(self.level)), round(1000 * self.fraction(self.hold)), self.level >= 1.0
 
     def reset(self) -> None:
         self.level = self.hold = 0.0
