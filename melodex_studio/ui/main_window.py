@@ -36,6 +36,8 @@ from .timeline import Timeline
 from .transport import TransportActions, position_text
 from .waveform import WaveformView
 
+PANEL_AFTER_MS = 60  # after a generation, the prompt panel shows the song this long after the timeline
+
 _HINTS = [  # what to do, by error type (the engine's message says what went wrong)
     (JobBusyError, "Wait for the running job to finish, or press Cancel."),
     (ProjectError, "Nothing was changed. Check the file, or open its .bak copy next to it."),
@@ -197,8 +199,10 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         later = getattr(self, "applying_job", False)  # a job's result: the views follow in the next event-loop turn
         if info.document:
             self._watch_song(refresh=not later)
-            if info.kind == "generate":  # after the refresh, in the next turn of the event loop (shorter GUI gaps)
-                QTimer.singleShot(0, self._show_generated)
+            if info.kind == "generate":  # after the refresh, in later turns of the event loop (shorter GUI gaps):
+                QTimer.singleShot(0, self, self.timeline.zoom_to_fit)  # the song in view before its first paint,
+                QTimer.singleShot(PANEL_AFTER_MS, self, lambda: self.prompt_panel.show_song(self.song))  # the plan's
+                # tables filled (and painted) after it, not in the same paint
             elif info.label.startswith("Open"):
                 self._show_generated()
         elif later:
