@@ -20,8 +20,9 @@ def test_generate_json_progress_lines(tmp_path, capsys):
                  "--progress", "--model", str(model), "--device", "cpu"]) == 0
     captured = capsys.readouterr()
     lines = [json.loads(x) for x in captured.err.splitlines() if x.startswith("{")]
-    assert lines and {x["stage"] for x in lines} == {"structure"}
-    fractions = [x["fraction"] for x in lines]
+    assert lines[0]["stage"] == "load" and "structure model" in lines[0]["message"]  # first, before the imports
+    assert lines[1:] and {x["stage"] for x in lines[1:]} == {"structure"}
+    fractions = [x["fraction"] for x in lines[1:]]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert json.loads(captured.out)["output"] == str(out)  # stdout: the one summary object
     capsys.readouterr()

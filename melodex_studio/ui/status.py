@@ -12,7 +12,7 @@ from ..engine.checks import detect_device
 from ..engine.jobs import Progress
 from ..engine.session import ProjectSession
 
-STAGES = {"structure": "Writing the score", "references": "SoundFont references", "diffusion": "Rendering audio",
+STAGES = {"load": "Loading the models", "structure": "Writing the score", "references": "SoundFont references", "diffusion": "Rendering audio",
           "decode": "Decoding audio", "mix": "Mixing", "export": "Exporting", "save": "Saving"}
 
 
