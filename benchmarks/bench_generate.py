@@ -38,8 +38,8 @@ SONGS = {  # name -> (form, instruments): 120 BPM 4/4, so 30 bars are 60 s
     "short": ([("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 6), ("outro", 4)],
               [("electric piano", 4, "chords"), ("bass", 33, "bass"), ("flute", 73, "melody"),
                ("drums", 0, "drums")]),
-    "long": ([("intro", 8), ("verse", 16), ("chorus", 16), ("verse", 16), ("chorus", 16), ("bridge", 8),
-              ("chorus", 8), ("outro", 2)],
+    "long": ([("intro", 8), ("verse", 16), ("chorus", 8), ("verse", 16), ("chorus", 16), ("bridge", 8),
+              ("chorus", 16), ("outro", 2)],
              [("piano", 0, "chords"), ("bass", 33, "bass"), ("flute", 73, "melody"), ("strings", 48, "pad"),
               ("guitar", 25, "counter"), ("drums", 0, "drums")]),
 }
@@ -183,41 +183,31 @@ def session_runs(name: str, threads: int, runs: int) -> dict[str, list[float]]:
             add("generate end to end", t_save - t0)
             add("song seconds", s.song.duration_seconds)
 
-            sec = s.song.sections[2]  # the first chorus: 8 or 16 bars; regenerate its first 8 bars' worth
-            marks.clear()
-            parts.take()  # what ran since (the export) is not this job's
-            t0 = time.perf_counter()
-            _, stages, apply_s = _timed_job(s, lambda: s.regenerate(sec.id, seed=100 + i, render=True, progress=mark),
-                                            marks)
-            t_job = time.perf_counter()
-            mix_result(s.song, cached_render(s.song, s.audio))
-            t1 = time.perf_counter()
-            for stage, secs in stages.items():
-                add(f"regenerate: {stage}", secs)
-            for part, secs in parts.take().items():
-                add(f"regenerate: of the job, {part}", secs)
-            add("regenerate: apply", apply_s)
-            add("regenerate: mix of the whole song", t1 - t_job)
-            add(f"regenerate {sec.label} ({sec.length_bars} bars) end to end", t1 - t0)
+            sec = s.song.sections[2]  # the first chorus: 8 bars in both songs
 
+            def edit(name: str, start, what: str) -> None:  # an edit job timed end to end, with the whole mix
+                marks.clear()
+                parts.take()  # what ran since (the export) is not this job's
+                t0 = time.perf_counter()
+                _, stages, apply_s = _timed_job(s, start, marks)
+                t_job = time.perf_counter()
+                mix_result(s.song, cached_render(s.song, s.audio))
+                t1 = time.perf_counter()
+                for stage, secs in stages.items():
+                    add(f"{name}: {stage}", secs)
+                for part, secs in parts.take().items():
+                    add(f"{name}: of the job, {part}", secs)
+                add(f"{name}: apply", apply_s)
+                add(f"{name}: mix of the whole song", t1 - t_job)
+                add(f"{name} {what} end to end", t1 - t0)
+
+            edit("regenerate", lambda: s.regenerate(sec.id, seed=100 + i, render=True, progress=mark),
+                 f"{sec.label} ({sec.length_bars} bars)")
             from melodex_studio.engine.diffusion_render import record_default
 
             step = record_default(s.diffusion.steps)[1]  # the middle recorded step
-            marks.clear()
-            parts.take()  # what ran since (the export) is not this job's
-            t0 = time.perf_counter()
-            _, stages, apply_s = _timed_job(s, lambda: s.vary(sec.id, step=step, seed=200 + i, variation=0.5,
-                                                                progress=mark), marks)
-            t_job = time.perf_counter()
-            mix_result(s.song, cached_render(s.song, s.audio))
-            t1 = time.perf_counter()
-            for stage, secs in stages.items():
-                add(f"vary: {stage}", secs)
-            for part, secs in parts.take().items():
-                add(f"vary: of the job, {part}", secs)
-            add("vary: apply", apply_s)
-            add("vary: mix of the whole song", t1 - t_job)
-            add(f"vary {sec.label} from step {step} end to end", t1 - t0)
+            edit("vary", lambda: s.vary(sec.id, step=step, seed=200 + i, variation=0.5, progress=mark),
+                 f"{sec.label} from step {step}")
             s.close()
     return got
 
