@@ -26,6 +26,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -129,6 +130,7 @@ def _preview_child() -> _Child | None:
         if _child is None and not _child_broken:
             import atexit
 
+            remove_stale_files(_shared_dir())
             try:
                 _child = _Child()
             except OSError:
@@ -142,6 +144,35 @@ def _shared_dir() -> str:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
 
+FILE_PREFIX = "melodex-preview-"  # + the studio process's id + "-": a stem file on its way from the child
+
+
+def remove_stale_files(folder: str) -> list[str]:
+    """Delete the stem files a studio process that has ended left behind (it was killed between the child's
+    write and its own read): in shared memory each one holds its size in RAM until the machine restarts."""
+    removed = []
+    for path in Path(folder).glob(f"{FILE_PREFIX}*.npy"):
+        pid = path.name[len(FILE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path.name)
+        except OSError:  # another user's file, or gone already
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, another user's
+        return True
+    return True
+
+
 def _solo_song(song: Song, track: Track) -> Song:
     """What a track's preview depends on: the tempo and meter maps, the sections (the song's end) and the track."""
     mini = Song(song.title, song.tempo_map, song.meter_map, song.key, song.sample_rate)
@@ -153,7 +184,7 @@ def _solo_song(song: Song, track: Track) -> Song:
 def _render_to_file(song: Song, track_id: str, sample_rate: int, folder: str) -> str:
     """In the child: render one track and save it as .npy in ``folder``; returns the path."""
     stem = _renderer(int(sample_rate)).render(song, [track_id]).stems[track_id]
-    fd, path = tempfile.mkstemp(prefix="melodex-preview-", suffix=".npy", dir=folder)
+    fd, path = tempfile.mkstemp(prefix=f"{FILE_PREFIX}{os.getppid()}-", suffix=".npy", dir=folder)
     with os.fdopen(fd, "wb") as f:
         np.save(f, stem)
     return path

@@ -3,11 +3,16 @@ again only for changed tracks; a track's current diffusion stem from the audio c
 auditioned note."""
 from __future__ import annotations
 
+import mmap
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from melodex_studio.engine.preview import (
     PreviewStems,
+    _shared_dir,
     pad_stems,
     preview_key,
     render_note,
@@ -31,12 +36,20 @@ def _song() -> Song:
 def test_previews_are_the_export_renderers_stems_and_only_changed_tracks_render_again():
     song = _song()
     preview = PreviewStems()  # in the child process
+    files_before = set(Path(_shared_dir()).glob("melodex-preview-*.npy"))  # other processes' files
     stems, changed = preview.update(song, {}, song.sample_rate)
     assert changed == {t.id for t in song.tracks} and preview.rendered == 3
     full = soundfont_renderer().render(song).stems
     padded = pad_stems(stems)
     for t in song.tracks:
         assert np.array_equal(padded[t.id], full[t.id]) and not stems[t.id].flags.writeable
+        # read into this process's memory, not mapped from the child's file (freeing a mapped tmpfs file's
+        # pages fell to whichever thread dropped the array, the GUI thread among them), and the file is gone
+        base = stems[t.id]
+        while base is not None:
+            assert not isinstance(base, (np.memmap, mmap.mmap))
+            base = base.base if isinstance(base, np.ndarray) else None
+    assert set(Path(_shared_dir()).glob("melodex-preview-*.npy")) <= files_before
     bass = song.tracks[1]
     song.update_track(bass.id, gain_db=-12.0, pan=0.5, mute=True)  # mixer values: no render
     assert preview.update(song, {}, song.sample_rate)[1] == set()
@@ -179,3 +192,29 @@ def test_a_take_switch_is_heard_at_once_from_pieces_rendered_ahead_then_exactly(
     assert np.array_equal(quick[piano.id][:head], exact[:head])  # before the section: the old stem untouched
     full, _ = preview.update(song, {}, song.sample_rate)  # then the exact one
     assert preview.provisional == set() and np.array_equal(pad_stems({**full, "x": exact})[piano.id], exact)
+
+
+def test_stem_files_of_a_studio_process_that_ended_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from melodex_studio.engine.preview import FILE_PREFIX, remove_stale_files
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(ended.stdout)  # a process that has ended: its id is free (or reused by a live one: kept then)
+    left = tmp_path / f"{FILE_PREFIX}{dead}-abc.npy"
+    mine = tmp_path / f"{FILE_PREFIX}{os.getpid()}-def.npy"  # this process is alive: its file is in use
+    other = tmp_path / "other.npy"
+    for p in (left, mine, other):
+        np.save(p, np.zeros(4, np.float32))
+    removed = remove_stale_files(str(tmp_path))
+    assert mine.exists() and other.exists()
+    assert removed == [left.name] and not left.exists() or _alive_pid(dead)
+
+
+def _alive_pid(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
