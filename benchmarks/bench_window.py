@@ -19,7 +19,8 @@ Run:
 ``.venv/bin/python benchmarks/bench_window.py [--print-only]``
 With ``MELODEX_BENCH_STALLS=FILE`` the probe arms ``faulthandler.dump_traceback_later``: while the GUI thread does
 not tick, every thread's stack is appended to FILE every 40 ms, with the gaps over 40 ms and the garbage
-collections over 10 ms (to find what a long gap was; the figures of such a run are not the benchmark's).
+collections over 10 ms (to find what a long gap was; the figures of such a run are not the benchmark's, and
+faulthandler, reading the other threads' frames without the GIL, now and then crashes such a run).
 """
 from __future__ import annotations
 
