@@ -72,7 +72,7 @@ def _patch_stems(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence
     from ..errors import CancelledError
     from .diffusion_render import reference_renders
     from .models import load_diffusion_renderer
-    from .partial_decode import can_patch, changed_sections, patch_stem, stem_key
+    from .partial_decode import can_patch, changed_sections, patch_stem, reference_song, stem_key
 
     if not before or not hasattr(audio, "get"):
         return {}
@@ -89,7 +89,8 @@ def _patch_stems(ctx: JobContext, song: Song, tensors: dict, track_ids: Sequence
             plans[tid] = (old, changed)
     if not plans:
         return out
-    refs = reference_renders(song, list(plans), dr.sample_rate, cancel=ctx.token)
+    refs = reference_renders(reference_song(song, {tid: changed for tid, (_, changed) in plans.items()}), list(plans),
+                             dr.sample_rate, cancel=ctx.token)  # only the notes that sound where the stems change
     for i, (tid, (old, changed)) in enumerate(plans.items()):
         if ctx.token():
             raise CancelledError("decoding cancelled; nothing was changed")

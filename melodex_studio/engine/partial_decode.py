@@ -17,7 +17,7 @@ decode only by those edges (tests/engine/test_partial_decode.py measures it).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,30 @@ RECEPTIVE_FRAMES = 16  # latent frames a decoded frame depends on, on each side 
 RIGHT_CONTEXT_FRAMES = 2 * RECEPTIVE_FRAMES
 EDGE_FRAMES = 20  # levelled, limited and resampled beyond the splice, then cut off (the limiter's 80 ms release settles)
 TAIL_S = 2.0  # decoded again after a changed section: its notes' release tails ring into the next one (-17 dB by then)
+
+
+REFERENCE_MARGIN_S = LEFT_CONTEXT_S  # a note that ended this long before a patched section is silent in it
+
+
+def reference_song(song: Song, changed: Mapping[str, Sequence[Section]]) -> Song:
+    """What the level references of a patch are rendered from: ``song``'s tempo, meter and sections with the tracks
+    of ``changed`` (track id -> its changed sections), each holding only the notes that can sound in those sections
+    (from ``REFERENCE_MARGIN_S`` before the first to the end of the last). ``patch_stem`` reads the reference only
+    there; the whole track's SoundFont render was most of a regeneration's reference time (2.5 s of 14 s for one
+    8-bar section of a 3-minute, 6-track song)."""
+    from dataclasses import replace
+
+    mini = Song(song.title, song.tempo_map, song.meter_map, song.key, song.sample_rate)
+    mini.sections = list(song.sections)
+    tm = song.tempo_map
+    for tid, secs in changed.items():
+        track = song.track(tid)
+        t0 = min(song.section_ticks(s)[0] for s in secs)
+        t1 = max(song.section_ticks(s)[1] for s in secs)
+        lo = tm.seconds_to_tick(max(0.0, tm.tick_to_seconds(t0) - REFERENCE_MARGIN_S))
+        mini.tracks.append(replace(track, notes=[n for n in track.notes
+                                                 if n.start_tick < t1 and n.start_tick + n.duration_ticks > lo]))
+    return mini
 
 
 def takes_by_section(song: Song, track_id: str) -> dict[str, str | None]:
