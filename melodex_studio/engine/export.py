@@ -45,6 +45,10 @@ def export_project(ctx: JobContext, song: Song, tensors: dict, audio: dict, rend
     if rendered is not None:
         rendered = mix_result(song, rendered)
     opts = dataclasses.replace(diffusion, device=ctx.device) if diffusion is not None else None
+    if renderer == "diffusion" and wants_audio and rendered is None:  # the models load here (see torch_preload)
+        from ..torch_preload import preload_native_libraries
+
+        preload_native_libraries()
     report = export_all(song, renderer=renderer, rendered=rendered, section=section, track_ids=track_ids,
                         progress=ctx.stage("export"), cancel=ctx.token, diffusion=opts, **kwargs)
     return Proposal("export", "Export", info={"report": report, "from_cache": rendered is not None})

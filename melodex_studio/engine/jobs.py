@@ -18,7 +18,6 @@ from typing import Any, Callable, Mapping
 
 from ..errors import CancelledError, OutOfMemoryError
 from ..progress import Progress, ProgressCallback
-from ..torch_preload import preload_native_libraries
 
 __all__ = ["Progress", "ProgressCallback", "CancelToken", "JobContext", "Job"]
 
@@ -116,7 +115,6 @@ class Job:
 
     def _run(self) -> None:
         run_in_background()
-        preload_native_libraries()  # the first model job: map torch's libraries without stopping other threads
         t0 = time.perf_counter()
         try:
             try:

@@ -20,6 +20,16 @@ LOADING_STRUCTURE = "loading the structure model"  # the "load" stage: reported 
 LOADING_RENDERER = "loading the diffusion renderer"
 
 
+def _loading(ctx: JobContext, what: str) -> None:
+    """A job is about to load its models: say so first (the CLI's first progress line comes before the imports),
+    and map torch's native libraries with the GIL released (``torch_preload``: the first ``import torch`` held it
+    250-300 ms, every other thread of the window stood still)."""
+    from ..torch_preload import preload_native_libraries
+
+    ctx.report("load", 0, 1, what)
+    preload_native_libraries()
+
+
 def _opts(ctx: JobContext, opts: DiffusionOptions | None) -> DiffusionOptions:
     return dataclasses.replace(opts or DiffusionOptions(), device=ctx.device)
 
@@ -155,7 +165,7 @@ def render_pairs(ctx: JobContext, song: Song, tensors: dict, proposal: Proposal,
 def generate(ctx: JobContext, plan, prompt: str | None, seed: int | None, model_path=None,
              render: DiffusionOptions | None = None) -> Proposal:
     """A new song for ``plan`` (a ``StylePlan``); with ``render``, also its diffusion render as takes."""
-    ctx.report("load", 0, 1, LOADING_STRUCTURE)  # first word before the imports (the CLI's first progress line)
+    _loading(ctx, LOADING_STRUCTURE)
     from .generation import generate_song
 
     song, tensors = generate_song(plan, seed=seed, device=ctx.device, progress=ctx.stage("structure"),
@@ -173,7 +183,7 @@ def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section,
                render: DiffusionOptions | None = None) -> Proposal:
     """A new structure take of ``section`` (one ``track`` of it, or its bars from ``from_bar``) of ``song`` (a
     copy); with ``render``, the new notes are diffusion-rendered too (the section's tracks that changed)."""
-    ctx.report("load", 0, 1, LOADING_STRUCTURE)
+    _loading(ctx, LOADING_STRUCTURE)
     from .generation import regenerate as regenerate_section
     from .partial_decode import takes_by_section
 
@@ -199,7 +209,7 @@ def regenerate(ctx: JobContext, song: Song, tensors: dict, audio_names, section,
 def render(ctx: JobContext, song: Song, tensors: dict, audio_names, section=None, track_ids=None,
            stale_only: bool = False, opts: DiffusionOptions | None = None) -> Proposal:
     """Diffusion render of the song, a section, some tracks, or only what is stale, as takes."""
-    ctx.report("load", 0, 1, LOADING_RENDERER)
+    _loading(ctx, LOADING_RENDERER)
     sec = song.section(section) if section is not None and not isinstance(section, Section) else section
     p = Proposal("render", "Render" + (f" {sec.label}" if sec else "") + (" (stale)" if stale_only else ""))
     work = dict(tensors)
@@ -212,7 +222,7 @@ def vary(ctx: JobContext, song: Song, tensors: dict, audio_names, section, step:
          opts: DiffusionOptions | None = None, guidance: float | None = None) -> Proposal:
     """New render takes of ``section`` resumed from recorded sampler ``step`` of the current (or ``take_id``'s)
     render with noise ``seed``; the new takes play, and the tracks' stems are decoded again."""
-    ctx.report("load", 0, 1, LOADING_RENDERER)
+    _loading(ctx, LOADING_RENDERER)
     from .partial_decode import takes_by_section
     from .render_takes import vary_takes
 
