@@ -391,7 +391,7 @@ class WaveformView(QWidget):
         t0, t1 = self.tick_range
         f0 = int(song.tick_to_seconds(max(0, int(t0))) * sr)
         f1 = int(np.ceil(song.tick_to_seconds(max(0, int(np.ceil(t1)))) * sr)) + 1
-        columns = max(1, int(self._plot.getPlotItem().vb.width() or self._plot.width()))
+        columns = max(1, int(self._plot.vb.width() or self._plot.width()))
         stem = self.stems.get(self.track_id) if self.track_id else None
         bands = [("mix", self.mix, "mix")] + ([("stem", stem, self.track_id)] if stem is not None else [])
         pyramids = [self._pyramid(key, audio) for _, audio, key in bands]
@@ -437,7 +437,7 @@ class WaveformView(QWidget):
         self._draw_sections(-(n - 1) * (2 * half + BAND_GAP) - half, half)
         self._fit_section_names(columns / max(1.0, t1 - t0))
         self._playhead.setValue(self.playhead_tick)
-        vb = self._plot.getPlotItem().vb
+        vb = self._plot.vb
         vb.setRange(xRange=(t0, t1), yRange=(-(n - 1) * (2 * half + BAND_GAP) - half * 1.02, half * 1.02), padding=0)
         self.gutter.update()
 
@@ -543,9 +543,6 @@ def _wave_plot_class():
             self.vb.setMouseEnabled(x=False, y=False)
             self.setCentralItem(self.vb)
 
-        def getPlotItem(self):  # the PlotWidget spelling, for callers that reach the ViewBox as .vb
-            return self
-
         def addItem(self, item) -> None:
             self.vb.addItem(item)
 
@@ -568,7 +565,7 @@ class _PlotInput(QObject):
             return False
         t = event.type()
         if t == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            pos = self.plot.getPlotItem().vb.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))
+            pos = self.plot.vb.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))
             canvas.playheadMoved.emit(int(canvas.snapped(pos.x())))
             return True
         if t == QEvent.Type.Wheel:  # Ctrl: zoom at the pointer; else scroll sideways (the timeline, which this follows)

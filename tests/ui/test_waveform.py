@@ -58,7 +58,7 @@ def test_the_waveform_draws_the_mix_and_the_selected_tracks_stem(rendered, qtbot
     assert mix.shape == dry.shape and np.allclose(mix, dry * trim, atol=1e-5)
     ticks, peaks = wf.band_data("mix")
     _check_peaks(mix, peaks)
-    assert len(ticks) == len(peaks.mins) >= 0.5 * wf._plot.getPlotItem().vb.width()
+    assert len(ticks) == len(peaks.mins) >= 0.5 * wf._plot.vb.width()
     # what the curves hold is those peaks, scaled into the band
     hi, lo = wf._bands["mix"]
     scale = wf._drawn["mix"][2]
@@ -103,7 +103,7 @@ def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, q
     t0, t1 = wf.tick_range
     assert ticks[0] >= t0 - (t1 - t0) / 50 and ticks[-1] <= t1 + (t1 - t0) / 50  # only the visible range is drawn
     _check_peaks(wf.mix, peaks)
-    x_range = wf._plot.getPlotItem().vb.viewRange()[0]
+    x_range = wf._plot.vb.viewRange()[0]
     assert x_range == pytest.approx([t0, t1], abs=1.0)
     tick = int((t0 + t1) / 2)
     w.set_playhead(tick)
@@ -111,7 +111,7 @@ def test_the_waveform_follows_the_timelines_zoom_scroll_and_playhead(rendered, q
     # a click on the waveform moves the playhead there (snapped to the bar, as on the ruler)
     from PySide6.QtCore import QPoint, QPointF, Qt
 
-    vb = wf._plot.getPlotItem().vb
+    vb = wf._plot.vb
     x = wf._plot.mapFromScene(vb.mapViewToScene(QPointF(t0 + (t1 - t0) * 0.3, 0))).x()
     qtbot.mouseClick(wf._plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(x), 20))
     expected = c.snapped(t0 + (t1 - t0) * 0.3)
