@@ -12,8 +12,9 @@ from ..engine.checks import detect_device
 from ..engine.jobs import Progress
 from ..engine.session import ProjectSession
 
-STAGES = {"load": "Loading the models", "structure": "Writing the score", "references": "SoundFont references", "diffusion": "Rendering audio",
-          "decode": "Decoding audio", "mix": "Mixing", "export": "Exporting", "save": "Saving"}
+STAGES = {"load": "Loading the models", "structure": "Writing the score", "references": "SoundFont references",
+          "diffusion": "Rendering audio", "decode": "Decoding audio", "mix": "Mixing", "export": "Exporting",
+          "save": "Saving"}
 
 
 def model_names(session: ProjectSession) -> str:
