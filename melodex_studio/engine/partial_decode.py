@@ -41,8 +41,7 @@ def reference_song(song: Song, changed: Mapping[str, Sequence[Section]]) -> Song
     8-bar section of a 3-minute, 6-track song)."""
     from dataclasses import replace
 
-    mini = Song(song.title, song.tempo_map, song.meter_map, song.key, song.sample_rate)
-    mini.sections = list(song.sections)
+    mini = song.frame()
     tm = song.tempo_map
     for tid, secs in changed.items():
         track = song.track(tid)

@@ -175,8 +175,8 @@ def _alive(pid: int) -> bool:
 
 def _solo_song(song: Song, track: Track) -> Song:
     """What a track's preview depends on: the tempo and meter maps, the sections (the song's end) and the track."""
-    mini = Song(song.title, song.tempo_map, song.meter_map, song.key, song.sample_rate)
-    mini.sections = [replace(sec, overrides={}) for sec in song.sections]
+    mini = song.frame()
+    mini.sections = [replace(sec, overrides={}) for sec in mini.sections]
     mini.tracks = [replace(track, notes=list(track.notes))]
     return mini
 

@@ -376,6 +376,13 @@ class Song:
         self._listeners: list[Listener] = []
 
     # --- snapshots (undo) ------------------------------------------------------------------------
+    def frame(self) -> "Song":
+        """A new song with this one's title, tempo and meter maps, key, sample rate and sections, and no tracks: what
+        a render of some of its tracks (a preview, a level reference) is made from, with those tracks added."""
+        out = Song(self.title, self.tempo_map, self.meter_map, self.key, self.sample_rate)
+        out.sections = list(self.sections)
+        return out
+
     def copy(self) -> "Song":
         """A structural copy: new lists, sections, tracks and take containers, sharing the immutable parts
         (notes, chords, tempo and meter maps). Editing either song never changes the other; listeners are
