@@ -166,7 +166,9 @@ class ChannelStrip(QFrame):
 
     def show_track(self, track) -> None:
         """Show ``track``'s values (without sending edits back)."""
-        self.name.setText(self.name.fontMetrics().elidedText(track.name, Qt.TextElideMode.ElideRight, 76))
+        self.name.ensurePolished()  # the theme's font, not the default one: the text is measured in it
+        width = self.width() - 8 - 2 * self.frameWidth()  # the strip's fixed width less the layout's margins
+        self.name.setText(self.name.fontMetrics().elidedText(track.name, Qt.TextElideMode.ElideRight, width))
         self.name.setToolTip(f"{track.name} ({track.role})")
         for w, v in ((self.gain, round(max(GAIN_MIN_DB, min(GAIN_MAX_DB, track.gain_db)) * 2)),
                      (self.pan, round(track.pan * 100)), (self.mute, track.mute), (self.solo, track.solo)):

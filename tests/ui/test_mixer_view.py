@@ -159,3 +159,25 @@ def test_a_new_song_reuses_the_strips_for_its_tracks(window):
     assert window.song.tracks[1].mute and not window.song.tracks[0].mute
     window.set_song(song_of("A", "B", "C", "D"))
     assert view.strips[:2] == first[:2] and len(view.strips) == 4
+
+
+def test_a_long_track_name_fits_its_strip_in_the_themes_font(qtbot):
+    from melodex_studio.engine.session import ProjectSession
+    from melodex_studio.ui.mixer_view import MixerView
+
+    session = ProjectSession(autosave=False)
+    song = Song(title="names")
+    song.add_section(Section("a", 0, 2))
+    for name in ("electric bass", "Electric Bass (finger)", "Bass"):
+        song.add_track(Track(name, "bass", 33))
+    session.new(song)
+    view = MixerView(session, None)  # made and filled before it is first shown, as in the window
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    for strip in view.strips:
+        label = strip.name
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width(), label.text()
+    assert [s.name.text() for s in view.strips][2] == "Bass" and view.strips[1].name.text().endswith("…")
+    session.close()
