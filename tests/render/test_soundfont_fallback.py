@@ -16,7 +16,8 @@ RATE = 24000
 
 @pytest.fixture(autouse=True)
 def default_soundfont(monkeypatch, tmp_path):
-    """No user setting: the SoundFont is the one every machine with the venv has (pretty_midi's TimGM6mb.sf2)."""
+    """No user setting: the SoundFont is ``find_soundfont``'s default (a system GM font where one is installed, else
+    pretty_midi's TimGM6mb.sf2, which every machine with the venv has)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
@@ -66,8 +67,11 @@ def test_velocity_sets_the_level_as_the_soundfont_render_does():
 
 
 def test_the_measured_constants_match_the_real_soundfont_render():
-    """Every GM family, the drums and the velocity curve within 1 dB of TimGM6mb.sf2 rendered by tinysoundfont."""
-    gaps = fb.measure_offsets(rate=RATE)
+    """Every GM family, the drums and the velocity curve within 1 dB of TimGM6mb.sf2 rendered by tinysoundfont (named:
+    with no user setting a system FluidR3_GM would be found first, and the constants are TimGM6mb's)."""
+    from tests.conftest import pinned_soundfont
+
+    gaps = fb.measure_offsets(soundfont=pinned_soundfont(), rate=RATE)
     assert max(abs(g) for g in gaps["family_db"]) < 1.0, gaps
     assert abs(gaps["drum_db"]) < 1.0 and abs(gaps["piano_offset_db"]) < 1.0, gaps
     assert gaps["velocity_exponent"] == pytest.approx(fb.VELOCITY_EXPONENT, abs=0.15)
