@@ -96,9 +96,9 @@ class AudioSource(QObject):
                 # while nothing newer waits: the takes that do not play, so that switching to one is instant
                 self._preview.prefetch(song, rate, cancel=newer)
             except MelodexError as e:
-                self._result.emit(("error", song, rate, str(e)))
+                self._emit(("error", song, rate, str(e)))
             except Exception as e:  # noqa: BLE001 - a worker must report, not die silently
-                self._result.emit(("error", song, rate, f"{type(e).__name__}: {e}"))
+                self._emit(("error", song, rate, f"{type(e).__name__}: {e}"))
             with self._lock:
                 snapshot, self._next = self._next, None
                 self._running = snapshot is not None
@@ -108,9 +108,20 @@ class AudioSource(QObject):
         direct = self.direct_stems
         if direct is not None and rate == self.sample_rate and not self._closed:
             direct(stems, [t.id for t in song.tracks if t.id in stems])
-        self._result.emit(("stems", song, rate, stems))
+        self._emit(("stems", song, rate, stems))
         levels, mix = mix_song(song, pad_stems(stems))
-        self._result.emit(("mix", song, rate, (levels, mix if len(mix) else None)))
+        self._emit(("mix", song, rate, (levels, mix if len(mix) else None)))
+
+    def _emit(self, message) -> None:
+        """On the worker: queue ``message`` for the GUI thread; nothing once the window closed (its Qt object may
+        be deleted by then: the signal raised RuntimeError on the worker)."""
+        if self._closed:
+            return
+        try:
+            self._result.emit(message)
+        except RuntimeError:
+            if not self._closed:
+                raise
 
     def _apply(self, message) -> None:
         kind, song, rate, payload = message

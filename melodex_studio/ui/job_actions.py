@@ -160,8 +160,11 @@ class JobActions:
             self.status.job_label.setText("Cancelling…")
 
     def wait_for_jobs(self, timeout_s: float = 60.0) -> bool:
-        """Process events until no job runs (its result applied); False when ``timeout_s`` passed first."""
-        return self.jobs.wait(timeout_s)
+        """Process events until no job runs (its result applied and the views followed it); False when
+        ``timeout_s`` passed first."""
+        done = self.jobs.wait(timeout_s)
+        self.follow_up.run_all()
+        return done
 
     @property
     def busy(self) -> bool:

@@ -28,6 +28,7 @@ from .inspector import Inspector
 from .job_actions import JobActions
 from .jobs import JobRunner
 from .piano_roll import PianoRoll
+from .follow_up import FollowUp
 from .mixer_view import MixerView
 from .prompt_panel import PromptPanel
 from .status import StudioStatusBar
@@ -36,7 +37,6 @@ from .timeline import Timeline
 from .transport import TransportActions, position_text
 from .waveform import WaveformView
 
-PANEL_AFTER_MS = 60  # after a generation, the prompt panel shows the song this long after the timeline
 
 _HINTS = [  # what to do, by error type (the engine's message says what went wrong)
     (JobBusyError, "Wait for the running job to finish, or press Cancel."),
@@ -61,6 +61,8 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
             self.session.new(song)
         self.jobs = JobRunner(self)
         self._unsubscribe_song = lambda: None
+        self._fit_on_refresh = False  # a generated song: fit it into view in the next refresh
+        self.follow_up = FollowUp(("views", "mixer", "panel"), self)  # the views follow a job's result in steps
 
         self.timeline = Timeline(self.session, self, on_error=self.show_error)
         self.setCentralWidget(self.timeline)
@@ -100,9 +102,11 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         self.prompt_panel.bind(self.actions_by_id)
         self._setup_playback()  # MainWindow.playback, audio_source, transport_control (ui/transport.py)
         self.mixer_view = MixerView(self.session, self.playback, self, on_error=self.show_error)
+        self.mixer_view.follow_later = lambda step: self._follow_later("mixer", step)
         self.mixer_dock = self._dock("Mixer", "mixerDock", self.mixer_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.waveform_dock, self.mixer_dock)
         self.waveform_dock.raise_()
+        self.mixer_dock.visibilityChanged.connect(self.mixer_view.set_tab_shown)
         self.mixer_dock.visibilityChanged.connect(lambda on: on and self.resizeDocks(
             [self.mixer_dock], [max(self.mixer_dock.height(), 250)], Qt.Orientation.Vertical))
         self.menus["View"].addAction(self.mixer_dock.toggleViewAction())
@@ -192,23 +196,31 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
         """Follow edits made on the song directly (not through the session) too: those notifications arrive in
         the middle of a change, many per change, so they only schedule one refresh for the next event loop turn."""
         self._unsubscribe_song()
-        self._unsubscribe_song = self.song.subscribe(lambda event, payload: self._refresh_timer.start())
-        self._refresh() if refresh else self._refresh_timer.start()
+        self._unsubscribe_song = self.song.subscribe(
+            lambda event, payload: self._follow_later("views", self._refresh) or self._refresh_timer.start())
+        self._refresh() if refresh else self.follow_up.add("views", self._refresh)
 
     def _on_change(self, info: ChangeInfo) -> None:
-        later = getattr(self, "applying_job", False)  # a job's result: the views follow in the next event-loop turn
+        later = getattr(self, "applying_job", False)  # a job's result: the views follow in later turns, in steps
         if info.document:
             self._watch_song(refresh=not later)
-            if info.kind == "generate":  # after the refresh, in later turns of the event loop (shorter GUI gaps):
-                QTimer.singleShot(0, self, self.timeline.zoom_to_fit)  # the song in view before its first paint,
-                QTimer.singleShot(PANEL_AFTER_MS, self, lambda: self.prompt_panel.show_song(self.song))  # the plan's
-                # tables filled (and painted) after it, not in the same paint
+            if info.kind == "generate":  # the song in view in its first paint, the plan's tables filled after it
+                self._fit_on_refresh = True
+                self.follow_up.add("panel", lambda: self.prompt_panel.show_song(self.song))
             elif info.label.startswith("Open"):
                 self._show_generated()
         elif later:
-            self._refresh_timer.start()
+            self.follow_up.add("views", self._refresh)
         else:
             self._refresh()
+
+    def _follow_later(self, name: str, step) -> bool:
+        """While a job's result is applied, ``step`` runs in a later turn of the event loop (``ui/follow_up.py``);
+        False when no result is being applied (the caller runs it now)."""
+        if not getattr(self, "applying_job", False):
+            return False
+        self.follow_up.add(name, step)
+        return True
 
     def _show_generated(self) -> None:
         self.prompt_panel.show_song(self.song)
@@ -216,7 +228,11 @@ class MainWindow(FileActions, JobActions, TransportActions, QMainWindow):
 
     def _refresh(self) -> None:
         self._refresh_timer.stop()
+        self.follow_up.discard("views")
         self.timeline.refresh()
+        if self._fit_on_refresh:
+            self._fit_on_refresh = False
+            self.timeline.zoom_to_fit()
         self.inspector.refresh()
         self.history_view.refresh()
         s = self.song

@@ -288,12 +288,40 @@ class MixerView(QWidget):
         self.timer.start()
         self._frames = 0
         self._measured = 0  # mixer frames already measured for the true peak
-        self._unsubscribe = session.subscribe(lambda info: self.refresh())
+        self.follow_later = lambda step: False  # the window: takes ``step`` for later while it applies a job
+        self._stale = False
+        self._tab_shown = True  # until the window's dock says otherwise
+        self._unsubscribe = session.subscribe(lambda info: self._on_change())
         self.refresh()
+
+    def _on_change(self) -> None:
+        """Follow a change: now when the mixer is in view, when it next comes into view if not (it sits behind the
+        waveform's tab by default; a new song's strips cost ~12 ms to make), and after the timeline when the change
+        is a job's result (the window follows a result in short pieces of work, ``ui/follow_up.py``)."""
+        if not self.in_view():
+            self._stale = True
+        elif not self.follow_later(self.refresh):
+            self.refresh()
+
+    def in_view(self) -> bool:
+        return self.isVisible() and self._tab_shown
+
+    def set_tab_shown(self, shown: bool) -> None:
+        """The dock's tab was selected or left (``QDockWidget.visibilityChanged``: a dock behind another's tab
+        stays ``isVisible``)."""
+        self._tab_shown = shown
+        if self._stale and self.in_view():
+            self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if self._stale and self._tab_shown:
+            self.refresh()
+        super().showEvent(event)
 
     # --- the document ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         """One strip per track, showing the song's values."""
+        self._stale = False
         tracks = self.session.song.tracks
         if [s.track_id for s in self.strips] != [t.id for t in tracks]:  # the strips there are take the new
             for s in self.strips[len(tracks):]:  # tracks in order (a new song: no widgets rebuilt), more are made
@@ -335,7 +363,7 @@ class MixerView(QWidget):
 
     # --- meters ----------------------------------------------------------------------------------------
     def update_meters(self) -> None:
-        if self.player is None or not self.isVisible():
+        if self.player is None or not self.in_view():
             return
         mixer = self.player.mixer
         peaks, master = mixer.take_peaks()

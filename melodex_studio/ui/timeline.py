@@ -22,7 +22,7 @@ from ..engine.session import ProjectSession
 from ..errors import MelodexError
 from .edits import clear_clips, delete_sections, move_section, resize_section
 from .timeline_canvas import RULER_H, SECTION_H, ArrangementCanvas
-from .track_header import TrackHeaderPanel
+from .track_header import SPARE_HEADERS, TrackHeaderPanel
 
 
 class Timeline(QWidget):
@@ -40,6 +40,7 @@ class Timeline(QWidget):
         self.on_error = on_error or (lambda title, e: None)
         self.canvas = ArrangementCanvas(session.song, self)
         self.headers = TrackHeaderPanel(self, self._toggle, self._press_header)
+        self.headers.keep_spares(SPARE_HEADERS, after_ms=1000)  # after the window is shown
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)

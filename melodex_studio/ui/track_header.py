@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
@@ -19,6 +19,8 @@ from .theme import Theme, role_color
 from .timeline_canvas import CHORD_H, RULER_H, SECTION_H, TOP_H
 
 HEADER_W = 210
+SPARE_EVERY_MS = 40  # one spare header made per turn, this far apart (``TrackHeaderPanel.keep_spares``)
+SPARE_HEADERS = 8  # made while the window idles after it is shown
 
 
 class TrackHeader(QWidget):
@@ -131,6 +133,10 @@ class TrackHeaderPanel(QWidget):
         super().__init__(parent)
         self.setFixedWidth(HEADER_W)
         self.headers: list[TrackHeader] = []
+        self._spares: list[TrackHeader] = []  # made ahead of need, hidden (``keep_spares``)
+        self._spare_count = 0
+        self._spare_timer = QTimer(self, singleShot=True, interval=SPARE_EVERY_MS)
+        self._spare_timer.timeout.connect(self._make_spare)
         self._on_toggle, self._on_press = on_toggle, on_press
         self.lane_h, self.scroll_y = 64, 0
         self.area = QWidget(self)  # clips the headers below the ruler, section and chord rows
@@ -141,14 +147,33 @@ class TrackHeaderPanel(QWidget):
 
     def show_tracks(self, tracks: list[Track], selected: str | None, lane_h: int, scroll_y: int) -> None:
         while len(self.headers) < len(tracks):
-            h = TrackHeader(self.area, self._on_toggle, self._on_press)
+            h = self._spares.pop() if self._spares else self._new_header()
             h.show()
             self.headers.append(h)
         while len(self.headers) > len(tracks):
-            self.headers.pop().deleteLater()
+            h = self.headers.pop()
+            h.hide()
+            self._spares.append(h)
         for h, t in zip(self.headers, tracks):
             h.show_track(t, t.id == selected)
         self.place(lane_h, scroll_y)
+
+    def _new_header(self) -> TrackHeader:
+        return TrackHeader(self.area, self._on_toggle, self._on_press)
+
+    def keep_spares(self, count: int, after_ms: int = SPARE_EVERY_MS) -> None:
+        """Make ``count`` hidden headers ahead of need, from ``after_ms`` on, one per timer turn while the window
+        idles: a new song's headers are then shown, not made (~3 ms each, in the piece of work that shows a
+        generated song)."""
+        self._spare_count = count
+        self._spare_timer.start(after_ms)
+
+    def _make_spare(self) -> None:
+        if len(self._spares) + len(self.headers) < self._spare_count:
+            h = self._new_header()
+            h.hide()
+            self._spares.append(h)
+            self._spare_timer.start(SPARE_EVERY_MS)
 
     def place(self, lane_h: int, scroll_y: int) -> None:
         self.lane_h, self.scroll_y = lane_h, scroll_y
