@@ -60,9 +60,17 @@ NOTES = [  # what the figures rest on (kept with the table when the script rewri
     "preview stems are read from the child's file, not mapped (freeing mapped tmpfs pages fell to the GUI thread: "
     "one 400 ms stall in five runs); the autosave copy of a job's result is written 300 ms after it, when the "
     "views have followed it, on a writer thread at nice +5; "
-    "the mixer strips and the waveform's section lines and names are updated in place, not rebuilt. "
-    "Painting the timeline after a new song (~15 ms) and the rest of the window (~12 ms) is what remains of the "
+    "the mixer strips and the waveform's section lines and names are updated in place, not rebuilt; "
+    "a job's result reaches the views in steps, one per turn of the event loop (`ui/follow_up.py`: timeline, "
+    "mixer, prompt panel; before, the three and their paints ran back to back as queued calls: 60-75 ms of CPU "
+    "in one piece at the first job), a mixer behind the waveform's tab makes its strips when it is shown, and "
+    "eight track headers are made while the window idles after start. "
+    "Painting the window after a new song (~20 ms) after the timeline's refresh (~5 ms) is what remains of the "
     "longest piece."),
+    "",
+    ("The first job is measured in 5 fresh processes (stop 25 measured one, in the process of the other rows, "
+    "right after the window was shown: its first paint fell into the probe). Each shows the window, lets it idle "
+    "2 s (a user types a prompt), then presses Generate; torch is not imported before."),
     "",
     ("Before these changes (2026-12-03, load 5.8, the same script waiting with `wait_for_jobs`): start-up 2.40 s "
      "wall; the probe's longest gap 133 ms wall / 73 ms CPU (max 370 / 117). The shipped structure model's job took "
@@ -284,9 +292,8 @@ def main() -> None:
 
     w = make_window(autosave=False)
     w.set_song(big_song())
-    from PySide6.QtWidgets import QApplication
-
-    QApplication.processEvents()
+    w.audio_source.wait(300)  # the song's previews rendered: the frames are timed on an idle machine, not
+    # against the 32 tracks' preview render on the other core (the CPU columns do not depend on it)
     view = w.timeline.canvas.viewport()
     w.timeline.zoom_to_fit()
     w.timeline.set_lane_height(64)
