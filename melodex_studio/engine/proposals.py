@@ -48,14 +48,21 @@ class Proposal:
         return self.song is None and not (self.takes or self.chords or self.tensors or self.stems or self.drop_stems)
 
 
+STEM_BITS = 16  # the grid of cached stems (see ``cache_stem``)
+
+
 def cache_stem(audio) -> np.ndarray:
-    """``audio`` on the grid the project file stores stems on (24-bit PCM, clipped to [-1, 1), the rounding of
-    ``io.project``), float32 and read-only: a cached stem is then the same array before a save and after a
-    load, and nothing can change it in place."""
-    q = np.array(audio, dtype=np.float32) * np.float32(2**23)
+    """``audio`` on the grid the project file stores cached stems on (16-bit PCM, rounded, clipped to [-1, 1)),
+    float32 and read-only: a cached stem is then the same array before a save and after a load, and nothing can
+    change it in place. The cache holds the diffusion renderer's decoded stems, whose own noise floor is -47 to
+    -60 dBFS (issue 18's measurements): the rounding error, at most -96 dBFS, is far below it, and a 16-bit stem
+    takes about half the bytes of a 24-bit one in the file (the low bits of a noisy signal do not compress: a
+    3-minute 6-track project held 97 MB of 24-bit stems, 37 MB at 16 bits)."""
+    full = np.float32(2 ** (STEM_BITS - 1))
+    q = np.array(audio, dtype=np.float32) * full
     np.rint(q, out=q)
-    np.clip(q, -(2**23), 2**23 - 1, out=q)
-    q /= np.float32(2**23)
+    np.clip(q, -full, full - 1, out=q)
+    q /= full
     q += np.float32(0.0)  # -0.0 -> +0.0, as a decoded FLAC gives it
     q.flags.writeable = False
     return q

@@ -224,7 +224,7 @@ def track_latent(song: Song, tensors: dict[str, np.ndarray], track_id: str, dr, 
             raise _no_render(song.track(track_id).name, sec.label)
         if take is None:
             continue
-        window = torch.from_numpy(np.asarray(tensors[f"render/{take.id}/latent"]))  # the final latent only
+        window = torch.from_numpy(np.asarray(tensors[f"render/{take.id}/latent"])).float()  # the final latent only
         a = int(take.params["state"]["frame_start"])
         f0, f1 = _section_frames(dr, song, sec)
         if window.ndim != 2 or window.shape[1] != latent.shape[1] or not a <= f0 < f1 <= a + window.shape[0]:

@@ -229,7 +229,7 @@ def load_dit(path: str | Path, device: torch.device | str = "cpu"):
 
 # --- the renderer -------------------------------------------------------------------------------------
 
-CHECKPOINT_DTYPE = torch.float16  # recorded sampler states (``_to_checkpoint``); the final latent stays float32
+CHECKPOINT_DTYPE = torch.float16  # recorded sampler states (``_to_checkpoint``) and the final latent (``_run``)
 CONTEXT_SECONDS = 1.0  # known neighbour latents on each side of a rendered section
 
 
@@ -264,7 +264,11 @@ class LatentRender:
 
 def render_to_state(render: LatentRender, prefix: str) -> tuple[dict[str, torch.Tensor], dict]:
     """Tensors (for the project's state.safetensors, names under ``prefix``) and JSON metadata of a render."""
-    tensors = {f"{prefix}/latent": render.latent.contiguous(), f"{prefix}/schedule": render.schedule.contiguous()}
+    latent = render.latent.contiguous()
+    low = latent.to(CHECKPOINT_DTYPE)
+    if torch.equal(low.float(), latent):  # a sampled latent is on the float16 grid (``_run``): stored as float16
+        latent = low
+    tensors = {f"{prefix}/latent": latent, f"{prefix}/schedule": render.schedule.contiguous()}
     for k, (x, d) in render.checkpoints.items():
         tensors[f"{prefix}/x/{k}"] = x.contiguous()
         tensors[f"{prefix}/denoised/{k}"] = d.contiguous()
@@ -282,7 +286,7 @@ def render_from_state(tensors: dict[str, torch.Tensor], meta: dict, prefix: str)
         sd["guidance_interval"] = tuple(sd["guidance_interval"])
         sd["record_steps"] = None if sd["record_steps"] is None else tuple(sd["record_steps"])
         ck = {int(k): (tensors[f"{prefix}/x/{k}"], tensors[f"{prefix}/denoised/{k}"]) for k in meta["steps_recorded"]}
-        return LatentRender(tensors[f"{prefix}/latent"], int(meta["frame_start"]), tensors[f"{prefix}/schedule"],
+        return LatentRender(tensors[f"{prefix}/latent"].float(), int(meta["frame_start"]), tensors[f"{prefix}/schedule"],
                             int(meta["seed"]), RenderSettings(**sd), ck)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelError(f"the saved diffusion state {prefix!r} is incomplete ({e}); render the take again") from e
@@ -407,7 +411,8 @@ class DiffusionRenderer:
         cond = {**cond, "guidance": settings.guidance, "guidance_interval": tuple(settings.guidance_interval)}
         out = SAMPLERS[settings.sampler](self.denoiser, x, schedule, cond, cb, start_step=start_step,
                                          old_denoised=old_denoised)
-        return LatentRender(out[0].detach().cpu(), 0, schedule.cpu(), settings.seed, settings, checkpoints)
+        latent = out[0].detach().cpu().to(CHECKPOINT_DTYPE).float()  # on the float16 grid: stored in half the bytes
+        return LatentRender(latent, 0, schedule.cpu(), settings.seed, settings, checkpoints)
 
     @torch.no_grad()
     def sample(self, cond: dict, num_frames: int, settings: RenderSettings | None = None,

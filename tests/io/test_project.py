@@ -641,3 +641,28 @@ def test_stems_of_a_file_changed_or_removed_since_load_are_refused(saved, tmp_pa
     os.remove(path)
     with pytest.raises(ProjectError, match=r"the project file cannot be opened any more"):
         fresh.audio[lead]
+
+
+def test_a_stem_on_the_16_bit_grid_is_stored_in_16_bits_and_read_back_bit_for_bit(tmp_path):
+    from melodex_studio.engine.proposals import cache_stem
+
+    song = rich_song()
+    rng = np.random.default_rng(3)
+    noisy = (0.3 * np.sin(np.arange(SR) * 0.05) + 0.01 * rng.standard_normal(SR)).astype(np.float32)[:, None]
+    cached = cache_stem(np.repeat(noisy, 2, axis=1))  # the engine's stem cache: on the 16-bit grid
+    assert np.array_equal(np.rint(cached * 2**15), cached * 2**15) and np.abs(cached - noisy).max() <= 2.0**-16
+    fine = noisy.copy()  # not on the grid: kept to 24 bits
+    path = tmp_path / "grid.melodex"
+    save_project(path, song, rich_state(song)[0], {song.track("Lead").id: cached, song.track("Bass").id: fine})
+    with zipfile.ZipFile(path) as z:
+        subtypes = {n: sf.info(io.BytesIO(z.read(n))).subtype for n in z.namelist() if n.endswith(".flac")}
+        sizes = {n: z.getinfo(n).compress_size for n in z.namelist() if n.endswith(".flac")}
+    lead, bass = (f"audio/{song.track(n).id}.flac" for n in ("Lead", "Bass"))
+    assert subtypes == {lead: "PCM_16", bass: "PCM_24"}
+    assert sizes[lead] < 0.75 * 2 * sizes[bass]  # two channels of 16 bits: well under two of 24 bits
+    proj = read_project(path)
+    assert np.array_equal(proj.audio[song.track("Lead").id], cached)  # bit for bit
+    assert np.abs(proj.audio[song.track("Bass").id] - fine).max() <= 2.0**-24
+    save_project(path, proj.song, proj.tensors, {k: np.array(proj.audio[k]) for k in proj.audio})  # re-encoded
+    again = read_project(path)
+    assert all(np.array_equal(again.audio[k], proj.audio[k]) for k in proj.audio)

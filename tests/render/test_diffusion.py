@@ -136,7 +136,11 @@ def test_render_state_round_trip_resumes_exactly(renderer, song):
     orig = renderer.sample(cond, T, RenderSettings(steps=5, seed=8, record_steps=(2, 4)))
     assert sorted(orig.checkpoints) == [2, 4]
     tensors, meta = render_to_state(orig, "take1/lead")
+    # the final latent is on the float16 grid and stored so (half the bytes), and comes back as float32
+    assert tensors["take1/lead/latent"].dtype == torch.float16 and orig.latent.dtype == torch.float32
+    assert torch.equal(tensors["take1/lead/latent"].float(), orig.latent)
     back = render_from_state(tensors, meta, "take1/lead")
+    assert back.latent.dtype == torch.float32 and torch.equal(back.latent, orig.latent)
     assert torch.equal(renderer.resume(back, 2, cond).latent, orig.latent)
     with pytest.raises(ModelError):
         render_from_state({}, meta, "take1/lead")
