@@ -153,7 +153,10 @@ def project_file(threads: int) -> list[str]:
         if not keep_audio:
             big.audio.clear()
         path = folder / f"big-{keep_audio}.melodex"
-        first = _timed(lambda p=path: big.save_as(p))  # encodes every stem (the later saves copy their bytes)
+        first = _timed(lambda p=path: big.save_as(folder / f"first-{keep_audio}.melodex"))  # encodes every stem
+        # the later saves copy their bytes, as the user's first save in the window does: the app writes an
+        # autosave copy after each job (with the same arrays), which encodes them on its writer thread
+        again = _timed(lambda p=path: big.save_as(p))
         save = []
         for _ in range(RUNS):
             big.set_title(f"Benchmark {len(save)}")
@@ -164,7 +167,9 @@ def project_file(threads: int) -> list[str]:
             other = ProjectSession(autosave=False)
             load_t.append(_timed(lambda o=other, p=path: o.open(p, read_only=True)))
             other.close()
-        rows.append((f"first save (save as), {label}", f"{first:.3f}", "under 1 s"))
+        rows.append((f"first save (save as), {label}: every stem encoded", f"{first:.3f}", "under 1 s"))
+        rows.append((f"save as, {label}, after the autosave copy encoded them (as the window does after each job)",
+                     f"{again:.3f}", "under 1 s"))
         rows.append((f"save, {label}", _stats(save), "under 1 s"))
         rows.append((f"load (open), {label}", _stats(load_t), "under 1 s"))
         rows.append((f"project file size, {label}", f"{size_mb:.1f} MB", "at most 80 MB"))
