@@ -159,7 +159,7 @@ def level_to_references(song: Song, mono: dict[str, np.ndarray], refs: dict[str,
     out = {}
     for tid, m in mono.items():
         bounds = sorted({0, m.size} | {s for s in starts if 0 < s < m.size})
-        out[tid] = level_stem(m, refs[tid][start: start + m.size], bounds, rate)[0]
+        out[tid] = level_stem(m, refs[tid][start: start + m.size], bounds, rate, start)[0]
     return out
 
 

@@ -12,7 +12,8 @@ notes, unchanged, decode as before). Levelling is the whole-song path's
 reference's loudness; the 2 s after them keep the gain the previous stem has there (least squares against the
 old stem over its second half, where the tails have mostly gone). A 10 ms
 crossfade at each splice hides the limiter's and the resampler's edges. The result differs from a whole-song
-decode only by those edges (tests/engine/test_partial_decode.py measures it).
+decode only by those edges (tests/engine/test_partial_decode.py measures it). The rests are gated where the
+reference is silent, as the whole-song path gates them (``mix.leveling.rest_gate``, on the same sample grid).
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ REFERENCE_MARGIN_S = LEFT_CONTEXT_S  # a note that ended this long before a patc
 def reference_song(song: Song, changed: Mapping[str, Sequence[Section]]) -> Song:
     """What the level references of a patch are rendered from: ``song``'s tempo, meter and sections with the tracks
     of ``changed`` (track id -> its changed sections), each holding only the notes that can sound in those sections
-    (from ``REFERENCE_MARGIN_S`` before the first to the end of the last). ``patch_stem`` reads the reference only
+    (from ``REFERENCE_MARGIN_S`` before the first to the end of the last) and in the ``TAIL_S`` decoded after them
+    (the rest gate of ``mix.leveling`` reads the reference there too). ``patch_stem`` reads the reference only
     there; the whole track's SoundFont render was most of a regeneration's reference time (2.5 s of 14 s for one
     8-bar section of a 3-minute, 6-track song)."""
     from dataclasses import replace
@@ -46,7 +48,7 @@ def reference_song(song: Song, changed: Mapping[str, Sequence[Section]]) -> Song
     for tid, secs in changed.items():
         track = song.track(tid)
         t0 = min(song.section_ticks(s)[0] for s in secs)
-        t1 = max(song.section_ticks(s)[1] for s in secs)
+        t1 = tm.seconds_to_tick(tm.tick_to_seconds(max(song.section_ticks(s)[1] for s in secs)) + TAIL_S + 1.0)
         lo = tm.seconds_to_tick(max(0.0, tm.tick_to_seconds(t0) - REFERENCE_MARGIN_S))
         mini.tracks.append(replace(track, notes=[n for n in track.notes
                                                  if n.start_tick < t1 and n.start_tick + n.duration_ticks > lo]))
@@ -137,7 +139,7 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
     SoundFont render at the codec rate (``reference_renders``), the loudness the changed sections are levelled to."""
     import soxr
 
-    from ..mix.leveling import RAMP_S, STEM_CEILING_DBTP, gain_curve, section_gains_db
+    from ..mix.leveling import RAMP_S, STEM_CEILING_DBTP, gain_curve, rest_gate, section_gains_db
     from ..mix.loudness import true_peak_limit
     from .render_takes import track_latent
 
@@ -170,7 +172,8 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
         if c > b:  # after the span: the next section's gain as the old stem has it (least squares where the tails
             gains.append(_kept_gain_db(old, seg, (b + c) // 2 - q0, c - q0, q0, rate, sr))  # have mostly gone)
             inner = [*inner, c]
-        lev = seg * gain_curve(gains, [x - q0 for x in inner], seg.size, rate)
+        rs = np.pad(ref, [(0, max(0, q1 - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[q0:q1]
+        lev = seg * gain_curve(gains, [x - q0 for x in inner], seg.size, rate) * rest_gate(rs, rate, q0)
         y = soxr.resample(true_peak_limit(lev, rate, STEM_CEILING_DBTP)[:, 0], rate, sr).astype(np.float32)
         y0 = q0 * ratio // hop  # song sample of y[0]
         big_a, big_c = round(a * sr / rate), round(c * sr / rate)

@@ -7,7 +7,10 @@ reference (the SoundFont render of the same notes, which follows the velocities 
 difference as a gain per section, ramped over ``RAMP_S`` around each section join so that no step is heard,
 and then holds the stem's true peak under -1 dBTP with the look-ahead limiter (a stem file must not clip).
 Where the reference is silent (the track rests for the whole section, release tails included) the stem is
-faded out to silence over the same ramp: a model's faint noise floor in a rest would otherwise be exported.
+faded out to silence over the same ramp: a model's faint noise floor in a rest would otherwise be exported. Within
+a section the same holds for every rest of 50 ms or more where the reference is under -80 dBFS (``rest_gate``):
+the diffusion renderer left hiss and smear there (issue 18: a median -59 dBFS in rests where the teacher is
+digitally silent), and its release tails rang on after the SoundFont's had ended.
 
 The stem is mono float ``(frames,)`` at full scale 1.0; the reference mono or ``(frames, channels)``: a mono
 stem is measured as the mixer plays it, the same signal on each of the reference's channels (BS.1770 sums the
@@ -29,6 +32,9 @@ MUTE_DB = -120.0  # ...and the stem's gain there
 RAMP_S = 0.05  # the gain moves from one section's value to the next over this long, centred on the join
 MIN_SEGMENT_S = 0.45  # shorter sections keep the gain of the section before (loudness needs 400 ms blocks)
 STEM_CEILING_DBTP = -1.0
+REST_FRAME_S = 0.005  # the rest gate's frames (``rest_gate``)...
+REST_MIN_S = 0.03  # ...a run of silent reference frames this long is a rest...
+REST_RAMP_S = 0.005  # ...whose gate moves over this long at each end
 
 
 @dataclass
@@ -76,9 +82,43 @@ def gain_curve(gains_db: Sequence[float], bounds: Sequence[int], frames: int, sa
     return (10.0 ** (db / 20.0)).astype(np.float32)
 
 
-def level_stem(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], sample_rate: int) -> tuple[np.ndarray, Leveling]:
+def rest_gate(reference: np.ndarray, sample_rate: int, offset: int = 0) -> np.ndarray:
+    """float32 gain (frames,) that silences a stem where its reference is silent: 0 inside every run of at least
+    ``REST_MIN_S`` of ``REST_FRAME_S`` frames whose RMS is under ``SILENT_PEAK`` (-80 dBFS), 1 elsewhere: it
+    closes over the ``REST_RAMP_S`` before the run (where the reference is all but silent already: a model's tail
+    that rings on there is cut as the reference's ends) and opens over the last ``REST_RAMP_S`` of the run (the
+    next note's attack is not touched). The frames lie on a grid of the whole signal:
+    ``offset`` is the sample of the whole reference that ``reference[0]`` is, so a window (``engine.partial_decode``)
+    is gated as the whole signal is at the same samples, but within ``REST_MIN_S`` of its edges."""
+    ref = np.square(np.asarray(reference, np.float32))
+    if ref.ndim > 1:
+        ref = ref.max(axis=1)
+    n = ref.size
+    f = max(1, int(REST_FRAME_S * sample_rate))
+    lead = offset % f  # samples before the first whole frame of the grid
+    padded = np.pad(ref, (lead, (-(n + lead)) % f))
+    quiet = padded.reshape(-1, f).mean(axis=1) < SILENT_PEAK ** 2  # RMS under -80 dBFS
+    gain = np.ones(n, np.float32)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    ramp = max(1, int(REST_RAMP_S * sample_rate))
+    min_frames = math.ceil(REST_MIN_S / REST_FRAME_S)
+    for a, b in zip(edges[::2], edges[1::2]):  # quiet frames [a, b)
+        if b - a < min_frames:
+            continue
+        s0, s1 = a * f - lead, b * f - lead  # in samples of ``reference``
+        xs = np.array([s0 - ramp, s0, s1 - ramp, s1], float)  # closed as the rest starts, open before it ends
+        i0, i1 = max(0, s0 - ramp), min(n, s1)
+        if i1 > i0:
+            t = np.arange(i0, i1, dtype=float)
+            gain[i0:i1] = np.interp(t, xs, [1.0, 0.0, 0.0, 1.0]).astype(np.float32)
+    return gain
+
+
+def level_stem(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], sample_rate: int,
+               offset: int = 0) -> tuple[np.ndarray, Leveling]:
     """``audio`` (mono) with each segment [bounds[i], bounds[i+1]) brought to the loudness of the same segment of
-    ``reference`` (mono or (frames, channels)) and its true peak held at -1 dBTP, both at ``sample_rate``;
+    ``reference`` (mono or (frames, channels)) and its true peak held at -1 dBTP, both at ``sample_rate``, and
+    silenced where the reference rests (``rest_gate``; ``offset``: the sample of the whole signal ``audio[0]`` is);
     bounds ascending sample positions (the section starts and the end). Returns (float32 audio of the same
     length, what was done)."""
     audio = np.nan_to_num(np.asarray(audio, np.float32))
@@ -89,7 +129,7 @@ def level_stem(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], 
     if len(bounds) < 2 or audio.size == 0:
         return audio, Leveling([], 0.0)
     gains = section_gains_db(audio, ref, bounds, sample_rate)
-    out = audio * gain_curve(gains, bounds, audio.size, sample_rate)
+    out = audio * gain_curve(gains, bounds, audio.size, sample_rate) * rest_gate(ref, sample_rate, offset)
     peak_before = float(np.max(np.abs(out))) if out.size else 0.0
     out = true_peak_limit(out, sample_rate, STEM_CEILING_DBTP)[:, 0].astype(np.float32)
     peak_after = float(np.max(np.abs(out))) if out.size else 0.0
