@@ -166,14 +166,15 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
         d0 = max(0, q0 // hop - math.ceil(LEFT_CONTEXT_S * dr.codec.cfg.latent_rate))
         d1 = min(latent.shape[0], q1 // hop + RIGHT_CONTEXT_FRAMES)
         seg = dr.decode_track(song, track, latent[d0:d1], d0)[q0 - d0 * hop: q1 - d0 * hop]
+        rs = np.pad(ref, [(0, max(0, q1 - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[q0:q1]
+        seg = seg * rest_gate(rs, rate, q0)  # as ``level_stem`` gates the whole-song decode
         inner = [x for x in bounds if a <= x <= b]
         r = np.pad(ref, [(0, max(0, b - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[a:b]
         gains = list(section_gains_db(seg[a - q0: b - q0], r, [x - a for x in inner], rate))
         if c > b:  # after the span: the next section's gain as the old stem has it (least squares where the tails
             gains.append(_kept_gain_db(old, seg, (b + c) // 2 - q0, c - q0, q0, rate, sr))  # have mostly gone)
             inner = [*inner, c]
-        rs = np.pad(ref, [(0, max(0, q1 - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[q0:q1]
-        lev = seg * gain_curve(gains, [x - q0 for x in inner], seg.size, rate) * rest_gate(rs, rate, q0)
+        lev = seg * gain_curve(gains, [x - q0 for x in inner], seg.size, rate)
         y = soxr.resample(true_peak_limit(lev, rate, STEM_CEILING_DBTP)[:, 0], rate, sr).astype(np.float32)
         y0 = q0 * ratio // hop  # song sample of y[0]
         big_a, big_c = round(a * sr / rate), round(c * sr / rate)

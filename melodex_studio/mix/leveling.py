@@ -32,9 +32,10 @@ MUTE_DB = -120.0  # ...and the stem's gain there
 RAMP_S = 0.05  # the gain moves from one section's value to the next over this long, centred on the join
 MIN_SEGMENT_S = 0.45  # shorter sections keep the gain of the section before (loudness needs 400 ms blocks)
 STEM_CEILING_DBTP = -1.0
-REST_FRAME_S = 0.005  # the rest gate's frames (``rest_gate``)...
+REST_FRAME_S = 0.002  # the rest gate's frames (``rest_gate``)...
+REST_DBFS = -70.0  # ...under this RMS level the reference is silent (its release tail is inaudible by then)...
 REST_MIN_S = 0.03  # ...a run of silent reference frames this long is a rest...
-REST_RAMP_S = 0.005  # ...whose gate moves over this long at each end
+REST_RAMP_S = 0.002  # ...whose gate moves over this long at each end
 
 
 @dataclass
@@ -84,7 +85,7 @@ def gain_curve(gains_db: Sequence[float], bounds: Sequence[int], frames: int, sa
 
 def rest_gate(reference: np.ndarray, sample_rate: int, offset: int = 0) -> np.ndarray:
     """float32 gain (frames,) that silences a stem where its reference is silent: 0 inside every run of at least
-    ``REST_MIN_S`` of ``REST_FRAME_S`` frames whose RMS is under ``SILENT_PEAK`` (-80 dBFS), 1 elsewhere: it
+    ``REST_MIN_S`` of ``REST_FRAME_S`` frames whose RMS is under ``REST_DBFS`` (-70 dBFS), 1 elsewhere: it
     closes over the ``REST_RAMP_S`` before the run (where the reference is all but silent already: a model's tail
     that rings on there is cut as the reference's ends) and opens over the last ``REST_RAMP_S`` of the run (the
     next note's attack is not touched). The frames lie on a grid of the whole signal:
@@ -97,7 +98,7 @@ def rest_gate(reference: np.ndarray, sample_rate: int, offset: int = 0) -> np.nd
     f = max(1, int(REST_FRAME_S * sample_rate))
     lead = offset % f  # samples before the first whole frame of the grid
     padded = np.pad(ref, (lead, (-(n + lead)) % f))
-    quiet = padded.reshape(-1, f).mean(axis=1) < SILENT_PEAK ** 2  # RMS under -80 dBFS
+    quiet = padded.reshape(-1, f).mean(axis=1) < 10 ** (REST_DBFS / 10)  # RMS under REST_DBFS
     gain = np.ones(n, np.float32)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     ramp = max(1, int(REST_RAMP_S * sample_rate))
@@ -128,8 +129,9 @@ def level_stem(audio: np.ndarray, reference: np.ndarray, bounds: Sequence[int], 
     bounds = [int(np.clip(b, 0, audio.size)) for b in bounds]
     if len(bounds) < 2 or audio.size == 0:
         return audio, Leveling([], 0.0)
+    audio = audio * rest_gate(ref, sample_rate, offset)  # measured as it will sound: without its rests
     gains = section_gains_db(audio, ref, bounds, sample_rate)
-    out = audio * gain_curve(gains, bounds, audio.size, sample_rate) * rest_gate(ref, sample_rate, offset)
+    out = audio * gain_curve(gains, bounds, audio.size, sample_rate)
     peak_before = float(np.max(np.abs(out))) if out.size else 0.0
     out = true_peak_limit(out, sample_rate, STEM_CEILING_DBTP)[:, 0].astype(np.float32)
     peak_after = float(np.max(np.abs(out))) if out.size else 0.0

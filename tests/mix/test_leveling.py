@@ -82,3 +82,23 @@ def test_a_mono_stem_gets_the_loudness_of_a_stereo_reference_as_played_on_both_c
     played = np.repeat(out[:, None], 2, axis=1)
     assert integrated_lufs(played, SR) == pytest.approx(integrated_lufs(ref, SR), abs=0.2)
     assert integrated_lufs(ref.mean(axis=1), SR) < integrated_lufs(ref, SR) - 5.0
+
+
+def test_rests_of_the_reference_are_gated_to_silence_and_notes_are_untouched():
+    from melodex_studio.mix.leveling import REST_MIN_S, REST_RAMP_S, rest_gate
+
+    hiss = np.random.default_rng(5).normal(0, 0.003, 3 * SR).astype(np.float32)  # a model's floor everywhere
+    stem = hiss + _tone(3, 220, 0.2)
+    ref = _tone(3, 220, 0.2, 1)
+    rest = slice(int(1.0 * SR), int(1.5 * SR))  # the reference rests 0.5 s; and for 10 ms (too short a rest)
+    blip = slice(int(2.0 * SR), int(2.0 * SR) + SR // 100)
+    ref[rest], ref[blip] = 0.0, 0.0
+    out, _ = level_stem(stem, ref, [0, stem.size], SR)
+    assert np.all(out[rest.start: rest.stop - int(REST_RAMP_S * SR)] == 0.0)  # digital silence, as the reference
+    assert np.count_nonzero(out[blip]) == blip.stop - blip.start  # shorter than REST_MIN_S: not a rest
+    g = rest_gate(ref, SR)
+    assert np.all(g[: rest.start - int(REST_RAMP_S * SR)] == 1.0) and np.all(g[rest.stop:] == 1.0)
+    assert np.all(np.diff(g[rest.start - int(REST_RAMP_S * SR): rest.start + 1]) <= 0)  # a ramp, not a step
+    # a window of the signal is gated as the whole is at the same samples (the grid is the whole signal's)
+    w0, w1 = int(0.7 * SR) + 3, int(1.9 * SR)
+    assert np.array_equal(rest_gate(ref[w0:w1], SR, offset=w0)[int(REST_MIN_S * SR):], g[w0:w1][int(REST_MIN_S * SR):])
