@@ -1,11 +1,12 @@
 """The level references of a patched stem (engine.partial_decode.reference_song): only the notes that can sound in
-the changed sections are rendered, and over those sections the reference is the whole track's."""
+the changed sections and the tail decoded after them are rendered, and over those the reference is the whole
+track's (the rest gate of mix.leveling reads it there)."""
 from __future__ import annotations
 
 import numpy as np
 
 from melodex_studio.engine.diffusion_render import reference_renders
-from melodex_studio.engine.partial_decode import REFERENCE_MARGIN_S, reference_song
+from melodex_studio.engine.partial_decode import REFERENCE_MARGIN_S, TAIL_S, reference_song
 from melodex_studio.song import Note, Section, Song, Track
 
 RATE = 24000
@@ -26,11 +27,11 @@ def test_only_the_notes_that_can_sound_in_the_changed_sections_are_kept():
     mini = reference_song(song, {song.tracks[0].id: [chorus]})
     assert [t.id for t in mini.tracks] == [song.tracks[0].id] and len(mini.sections) == 5
     lo = song.tempo_map.seconds_to_tick(16.0 - REFERENCE_MARGIN_S)  # 8 s of margin before the chorus
+    hi = song.tempo_map.seconds_to_tick(24.0 + TAIL_S + 1.0)  # and the decoded tail after it, with a second more
     kept = mini.tracks[0].notes
     assert kept and len(kept) < len(song.tracks[0].notes) / 2
-    assert all(n.start_tick < song.section_ticks(chorus)[1] and n.start_tick + n.duration_ticks > lo for n in kept)
-    assert kept == [n for n in song.tracks[0].notes if n.start_tick < song.section_ticks(chorus)[1]
-                    and n.start_tick + n.duration_ticks > lo]
+    assert all(n.start_tick < hi and n.start_tick + n.duration_ticks > lo for n in kept)
+    assert kept == [n for n in song.tracks[0].notes if n.start_tick < hi and n.start_tick + n.duration_ticks > lo]
 
 
 def test_over_the_changed_section_the_reference_equals_the_whole_tracks():
@@ -40,7 +41,8 @@ def test_over_the_changed_section_the_reference_equals_the_whole_tracks():
     full = reference_renders(song, [tid], RATE)[tid]
     part = reference_renders(reference_song(song, {tid: [chorus]}), [tid], RATE)[tid]
     a, b = (song.tempo_map.tick_to_sample(t, RATE) for t in song.section_ticks(chorus))
+    c = b + int(TAIL_S * RATE)  # the tail a patch decodes after the chorus
     assert np.abs(full[a:b]).max() > 0.01  # the chorus sounds
-    part = np.pad(part, [(0, max(0, b - part.shape[0])), (0, 0)])
-    assert np.abs(part[a:b] - full[a:b]).max() < 1e-4
-    assert np.abs(part[b + RATE:]).max(initial=0.0) < 1e-4  # nothing rendered after the chorus's notes ring out
+    part = np.pad(part, [(0, max(0, c - part.shape[0])), (0, 0)])
+    assert np.abs(part[a:c] - full[a:c]).max() < 1e-4
+    assert np.abs(part[c + 2 * RATE:]).max(initial=0.0) < 1e-4  # nothing rendered after those notes ring out
