@@ -35,7 +35,8 @@ STEM_CEILING_DBTP = -1.0
 REST_FRAME_S = 0.002  # the rest gate's frames (``rest_gate``)...
 REST_DBFS = -70.0  # ...under this RMS level the reference is silent (its release tail is inaudible by then)...
 REST_MIN_S = 0.03  # ...a run of silent reference frames this long is a rest...
-REST_RAMP_S = 0.002  # ...whose gate moves over this long at each end
+REST_CLOSE_S = 0.03  # ...whose gate closes over this long before it...
+REST_RAMP_S = 0.002  # ...and opens over this long at its end
 
 
 @dataclass
@@ -86,9 +87,9 @@ def gain_curve(gains_db: Sequence[float], bounds: Sequence[int], frames: int, sa
 def rest_gate(reference: np.ndarray, sample_rate: int, offset: int = 0) -> np.ndarray:
     """float32 gain (frames,) that silences a stem where its reference is silent: 0 inside every run of at least
     ``REST_MIN_S`` of ``REST_FRAME_S`` frames whose RMS is under ``REST_DBFS`` (-70 dBFS), 1 elsewhere: it
-    closes over the ``REST_RAMP_S`` before the run (where the reference is all but silent already: a model's tail
-    that rings on there is cut as the reference's ends) and opens over the last ``REST_RAMP_S`` of the run (the
-    next note's attack is not touched). The frames lie on a grid of the whole signal:
+    closes over the ``REST_CLOSE_S`` before the run (where the reference's release is all but over: a model's tail
+    that rings on there fades as the reference's ends, not in a step) and opens over the last ``REST_RAMP_S`` of
+    the run (the decoder's pre-echo before the next attack stays out, the attack is not touched). The frames lie on a grid of the whole signal:
     ``offset`` is the sample of the whole reference that ``reference[0]`` is, so a window (``engine.partial_decode``)
     is gated as the whole signal is at the same samples, but within ``REST_MIN_S`` of its edges."""
     ref = np.square(np.asarray(reference, np.float32))
@@ -101,14 +102,14 @@ def rest_gate(reference: np.ndarray, sample_rate: int, offset: int = 0) -> np.nd
     quiet = padded.reshape(-1, f).mean(axis=1) < 10 ** (REST_DBFS / 10)  # RMS under REST_DBFS
     gain = np.ones(n, np.float32)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
-    ramp = max(1, int(REST_RAMP_S * sample_rate))
+    close, ramp = max(1, int(REST_CLOSE_S * sample_rate)), max(1, int(REST_RAMP_S * sample_rate))
     min_frames = math.ceil(REST_MIN_S / REST_FRAME_S)
     for a, b in zip(edges[::2], edges[1::2]):  # quiet frames [a, b)
         if b - a < min_frames:
             continue
         s0, s1 = a * f - lead, b * f - lead  # in samples of ``reference``
-        xs = np.array([s0 - ramp, s0, s1 - ramp, s1], float)  # closed as the rest starts, open before it ends
-        i0, i1 = max(0, s0 - ramp), min(n, s1)
+        xs = np.array([s0 - close, s0, s1 - ramp, s1], float)  # closed as the rest starts, open before it ends
+        i0, i1 = max(0, s0 - close), min(n, s1)
         if i1 > i0:
             t = np.arange(i0, i1, dtype=float)
             gain[i0:i1] = np.interp(t, xs, [1.0, 0.0, 0.0, 1.0]).astype(np.float32)

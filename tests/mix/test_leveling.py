@@ -85,7 +85,7 @@ def test_a_mono_stem_gets_the_loudness_of_a_stereo_reference_as_played_on_both_c
 
 
 def test_rests_of_the_reference_are_gated_to_silence_and_notes_are_untouched():
-    from melodex_studio.mix.leveling import REST_MIN_S, REST_RAMP_S, rest_gate
+    from melodex_studio.mix.leveling import REST_CLOSE_S, REST_MIN_S, REST_RAMP_S, rest_gate
 
     hiss = np.random.default_rng(5).normal(0, 0.003, 3 * SR).astype(np.float32)  # a model's floor everywhere
     stem = hiss + _tone(3, 220, 0.2)
@@ -97,8 +97,10 @@ def test_rests_of_the_reference_are_gated_to_silence_and_notes_are_untouched():
     assert np.all(out[rest.start: rest.stop - int(REST_RAMP_S * SR)] == 0.0)  # digital silence, as the reference
     assert np.count_nonzero(out[blip]) == blip.stop - blip.start  # shorter than REST_MIN_S: not a rest
     g = rest_gate(ref, SR)
-    assert np.all(g[: rest.start - int(REST_RAMP_S * SR)] == 1.0) and np.all(g[rest.stop:] == 1.0)
-    assert np.all(np.diff(g[rest.start - int(REST_RAMP_S * SR): rest.start + 1]) <= 0)  # a ramp, not a step
+    close = int(REST_CLOSE_S * SR)
+    assert np.all(g[: rest.start - close] == 1.0) and np.all(g[rest.stop:] == 1.0)
+    fade = g[rest.start - close: rest.start + 1]
+    assert np.all(np.diff(fade) <= 0) and np.abs(np.diff(fade)).max() < 2.0 / close  # a fade, not a step
     # a window of the signal is gated as the whole is at the same samples (the grid is the whole signal's)
     w0, w1 = int(0.7 * SR) + 3, int(1.9 * SR)
     assert np.array_equal(rest_gate(ref[w0:w1], SR, offset=w0)[int(REST_MIN_S * SR):], g[w0:w1][int(REST_MIN_S * SR):])
