@@ -68,6 +68,8 @@ NOTES = [  # what the figures rest on (kept with the table when the script rewri
     "Painting the window after a new song (~20 ms) after the timeline's refresh (~5 ms) is what remains of the "
     "longest piece."),
     "",
+    ("Three runs of this script on 2026-12-04 (17:44, 17:49 and 18:51 UTC, load 0.5-1.5): the first job 31.4 / 25.8 / 28.5 ms median (max 46.7 / 29.6 / 47.0); later jobs 27.2 / 34.8 / 37.5 ms (max 50.0 / 41.4 / 39.8); with autosave 21.2 / 40.5 / 30.2 ms (max 35.5 / 41.8 / 74.0). The one gap over 50 ms (74 ms wall, 59.5 ms of GUI-thread CPU) was a single piece of work; what the probe sees most often in the longest pieces after the follow-up steps is the waveform taking its new mix: its redraw (~3 ms) and a queued call of the plot's QGraphicsScene (~28 ms) in which Qt paints the whole window, not only the plot."),
+    "",
     ("The first job is measured in 5 fresh processes (stop 25 measured one, in the process of the other rows, "
     "right after the window was shown: its first paint fell into the probe). Each shows the window, lets it idle "
     "2 s (a user types a prompt), then presses Generate; torch is not imported before."),
