@@ -1,11 +1,11 @@
 """Decode only what changed: a track's new stem when some of its sections got new render takes, made from its
 previous stem and a decode of the changed sections (plus context), instead of a decode of the whole song.
 
-The codec decoder is local: its convolutions reach ``RECEPTIVE_FRAMES`` latent frames, and the notes' release
-tails (``CodecConfig.harmonic_tail``) fall under their floor within ``LEFT_CONTEXT_S``; harmonics keep the song's
-phases (``frame_offset``). So a decode of [f0 - LEFT_CONTEXT_S, f1 + RIGHT_CONTEXT_FRAMES) equals the whole-song
-decode bit for bit over the changed frames and ``SPLICE_FRAMES`` on each side (measured on the shipped codec:
-0.0 difference with 7 s of left context). The new audio replaces the old stem from ``SPLICE_FRAMES`` before the
+The codec decoder is local: its convolutions reach ``RECEPTIVE_FRAMES`` latent frames; the notes' release
+tails (``CodecConfig.harmonic_tail``) read the score's roll before the window (``history_frames``, as long as a
+tail sounds); harmonics keep the song's phases (``frame_offset``). So a decode of [f0 - RECEPTIVE_FRAMES,
+f1 + RIGHT_CONTEXT_FRAMES) equals the whole-song decode over the changed frames and ``EDGE_FRAMES`` on each side
+up to float rounding (tests/render/test_shipped_renderer.py, tests/engine/test_partial_decode.py). The new audio replaces the old stem from ``SPLICE_FRAMES`` before the
 first changed section to ``TAIL_S`` after the last (the new notes' release tails ring into the next section; its
 notes, unchanged, decode as before). Levelling is the whole-song path's
 (``engine.diffusion_render.level_to_references``): the changed sections are brought to their SoundFont
@@ -24,14 +24,16 @@ import numpy as np
 
 from ..song import Section, Song
 
-LEFT_CONTEXT_S = 8.0  # decoded before the splice: release tails (1 s time constant to -60 dB: 6.9 s) + receptive field
-RECEPTIVE_FRAMES = 16  # latent frames a decoded frame depends on, on each side (measured: exact after 16)
+RECEPTIVE_FRAMES = 24  # latent frames a decoded frame depends on, on each side: the input convolution and six
+# ConvNeXt blocks (kernel 7: 21 frames), two more at the STFT rate and the iSTFT's overlap (2 more); measured on
+# random latents: under 1e-7 from there on (float rounding), 4e-5 at 16 frames
 RIGHT_CONTEXT_FRAMES = 2 * RECEPTIVE_FRAMES
 EDGE_FRAMES = 20  # levelled, limited and resampled beyond the splice, then cut off (the limiter's 80 ms release settles)
 TAIL_S = 2.0  # decoded again after a changed section: its notes' release tails ring into the next one (-17 dB by then)
 
 
-REFERENCE_MARGIN_S = LEFT_CONTEXT_S  # a note that ended this long before a patched section is silent in it
+REFERENCE_MARGIN_S = 8.0  # a note that ended this long before a patched section is silent in it (the SoundFont's
+# releases, and the decoder's release tails: 1 s time constant to -60 dB, 6.9 s)
 
 
 def reference_song(song: Song, changed: Mapping[str, Sequence[Section]]) -> Song:
@@ -163,9 +165,10 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
         c = b if b >= total else max(b, min(total, b + int(TAIL_S * rate), limit))
         q0 = max(0, a // hop - EDGE_FRAMES) * hop
         q1 = total if c >= total else min(total, (-(-c // hop) + EDGE_FRAMES) * hop)
-        d0 = max(0, q0 // hop - math.ceil(LEFT_CONTEXT_S * dr.codec.cfg.latent_rate))
+        d0 = max(0, q0 // hop - RECEPTIVE_FRAMES)  # the release tails read the roll before d0 (``history_frames``)
         d1 = min(latent.shape[0], q1 // hop + RIGHT_CONTEXT_FRAMES)
-        seg = dr.decode_track(song, track, latent[d0:d1], d0)[q0 - d0 * hop: q1 - d0 * hop]
+        seg = dr.decode_track(song, track, latent[d0:d1], d0, history_frames=dr.release_frames())
+        seg = seg[q0 - d0 * hop: q1 - d0 * hop]
         rs = np.pad(ref, [(0, max(0, q1 - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[q0:q1]
         seg = seg * rest_gate(rs, rate, q0)  # as ``level_stem`` gates the whole-song decode
         inner = [x for x in bounds if a <= x <= b]

@@ -209,11 +209,15 @@ class Decoder(nn.Module):
             self.conditions = DecoderConditions(cfg.dec_dim, cfg.dec_high_dim)
 
     def forward(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
-                tags: torch.Tensor | None = None, frame_offset: int = 0) -> torch.Tensor:
+                tags: torch.Tensor | None = None, frame_offset: int = 0,
+                roll_history: torch.Tensor | None = None) -> torch.Tensor:
         """z (B, L, D) -> (B, 4L * hop); ``roll`` (B, L, 128): the score's note levels at the latent rate (used
         when the config has harmonics; None or zeros = no notes, e.g. drums); ``instrument`` (B,) and ``tags``
         (B, n_tags) or (B, L, n_tags): the track's conditions (used when the config is conditioned; None = not
-        known); ``frame_offset``: the latent frame of a longer signal that ``z`` starts at (harmonic phases)."""
+        known); ``frame_offset``: the latent frame of a longer signal that ``z`` starts at (harmonic phases);
+        ``roll_history`` (B, H, 128): the score's note levels of the H frames before ``z`` (the release tails of
+        notes that ended there ring on into ``z``; a window of a song decoded with the song's roll before it
+        gets the tails the whole-song decode has)."""
         h = self.inp(z.transpose(1, 2))  # (B, C, L)
         low = high = 0.0
         if self.cfg.conditioned:
@@ -238,7 +242,9 @@ class Decoder(nn.Module):
             if self.cfg.harmonic_tail > 0:
                 from .harmonic import release_tails
 
-                tails = release_tails(roll, math.exp(-1.0 / (self.cfg.harmonic_tail * self.cfg.latent_rate)))
+                held = roll if roll_history is None else torch.cat([roll_history.to(roll), roll], dim=1)
+                decay = math.exp(-1.0 / (self.cfg.harmonic_tail * self.cfg.latent_rate))
+                tails = release_tails(held, decay)[:, held.shape[1] - roll.shape[1]:]
                 tail_params = torch.cat([self.tail_head(hn), params[..., self.cfg.harmonics:]], dim=-1)
                 spec = spec + self.bank(tail_params, self._upsample(tails, hn.shape[1]), offset)
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
@@ -279,12 +285,14 @@ class AudioCodec(nn.Module):
         return self.encode_dist(wave)[0]
 
     def decode(self, z: torch.Tensor, roll: torch.Tensor | None = None, instrument: torch.Tensor | None = None,
-               tags: torch.Tensor | None = None, frame_offset: int = 0) -> torch.Tensor:
+               tags: torch.Tensor | None = None, frame_offset: int = 0,
+               roll_history: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L, D) -> (B, L * latent_hop) waveform; ``roll`` (B, L, 128): the score's note levels at the latent
         rate (score features' pitch roll), used by a codec with harmonics; ``instrument`` (B,) instrument indices
         and ``tags`` (B, n_tags) tag vectors (``score_features.encode_conditions``), or one per latent frame
-        (B, L, n_tags) where the production changes from section to section, used by a conditioned codec."""
-        return self.decoder(z, roll, instrument, tags, frame_offset)
+        (B, L, n_tags) where the production changes from section to section, used by a conditioned codec;
+        ``frame_offset`` and ``roll_history``: where ``z`` lies in a longer signal (``Decoder.forward``)."""
+        return self.decoder(z, roll, instrument, tags, frame_offset, roll_history)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
         """Raw latent -> unit-scale latent for the diffusion model."""

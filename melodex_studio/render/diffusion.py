@@ -15,7 +15,7 @@ from ..errors import ModelError
 from ..io.hashing import file_hash  # noqa: F401 (the one implementation; re-exported)
 from .denoiser import FlowDenoiser
 from .sampling import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS, flow_schedule
-from .score_features import (ROLL, RenderConditions, encode_conditions, instrument_index, score_features,
+from .score_features import (RenderConditions, encode_conditions, instrument_index, pitch_roll, score_features,
                              section_frames, tag_vector)
 
 
@@ -357,30 +357,43 @@ class DiffusionRenderer:
 
     @torch.no_grad()
     def decode(self, latent: torch.Tensor, roll: torch.Tensor | None = None, cond: dict | None = None,
-               frame_offset: int = 0) -> np.ndarray:
+               frame_offset: int = 0, roll_history: torch.Tensor | None = None) -> np.ndarray:
         """Normalised latent (T, D) -> mono float32 audio (T * hop,) at ``sample_rate``; ``roll`` (T, 128): the
         score's note levels over the same frames, for a codec with harmonics; ``cond``: the track's conditions
         (``conditions``' 'instrument' and 'tags'), for a conditioned codec (``decode_track`` finds both);
-        ``frame_offset``: the song-grid frame ``latent`` starts at (the notes' harmonics keep the song's phases)."""
+        ``frame_offset``: the song-grid frame ``latent`` starts at (the notes' harmonics keep the song's phases);
+        ``roll_history`` (H, 128): the note levels of the H frames before it (their release tails)."""
         z = self.codec.denormalize(latent.to(self.device).float())
         r = None if roll is None else torch.as_tensor(roll).float()[None].to(self.device)
+        h = None if roll_history is None else torch.as_tensor(roll_history).float()[None].to(self.device)
         cond = cond or {}
         return self.codec.decode(z[None], r, cond.get("instrument"), cond.get("tags"),
-                                 frame_offset)[0].float().cpu().numpy()
+                                 frame_offset, h)[0].float().cpu().numpy()
 
     def decode_track(self, song, track, latent: torch.Tensor, frame_start: int = 0,
-                     tags: tuple[str, ...] | None = None) -> np.ndarray:
+                     tags: tuple[str, ...] | None = None, history_frames: int = 0) -> np.ndarray:
         """``decode`` of ``track``'s latent over song-grid frames [frame_start, frame_start + T), with the track's
         pitch roll when the codec synthesises the notes' harmonics (pitched tracks only) and its instrument and
-        production tags (``tags``, else the song's) when the codec is conditioned on them."""
-        roll, cond = None, None
+        production tags (``tags``, else the song's) when the codec is conditioned on them; ``history_frames``:
+        how many frames of the roll before ``frame_start`` the release tails read (a window of the song decodes
+        as the whole song does there when they cover the tails' length, ``release_frames``)."""
+        roll, history, cond = None, None, None
         if self.codec.cfg.harmonics and not track.is_drum:
-            feats = score_features(song, track, frame_start, frame_start + latent.shape[0], self.sample_rate, self.hop)
-            roll = torch.from_numpy(np.ascontiguousarray(feats.features[:, ROLL]))
+            h0 = max(0, frame_start - history_frames)
+            full = torch.from_numpy(pitch_roll(song, track, h0, frame_start + latent.shape[0], self.sample_rate,
+                                               self.hop))
+            history, roll = (full[: frame_start - h0], full[frame_start - h0:]) if frame_start > h0 else (None, full)
         if self.codec.cfg.conditioned:
             cond = {"instrument": torch.tensor([instrument_index(track.program, track.is_drum)]),
                     "tags": torch.from_numpy(self._frame_tags(song, track, frame_start, latent.shape[0], tags))[None]}
-        return self.decode(latent, roll, cond, frame_start)
+        return self.decode(latent, roll, cond, frame_start, history)
+
+    def release_frames(self) -> int:
+        """Latent frames after a note's end that its release tail sounds in the decoder (to the tails' floor)."""
+        from .harmonic import TAIL_FLOOR
+
+        tail = self.codec.cfg.harmonic_tail
+        return math.ceil(-math.log(TAIL_FLOOR) * tail * self.codec.cfg.latent_rate) + 1 if tail > 0 else 0
 
     def _frame_tags(self, song, track, frame_start: int, frames: int, tags: tuple[str, ...] | None) -> np.ndarray:
         """(frames, n_tags): ``tags`` on every frame, else each section's production (its overrides over the

@@ -28,6 +28,7 @@ LOW_PITCH, HIGH_PITCH = 21, 108  # A0..C8: the notes that get harmonics (the rol
 PITCH_REF = 60.0  # the register slope is per octave from middle C
 MAX_LOG_AMP = 0.0  # an amplitude of at most 1 per harmonic and note
 CHUNK = 8192  # sounding (frame, note) pairs synthesised at a time
+TAIL_FLOOR = 1e-3  # a released note's gate ends below this level (-60 dB)
 
 
 def _dirichlet(theta: np.ndarray, n_fft: int) -> np.ndarray:
@@ -120,7 +121,7 @@ class HarmonicBank(nn.Module):
         return out
 
 
-def release_tails(level: torch.Tensor, decay: float, floor: float = 1e-3) -> torch.Tensor:
+def release_tails(level: torch.Tensor, decay: float, floor: float = TAIL_FLOOR) -> torch.Tensor:
     """Gates of released notes (B, L, 128) from the score's note levels (B, L, 128): after a note's last sounding
     frame its level decays by ``decay`` per frame until it is sounded again or falls below ``floor``.
 

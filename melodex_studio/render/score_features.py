@@ -109,26 +109,7 @@ def score_features(
     T = max(0, frame_end - frame_start)
     feats = np.zeros((T, FEATURE_DIM), np.float32)
     tm = song.tempo_map
-    onsets: list[int] = []
-    first_phase = np.full(T, np.inf)
-    for n in track.notes:
-        s_on = tm.tick_to_sample(n.start_tick, sample_rate)
-        s_off = tm.tick_to_sample(n.end_tick, sample_rate)
-        f_on = s_on // hop
-        f_off = max(f_on + 1, -(-s_off // hop))
-        a, b = max(f_on, frame_start), min(f_off, frame_end)
-        if a >= b:
-            continue
-        v = n.velocity / 127.0
-        roll = feats[a - frame_start: b - frame_start, n.pitch]
-        np.maximum(roll, v, out=roll)
-        if frame_start <= f_on < frame_end:
-            i = f_on - frame_start
-            feats[i, ONSET.start + n.pitch] = max(feats[i, ONSET.start + n.pitch], v)
-            first_phase[i] = min(first_phase[i], (s_on - f_on * hop) / hop)
-            onsets.append(f_on)
-    has = np.isfinite(first_phase)
-    feats[has, ONSET_PHASE] = first_phase[has]
+    onsets = _note_channels(feats, song, track, frame_start, sample_rate, hop, with_onsets=True)
 
     if T:
         # beat and bar phase at each frame start (tick from the frame's start time)
@@ -151,6 +132,46 @@ def score_features(
                 if frame_start <= f < frame_end:
                     feats[f - frame_start, ch] = 1.0
     return ScoreFeatures(feats, frame_start, sample_rate, hop, sorted(onsets))
+
+
+def pitch_roll(song: Song, track: Track, frame_start: int, frame_end: int, sample_rate: int = 24000,
+               hop: int = 960) -> np.ndarray:
+    """The pitch roll channels of ``score_features`` alone, (frame_end - frame_start, 128) float32 (the codec
+    decoder's harmonics read only these; the beat and bar phases cost a rational-time conversion per frame)."""
+    roll = np.zeros((max(0, frame_end - frame_start), N_PITCH), np.float32)
+    _note_channels(roll, song, track, frame_start, sample_rate, hop, with_onsets=False)
+    return roll
+
+
+def _note_channels(feats: np.ndarray, song: Song, track: Track, frame_start: int, sample_rate: int, hop: int,
+                   with_onsets: bool) -> list[int]:
+    """Write the roll (and with ``with_onsets`` the onset and onset-phase channels) of ``track``'s notes into
+    ``feats`` (T, >= 128 or FEATURE_DIM) for frames [frame_start, frame_start + T); returns the onset frames."""
+    T = feats.shape[0]
+    frame_end = frame_start + T
+    tm = song.tempo_map
+    onsets: list[int] = []
+    first_phase = np.full(T, np.inf)
+    for n in track.notes:
+        s_on = tm.tick_to_sample(n.start_tick, sample_rate)
+        s_off = tm.tick_to_sample(n.end_tick, sample_rate)
+        f_on = s_on // hop
+        f_off = max(f_on + 1, -(-s_off // hop))
+        a, b = max(f_on, frame_start), min(f_off, frame_end)
+        if a >= b:
+            continue
+        v = n.velocity / 127.0
+        roll = feats[a - frame_start: b - frame_start, n.pitch]
+        np.maximum(roll, v, out=roll)
+        if with_onsets and frame_start <= f_on < frame_end:
+            i = f_on - frame_start
+            feats[i, ONSET.start + n.pitch] = max(feats[i, ONSET.start + n.pitch], v)
+            first_phase[i] = min(first_phase[i], (s_on - f_on * hop) / hop)
+            onsets.append(f_on)
+    if with_onsets:
+        has = np.isfinite(first_phase)
+        feats[has, ONSET_PHASE] = first_phase[has]
+    return onsets
 
 
 # --- conditioning tokens ------------------------------------------------------------------------------

@@ -42,3 +42,33 @@ def test_the_shipped_renderer_follows_the_score(renderer):
     d_latent, _ = renderer.render_track(song, drums, RenderSettings(steps=8, seed=0))
     d_audio = renderer.decode_track(song, drums, d_latent)
     assert np.isfinite(d_audio).all() and np.sqrt(np.mean(d_audio ** 2)) > 1e-3
+
+
+@pytest.mark.slow
+def test_a_window_of_the_song_decodes_as_the_whole_song_does_there(renderer):
+    """engine/partial_decode.py decodes only a window of a track, from ``RECEPTIVE_FRAMES`` before the part it
+    keeps, with the score's roll before it (``history_frames``): the notes that ended before the window ring on in
+    it with their release tails as in the whole-song decode; without that history they would be missing."""
+    import torch
+
+    from melodex_studio.engine.partial_decode import RECEPTIVE_FRAMES
+    from melodex_studio.song import Note
+
+    song = make_demo_song(bars=8, tracks=2)
+    track = next(t for t in song.tracks if not t.is_drum)
+    ppq_bar = song.meter_map.bar_to_tick(1)
+    track.notes = [n for n in track.notes if n.start_tick < 4 * ppq_bar]  # silent after bar 4: only tails sound
+    track.notes.append(Note(pitch=69, start_tick=4 * ppq_bar - 960, duration_ticks=480, velocity=110))
+    T = renderer.song_frames(song)
+    latent = torch.from_numpy(np.random.default_rng(0).standard_normal((T, renderer.codec.cfg.latent_dim),
+                                                                        dtype=np.float32))
+    whole = renderer.decode_track(song, track, latent)
+    hop = renderer.hop
+    f_end = song.tempo_map.tick_to_sample(4 * ppq_bar, renderer.sample_rate) // hop  # the last note ends here
+    d0 = f_end + 5  # a window that starts 0.2 s after it
+    w = renderer.decode_track(song, track, latent[d0:], d0, history_frames=renderer.release_frames())
+    exact = slice(RECEPTIVE_FRAMES * hop, None)
+    assert np.abs(w[exact] - whole[d0 * hop:][exact]).max() < 1e-6  # float rounding (convolutions of other lengths)
+    no_history = renderer.decode_track(song, track, latent[d0:], d0)
+    assert np.abs(no_history[exact] - whole[d0 * hop:][exact]).max() > 1e-3  # the tails are audible without it
+    assert renderer.release_frames() == 174  # 1 s time constant (harmonic_tail) to -60 dB at 25 frames/s
