@@ -12,19 +12,24 @@ from .proposals import Proposal, stem_array, stem_name
 
 
 def cached_render(song: Song, audio: dict) -> RenderResult | None:
-    """The dry stems of every track from the audio cache (copies), or None when a track has no current stem."""
-    stems = {}
+    """The dry stems of every track from the audio cache (copies, zero-padded to the longest), and their sum, or
+    None when a track has no current stem."""
+    cached = {}
     for t in song.tracks:
         name = stem_name(song, t.id)
         if name is None or name not in audio:
             return None
-        a = audio[name]
-        stems[t.id] = np.array(stem_array(a), dtype=np.float32, copy=True)
-    if not stems:
+        cached[t.id] = stem_array(audio[name])
+    if not cached:
         return None
-    frames = max(a.shape[0] for a in stems.values())
-    stems = {k: np.pad(a, ((0, frames - a.shape[0]), (0, 0))) for k, a in stems.items()}
-    return RenderResult(stems=stems, mix=sum(stems.values()), sample_rate=song.sample_rate)
+    frames = max(a.shape[0] for a in cached.values())
+    stems, mix = {}, np.zeros((frames, 2), np.float32)
+    for k, a in cached.items():  # one copy each (a copy, then a padded copy, then a sum of new arrays took 0.3 s
+        out = stems[k] = np.empty((frames, 2), np.float32)  # for 4 tracks of 72 s)
+        out[: a.shape[0]] = a
+        out[a.shape[0]:] = 0.0
+        mix += out
+    return RenderResult(stems=stems, mix=mix, sample_rate=song.sample_rate)
 
 
 def export_project(ctx: JobContext, song: Song, tensors: dict, audio: dict, renderer: str = "soundfont",
