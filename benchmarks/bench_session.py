@@ -1,8 +1,9 @@
 """Benchmark: the project session as the window and the CLI use it (shipped models, CPU).
 
 * regenerate one 8-bar section of a 4-track, 72 s song end to end: structure model + diffusion render of
-  the section's four tracks + decoding the tracks' whole-song stems + the mix of the whole song (what a
-  musician waits for between "Regenerate" and hearing it), through ``session.regenerate(render=True)``;
+  the section's four tracks + the tracks' new whole-song stems (the changed section decoded and spliced in) + the
+  mix of the whole song as the window makes it (``ui.audio_source``: ``pad_stems``, ``mix_song``), what a musician
+  waits for between "Regenerate" and hearing it, through ``session.regenerate(render=True)``;
 * switch a take (``use_take``: notes, render choice, stem from the cache or this session's memo);
 * undo of a regeneration;
 * cancel latency: a whole-song render job cancelled at a random moment, request -> job ended (p95 of 20);
@@ -61,8 +62,9 @@ def _machine(threads: int) -> str:
 def edits(threads: int) -> list[str]:
     """Regenerate end to end, switch a take, undo, cancel latency (the 72 s song)."""
     from melodex_studio.engine.diffusion_render import DiffusionOptions
-    from melodex_studio.engine.export import cached_render
-    from melodex_studio.engine.rendering import mix_result
+    from melodex_studio.engine.preview import pad_stems
+    from melodex_studio.engine.proposals import stem_array, stem_name
+    from melodex_studio.playback.mixer import mix_song
     from melodex_studio.engine.session import ProjectSession
     from melodex_studio.prompt.plan import InstrumentPlan, SectionPlan, StylePlan
     from melodex_studio.song import Key
@@ -85,8 +87,8 @@ def edits(threads: int) -> list[str]:
         p = s.run(s.regenerate("chorus", seed=100 + i, render=True,
                                progress=lambda pr: marks.append((pr.stage, time.perf_counter()))))
         t_job = time.perf_counter()
-        mix_result(s.song, cached_render(s.song, s.audio))
-        t1 = time.perf_counter()
+        mix_song(s.song, pad_stems({t.id: stem_array(s.audio[stem_name(s.song, t.id)]) for t in s.song.tracks}))
+        t1 = time.perf_counter()  # the window's mix (ui.audio_source) of the session's new stems
         totals.append(t1 - t0)
         takes.append(p.takes[0].id)
         prev = t0
