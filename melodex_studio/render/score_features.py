@@ -18,6 +18,7 @@ Drum tracks use the same layout (pitch = GM drum key).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -152,7 +153,13 @@ def _note_channels(feats: np.ndarray, song: Song, track: Track, frame_start: int
     tm = song.tempo_map
     onsets: list[int] = []
     first_phase = np.full(T, np.inf)
+    # ticks that surely lie outside the frames (a tick of margin for the float conversion): a section's frames
+    # skip the exact rational time of the song's other notes
+    lo = math.floor(tm.seconds_to_tick(frame_start * hop / sample_rate)) - 1
+    hi = math.ceil(tm.seconds_to_tick(frame_end * hop / sample_rate)) + 1
     for n in track.notes:
+        if n.end_tick < lo or n.start_tick > hi:
+            continue
         s_on = tm.tick_to_sample(n.start_tick, sample_rate)
         s_off = tm.tick_to_sample(n.end_tick, sample_rate)
         f_on = s_on // hop

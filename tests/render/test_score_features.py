@@ -3,7 +3,7 @@ import numpy as np
 
 from melodex_studio.render.score_features import (
     BEAT_FLAG, DOWNBEAT_FLAG, DRUM_INSTRUMENT, FEATURE_DIM, GENRES, ONSET, ONSET_PHASE, STYLE_TAGS, RenderConditions,
-    encode_conditions, frame_range, score_features, section_frames,
+    encode_conditions, frame_range, pitch_roll, score_features, section_frames,
 )
 from melodex_studio.song import MeterChange, MeterMap, Note, Section, Song, TempoChange, TempoMap, Track
 
@@ -65,6 +65,19 @@ def test_sections_share_one_frame_grid_and_sustained_notes_have_no_onset():
     np.testing.assert_array_equal(sub.features, full[fb[0]:])
     off = song.tempo_map.tick_to_sample(4500, SR) // HOP
     assert sub.features[0, 67] > 0 and sub.features[:, ONSET.start + 67].max() == 0 and off >= fb[0]
+
+
+def test_every_window_is_the_slice_of_the_whole_song_and_pitch_roll_is_its_roll():
+    song, tr = _song()
+    tr.notes.append(Note(3839, 62, 1, 90))  # one tick long, ending on the tempo change
+    T = frame_range(song, 0, song.end_tick, SR, HOP)[1]
+    full = score_features(song, tr, 0, T, SR, HOP)
+    for a in range(0, T, 3):  # windows starting and ending next to every note's first and last frame
+        for b in range(a + 1, min(T, a + 40) + 1, 7):
+            part = score_features(song, tr, a, b, SR, HOP)
+            np.testing.assert_array_equal(part.features, full.features[a:b])
+            assert part.onset_frames == [f for f in full.onset_frames if a <= f < b]
+            np.testing.assert_array_equal(pitch_roll(song, tr, a, b, SR, HOP), full.features[a:b, :128])
 
 
 def test_conditions_encoding():
