@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -134,31 +135,45 @@ def _spans(bounds: list[int], changed_idx: set[int]) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass
+class DecodedSpan:
+    """A run of changed sections [a, b) of a track decoded with the ``TAIL_S`` after it, [b, c), and
+    ``EDGE_FRAMES`` on each side: ``audio`` is mono at the codec rate over [q0, q1) (codec samples of the song,
+    whose whole decode is ``total`` samples long)."""
+
+    a: int
+    b: int
+    c: int
+    q0: int
+    q1: int
+    total: int
+    audio: np.ndarray
+
+
 def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: Sequence[Section],
                reference: np.ndarray) -> np.ndarray:
     """The track's stem (frames, 2) float32 at the song's rate with ``changed`` sections decoded from their
-    current render takes and spliced into ``old_stem`` (the stem of the takes before). ``reference``: the track's
-    SoundFont render at the codec rate (``reference_renders``), the loudness the changed sections are levelled to."""
-    import soxr
+    current render takes and spliced into ``old_stem`` (the stem of the takes before): ``splice`` of
+    ``decode_spans``. ``reference``: the track's SoundFont render at the codec rate (``reference_renders``), the
+    loudness the changed sections are levelled to."""
+    return splice(dr, song, old_stem, decode_spans(dr, song, tensors, track_id, changed), reference)
 
-    from ..mix.leveling import RAMP_S, STEM_CEILING_DBTP, gain_curve, rest_gate, section_gains_db
-    from ..mix.loudness import true_peak_limit
+
+def decode_spans(dr, song: Song, tensors: dict, track_id: str, changed: Sequence[Section]) -> list[DecodedSpan]:
+    """The decoder's part of ``patch_stem`` (the model; ``splice`` is numpy): each run of ``changed`` sections of
+    the track decoded from its current render takes, with the context that makes it the whole-song decode."""
+    from ..mix.leveling import RAMP_S
     from .render_takes import track_latent
 
-    old = _stem_array(old_stem)
     track = song.track(track_id)
-    rate, sr, hop = dr.sample_rate, song.sample_rate, dr.hop
-    ratio = sr * hop // rate  # song samples per latent frame (exact: ``can_patch``)
+    rate, hop = dr.sample_rate, dr.hop
     latent, _ = track_latent(song, tensors, track_id, dr, require=True)
     total = latent.shape[0] * hop  # codec samples of the whole-song decode
-    starts = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) for s in song.sections]
-    bounds = sorted({0, total} | {s for s in starts if 0 < s < total})
+    bounds = _bounds(dr, song, total)
     changed_starts = {song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) for s in changed}
     changed_idx = {i for i, b in enumerate(bounds[:-1]) if b in changed_starts or (i == 0 and 0 in changed_starts)}
-    ref = np.asarray(reference, np.float32)
-    out = old.copy()
-    half = int(RAMP_S / 2 * sr)
     spans = _spans(bounds, changed_idx)
+    out = []
     for k, (a, b) in enumerate(spans):
         # the new notes' tails ring on after the span: decode TAIL_S more (short of the next changed span)
         limit = spans[k + 1][0] - int(4 * RAMP_S * rate) if k + 1 < len(spans) else total
@@ -168,12 +183,32 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
         d0 = max(0, q0 // hop - RECEPTIVE_FRAMES)  # the release tails read the roll before d0 (``history_frames``)
         d1 = min(latent.shape[0], q1 // hop + RIGHT_CONTEXT_FRAMES)
         seg = dr.decode_track(song, track, latent[d0:d1], d0, history_frames=dr.release_frames())
-        seg = seg[q0 - d0 * hop: q1 - d0 * hop]
-        rs = np.pad(ref, [(0, max(0, q1 - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[q0:q1]
-        seg = seg * rest_gate(rs, rate, q0)  # as ``level_stem`` gates the whole-song decode
+        out.append(DecodedSpan(a, b, c, q0, q1, total, seg[q0 - d0 * hop: q1 - d0 * hop]))
+    return out
+
+
+def splice(dr, song: Song, old_stem, spans: Sequence[DecodedSpan], reference: np.ndarray) -> np.ndarray:
+    """``old_stem`` with the ``decode_spans`` of a track gated, levelled to ``reference`` (its SoundFont render at
+    the codec rate), limited, resampled and crossfaded in: (frames, 2) float32 at the song's rate, on the audio
+    cache's grid as ``cache_stem`` makes it (the old stem is: only the new samples are rounded) and read-only."""
+    import soxr
+
+    from ..mix.leveling import RAMP_S, STEM_CEILING_DBTP, gain_curve, rest_gate, section_gains_db
+    from ..mix.loudness import true_peak_limit
+    from .proposals import cache_stem
+
+    old = _stem_array(old_stem)
+    rate, sr, hop = dr.sample_rate, song.sample_rate, dr.hop
+    ratio = sr * hop // rate  # song samples per latent frame (exact: ``can_patch``)
+    ref = np.asarray(reference, np.float32)
+    out = old.copy()
+    half = int(RAMP_S / 2 * sr)
+    for sp in spans:
+        a, b, c, q0, q1, total = sp.a, sp.b, sp.c, sp.q0, sp.q1, sp.total
+        bounds = _bounds(dr, song, total)
+        seg = sp.audio * rest_gate(_window(ref, q0, q1), rate, q0)  # as ``level_stem`` gates the whole-song decode
         inner = [x for x in bounds if a <= x <= b]
-        r = np.pad(ref, [(0, max(0, b - ref.shape[0]))] + [(0, 0)] * (ref.ndim - 1))[a:b]
-        gains = list(section_gains_db(seg[a - q0: b - q0], r, [x - a for x in inner], rate))
+        gains = list(section_gains_db(seg[a - q0: b - q0], _window(ref, a, b), [x - a for x in inner], rate))
         if c > b:  # after the span: the next section's gain as the old stem has it (least squares where the tails
             gains.append(_kept_gain_db(old, seg, (b + c) // 2 - q0, c - q0, q0, rate, sr))  # have mostly gone)
             inner = [*inner, c]
@@ -191,8 +226,23 @@ def patch_stem(dr, song: Song, tensors: dict, track_id: str, old_stem, changed: 
             w[: 2 * half] = np.linspace(0.0, 1.0, 2 * half, dtype=np.float32)
         if c < total:
             w[-2 * half:] = np.minimum(w[-2 * half:], np.linspace(1.0, 0.0, 2 * half, dtype=np.float32))
-        out[s0:s1] = (old[s0:s1, 0] * (1 - w) + new * w)[:, None]
+        out[s0:s1] = cache_stem(old[s0:s1, 0] * (1 - w) + new * w)[:, None]
+    out.flags.writeable = False
     return out
+
+
+def _bounds(dr, song: Song, total: int) -> list[int]:
+    """Codec samples of the section starts within [0, total], with 0 and ``total``."""
+    starts = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], dr.sample_rate) for s in song.sections]
+    return sorted({0, total} | {s for s in starts if 0 < s < total})
+
+
+def _window(ref: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``ref[lo:hi]``, zero-padded where ``ref`` ends before ``hi``."""
+    part = ref[lo:hi]
+    if part.shape[0] == hi - lo:
+        return part
+    return np.concatenate([part, np.zeros((hi - lo - part.shape[0], *ref.shape[1:]), ref.dtype)])
 
 
 def _kept_gain_db(old: np.ndarray, seg: np.ndarray, i0: int, i1: int, q0: int, rate: int, sr: int) -> float:
