@@ -103,14 +103,15 @@ def render_diffusion(song: Song, track_ids: Sequence[str] | None = None, section
     for track in tracks:
         with out_of_memory_as_error(f"rendering {track.name!r}", dr.device):
             mono[track.id] = _render_one(dr, song, track, sec, settings, on_step, refs, opts, start, renders_out,
-                                         decode)
+                                         decode, cancel)
     if not decode:
         return None
-    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, start), dr.sample_rate, sec)
+    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, start, cancel), dr.sample_rate, sec)
 
 
 def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, refs: dict[str, np.ndarray],
-                opts: DiffusionOptions, start: int, renders_out: dict | None, decode: bool = True) -> np.ndarray | None:
+                opts: DiffusionOptions, start: int, renders_out: dict | None, decode: bool = True,
+                cancel: Cancel | None = None) -> np.ndarray | None:
     """One track sampled (whole song or ``sec``) and decoded: mono at the codec rate, sample 0 = song sample
     ``start``; its latent renders go to ``renders_out``."""
     from ..render.score_features import section_frames
@@ -129,7 +130,7 @@ def _render_one(dr, song: Song, track, sec: Section | None, settings, on_step, r
         renders_out.update({(track.id, s.id): r for s, r in zip(sections, renders)})
     if not decode:
         return None
-    return dr.decode_track(song, track, latent, f0)[start - f0 * dr.hop:]  # sample 0 = ``start``
+    return dr.decode_track(song, track, latent, f0, cancel=cancel)[start - f0 * dr.hop:]  # sample 0 = ``start``
 
 
 def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont: str | os.PathLike | None = None,
@@ -149,17 +150,17 @@ def reference_renders(song: Song, track_ids: Sequence[str], rate: int, soundfont
 
 
 def level_to_references(song: Song, mono: dict[str, np.ndarray], refs: dict[str, np.ndarray], rate: int,
-                        start: int = 0) -> dict[str, np.ndarray]:
+                        start: int = 0, cancel: Cancel | None = None) -> dict[str, np.ndarray]:
     """Each decoded track (mono at ``rate``, its sample 0 = song sample ``start``) brought section by section to
     the loudness of its SoundFont reference (mono or stereo, sample 0 = the song's start), true peak under
-    -1 dBTP (``mix.leveling``)."""
+    -1 dBTP (``mix.leveling``); ``cancel`` is asked before each section's measurement and each limiter."""
     from ..mix.leveling import level_stem
 
     starts = [song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) - start for s in song.sections]
     out = {}
     for tid, m in mono.items():
         bounds = sorted({0, m.size} | {s for s in starts if 0 < s < m.size})
-        out[tid] = level_stem(m, refs[tid][start: start + m.size], bounds, rate, start)[0]
+        out[tid] = level_stem(m, refs[tid][start: start + m.size], bounds, rate, start, cancel=cancel)[0]
     return out
 
 

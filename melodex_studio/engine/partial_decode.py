@@ -1,11 +1,11 @@
 """Decode only what changed: a track's new stem when some of its sections got new render takes, made from its
 previous stem and a decode of the changed sections (plus context), instead of a decode of the whole song.
 
-The codec decoder is local: its convolutions reach ``RECEPTIVE_FRAMES`` latent frames; the notes' release
-tails (``CodecConfig.harmonic_tail``) read the score's roll before the window (``history_frames``, as long as a
-tail sounds); harmonics keep the song's phases (``frame_offset``). So a decode of [f0 - RECEPTIVE_FRAMES,
-f1 + RIGHT_CONTEXT_FRAMES) equals the whole-song decode over the changed frames and ``EDGE_FRAMES`` on each side
-up to float rounding (tests/render/test_shipped_renderer.py, tests/engine/test_partial_decode.py). The new audio replaces the old stem from ``SPLICE_FRAMES`` before the
+The codec decoder is local: its convolutions reach ``receptive_frames()`` latent frames (24 for the shipped
+codec; measured on random latents: under 1e-7 from there on, 4e-5 at 16 frames); the notes' release tails
+(``CodecConfig.harmonic_tail``) read the score's roll before the window (``history_frames``, as long as a tail
+sounds); harmonics keep the song's phases (``frame_offset``). So a decode of [f0 - reach, f1 + reach) equals the
+whole-song decode over the changed frames and ``EDGE_FRAMES`` on each side up to float rounding (tests/render/test_shipped_renderer.py, tests/engine/test_partial_decode.py). The new audio replaces the old stem from ``SPLICE_FRAMES`` before the
 first changed section to ``TAIL_S`` after the last (the new notes' release tails ring into the next section; its
 notes, unchanged, decode as before). Levelling is the whole-song path's
 (``engine.diffusion_render.level_to_references``): the changed sections are brought to their SoundFont
@@ -25,10 +25,6 @@ import numpy as np
 
 from ..song import Section, Song
 
-RECEPTIVE_FRAMES = 24  # latent frames a decoded frame depends on, on each side: the input convolution and six
-# ConvNeXt blocks (kernel 7: 21 frames), two more at the STFT rate and the iSTFT's overlap (2 more); measured on
-# random latents: under 1e-7 from there on (float rounding), 4e-5 at 16 frames
-RIGHT_CONTEXT_FRAMES = 2 * RECEPTIVE_FRAMES
 EDGE_FRAMES = 20  # levelled, limited and resampled beyond the splice, then cut off (the limiter's 80 ms release settles)
 TAIL_S = 2.0  # decoded again after a changed section: its notes' release tails ring into the next one (-17 dB by then)
 
@@ -173,6 +169,7 @@ def decode_spans(dr, song: Song, tensors: dict, track_id: str, changed: Sequence
     changed_starts = {song.tempo_map.tick_to_sample(song.section_ticks(s)[0], rate) for s in changed}
     changed_idx = {i for i, b in enumerate(bounds[:-1]) if b in changed_starts or (i == 0 and 0 in changed_starts)}
     spans = _spans(bounds, changed_idx)
+    reach = dr.codec.decoder.receptive_frames()
     out = []
     for k, (a, b) in enumerate(spans):
         # the new notes' tails ring on after the span: decode TAIL_S more (short of the next changed span)
@@ -180,8 +177,8 @@ def decode_spans(dr, song: Song, tensors: dict, track_id: str, changed: Sequence
         c = b if b >= total else max(b, min(total, b + int(TAIL_S * rate), limit))
         q0 = max(0, a // hop - EDGE_FRAMES) * hop
         q1 = total if c >= total else min(total, (-(-c // hop) + EDGE_FRAMES) * hop)
-        d0 = max(0, q0 // hop - RECEPTIVE_FRAMES)  # the release tails read the roll before d0 (``history_frames``)
-        d1 = min(latent.shape[0], q1 // hop + RIGHT_CONTEXT_FRAMES)
+        d0 = max(0, q0 // hop - reach)  # the release tails read the roll before d0 (``history_frames``)
+        d1 = min(latent.shape[0], q1 // hop + reach)
         seg = dr.decode_track(song, track, latent[d0:d1], d0, history_frames=dr.release_frames())
         out.append(DecodedSpan(a, b, c, q0, q1, total, seg[q0 - d0 * hop: q1 - d0 * hop]))
     return out

@@ -242,7 +242,8 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
                  cancel: Cancel | None = None) -> RenderResult:
     """Dry stems of the song at its rate decoded from the current render takes (no sampling), levelled to the
     SoundFont references as ``render_diffusion`` levels them; ModelError names the first section and track
-    without one. ``cancel`` is checked before each track's decoding and inside the SoundFont references."""
+    without one. ``cancel`` is checked before each window of a track's decoding (``decode_track``) and inside the
+    SoundFont references."""
     from .models import load_diffusion_renderer
 
     opts = options or DiffusionOptions()
@@ -254,6 +255,6 @@ def decode_takes(song: Song, tensors: dict[str, np.ndarray], track_ids: Sequence
             raise CancelledError("decoding cancelled; nothing was changed")
         latent, _ = track_latent(song, tensors, tr.id, dr, require=True)
         with out_of_memory_as_error(f"decoding {tr.name!r}", dr.device):
-            mono[tr.id] = dr.decode_track(song, tr, latent)
+            mono[tr.id] = dr.decode_track(song, tr, latent, cancel=cancel)
     refs = reference_renders(song, list(mono), dr.sample_rate, soundfont, cancel)
-    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate), dr.sample_rate, None)
+    return to_stems(song, level_to_references(song, mono, refs, dr.sample_rate, cancel=cancel), dr.sample_rate, None)

@@ -249,6 +249,14 @@ class Decoder(nn.Module):
                 spec = spec + self.bank(tail_params, self._upsample(tails, hn.shape[1]), offset)
         return istft_same(spec, self.cfg.n_fft, self.cfg.hop_length)  # (B, 4L*hop)
 
+    def receptive_frames(self) -> int:
+        """Latent frames on each side that a decoded frame depends on: the input convolution and the ConvNeXt
+        blocks at the latent rate (kernel 7: 3 frames each), those at the STFT rate and the iSTFT's overlap
+        (in STFT frames, rounded up to latent frames), and one more for the transposed convolution's phase."""
+        half = 3  # kernel 7 of ``inp`` and of every ``ConvNeXtBlock``
+        stft = half * self.cfg.dec_high_blocks + self.cfg.n_fft // self.cfg.hop_length // 2
+        return half * (1 + self.cfg.dec_blocks) + math.ceil(stft / self.cfg.downsample) + 1
+
     def _upsample(self, roll: torch.Tensor, frames: int) -> torch.Tensor:
         return roll.repeat_interleave(self.cfg.downsample, dim=1)[:, :frames]  # latent rate -> STFT frame rate
 

@@ -179,11 +179,11 @@ def test_a_gpu_out_of_memory_error_is_a_clear_message_and_changes_nothing(checkp
     song = make_demo_song(bars=4, tracks=2)
     real, calls = DiffusionRenderer.decode_track, []
 
-    def decode_track(self, song_, track, latent, frame_start=0):
+    def decode_track(self, song_, track, latent, frame_start=0, **kwargs):
         calls.append(track.id)
         if len(calls) == 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(self, song_, track, latent, frame_start)
+        return real(self, song_, track, latent, frame_start, **kwargs)
 
     monkeypatch.setattr(DiffusionRenderer, "decode_track", decode_track)
     tensors: dict = {}

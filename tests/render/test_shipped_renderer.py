@@ -46,12 +46,11 @@ def test_the_shipped_renderer_follows_the_score(renderer):
 
 @pytest.mark.slow
 def test_a_window_of_the_song_decodes_as_the_whole_song_does_there(renderer):
-    """engine/partial_decode.py decodes only a window of a track, from ``RECEPTIVE_FRAMES`` before the part it
+    """engine/partial_decode.py decodes only a window of a track, from ``receptive_frames()`` before the part it
     keeps, with the score's roll before it (``history_frames``): the notes that ended before the window ring on in
     it with their release tails as in the whole-song decode; without that history they would be missing."""
     import torch
 
-    from melodex_studio.engine.partial_decode import RECEPTIVE_FRAMES
     from melodex_studio.song import Note
 
     song = make_demo_song(bars=8, tracks=2)
@@ -67,8 +66,37 @@ def test_a_window_of_the_song_decodes_as_the_whole_song_does_there(renderer):
     f_end = song.tempo_map.tick_to_sample(4 * ppq_bar, renderer.sample_rate) // hop  # the last note ends here
     d0 = f_end + 5  # a window that starts 0.2 s after it
     w = renderer.decode_track(song, track, latent[d0:], d0, history_frames=renderer.release_frames())
-    exact = slice(RECEPTIVE_FRAMES * hop, None)
+    assert renderer.codec.decoder.receptive_frames() == 24  # 21 at the latent rate, 2 at the STFT rate, 1 spare
+    exact = slice(renderer.codec.decoder.receptive_frames() * hop, None)
     assert np.abs(w[exact] - whole[d0 * hop:][exact]).max() < 1e-6  # float rounding (convolutions of other lengths)
     no_history = renderer.decode_track(song, track, latent[d0:], d0)
     assert np.abs(no_history[exact] - whole[d0 * hop:][exact]).max() > 1e-3  # the tails are audible without it
     assert renderer.release_frames() == 174  # 1 s time constant (harmonic_tail) to -60 dB at 25 frames/s
+
+
+@pytest.mark.slow
+def test_a_long_track_decodes_in_windows_as_in_one_pass_and_a_cancel_stops_between_them(renderer):
+    """decode_track decodes a latent longer than DECODE_CHUNK_FRAMES window by window (bounded memory, and a
+    cancel is answered within one window): the audio is the one-pass decode's up to float rounding, tails and
+    harmonic phases included."""
+    import torch
+
+    from melodex_studio.errors import CancelledError
+    from melodex_studio.render import diffusion
+
+    song = make_demo_song(bars=40, tracks=2)  # 80 s: 2000 frames, three windows of 768
+    track = next(t for t in song.tracks if not t.is_drum)
+    T = renderer.song_frames(song)
+    assert T > 2 * diffusion.DECODE_CHUNK_FRAMES
+    latent = torch.from_numpy(np.random.default_rng(1).standard_normal((T, renderer.codec.cfg.latent_dim),
+                                                                        dtype=np.float32))
+    asked = []
+    chunked = renderer.decode_track(song, track, latent, cancel=lambda: asked.append(1) and False)
+    assert len(asked) == 3
+    one_pass = renderer._decode_window(song, track, latent, 0, None, 0)
+    assert chunked.shape == one_pass.shape and np.abs(one_pass).max() > 0.05
+    assert np.abs(chunked - one_pass).max() < 1e-5
+    calls = []
+    with pytest.raises(CancelledError):
+        renderer.decode_track(song, track, latent, cancel=lambda: calls.append(1) or len(calls) > 1)
+    assert len(calls) == 2  # the second window was not decoded
