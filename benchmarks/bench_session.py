@@ -6,13 +6,14 @@
   waits for between "Regenerate" and hearing it, through ``session.regenerate(render=True)``;
 * switch a take (``use_take``: notes, render choice, stem from the cache or this session's memo);
 * undo of a regeneration;
-* cancel latency: a whole-song render job cancelled at a random moment, request -> job ended (p95 of 20);
+* cancel latency: a whole-song render job cancelled at a random moment of its run, request -> job ended (p95 of 20);
 * save and load of a 192 s, 6-track project (benchmarks/bench_project.py's song) with 3 diffusion takes
   per track and section (a render, a variation from step 4, a variation of that from step 6) and their full
   latent state.
 
-Median of 5 (and the min) unless stated. Rewrites the "Project session" section of RESULTS.md. Run:
-``.venv/bin/python benchmarks/bench_session.py [--edits-only | --project-only]``
+Median of 5 (and the min) unless stated, at the torch thread count the app uses (torch's default: the CPU's
+cores) or ``MELODEX_BENCH_THREADS``; the regeneration also at one thread. Rewrites the "Project session" section
+of RESULTS.md. Run: ``.venv/bin/python benchmarks/bench_session.py [--edits-only | --project-only]``
 """
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ def _machine(threads: int) -> str:
 
 
 def edits(threads: int) -> list[str]:
-    """Regenerate end to end, switch a take, undo, cancel latency (the 72 s song)."""
+    """Regenerate end to end (at ``threads`` torch threads and at one), switch a take, undo, cancel latency (the
+    72 s song)."""
+    import torch
+
     from melodex_studio.engine.diffusion_render import DiffusionOptions
     from melodex_studio.engine.preview import pad_stems
     from melodex_studio.engine.proposals import stem_array, stem_name
@@ -79,28 +83,33 @@ def edits(threads: int) -> list[str]:
                      drums=True, genre="pop", mood="happy")
     s = ProjectSession(device="cpu", diffusion=DiffusionOptions(device="cpu"), autosave=False)
     t_gen = _timed(lambda: s.run(s.generate(plan=plan, seed=3, render=True)))
-    stages: dict[str, list[float]] = {}
-    totals, takes = [], []
-    for i in range(RUNS):
-        marks = []
-        t0 = time.perf_counter()
-        p = s.run(s.regenerate("chorus", seed=100 + i, render=True,
-                               progress=lambda pr: marks.append((pr.stage, time.perf_counter()))))
-        t_job = time.perf_counter()
-        mix_song(s.song, pad_stems({t.id: stem_array(s.audio[stem_name(s.song, t.id)]) for t in s.song.tracks}))
-        t1 = time.perf_counter()  # the window's mix (ui.audio_source) of the session's new stems
-        totals.append(t1 - t0)
-        takes.append(p.takes[0].id)
-        prev = t0
-        for stage in ("structure", "diffusion", "decode"):
-            ts = [t for st, t in marks if st == stage]
-            if ts:
-                stages.setdefault(stage, []).append(ts[-1] - prev)
-                prev = ts[-1]
-        stages.setdefault("apply + mix", []).append(t1 - t_job)
-    rows.append(("regenerate chorus (8 bars, 4 tracks) end to end", _stats(totals), "under 3 s"))
-    for k, v in stages.items():
-        rows.append((f"  of which {k}", _stats(v), ""))
+    takes = []
+    for n_threads in dict.fromkeys([threads, 1]):  # the app's threads (torch's default: the cores), and one
+        torch.set_num_threads(n_threads)
+        stages: dict[str, list[float]] = {}
+        totals = []
+        for i in range(RUNS):
+            marks = []
+            t0 = time.perf_counter()
+            p = s.run(s.regenerate("chorus", seed=100 + i + 10 * n_threads, render=True,
+                                   progress=lambda pr: marks.append((pr.stage, time.perf_counter()))))
+            t_job = time.perf_counter()
+            mix_song(s.song, pad_stems({t.id: stem_array(s.audio[stem_name(s.song, t.id)]) for t in s.song.tracks}))
+            t1 = time.perf_counter()  # the window's mix (ui.audio_source) of the session's new stems
+            totals.append(t1 - t0)
+            takes.append(p.takes[0].id)
+            prev = t0
+            for stage in ("structure", "diffusion", "decode"):
+                ts = [t for st, t in marks if st == stage]
+                if ts:
+                    stages.setdefault(stage, []).append(ts[-1] - prev)
+                    prev = ts[-1]
+            stages.setdefault("apply + mix", []).append(t1 - t_job)
+        rows.append((f"regenerate chorus (8 bars, 4 tracks) end to end, torch threads {n_threads}", _stats(totals),
+                     "under 3 s" if n_threads == threads else ""))
+        for k, v in stages.items():
+            rows.append((f"  of which {k}", _stats(v), ""))
+    torch.set_num_threads(threads)
     s.use_take(takes[-2])
     s.use_take(takes[-1])  # both stems now in the cache or the memo
     switch = [_timed(lambda t=t: s.use_take(t)) for t in (takes[-2], takes[-1]) * 3][1:]
@@ -111,15 +120,17 @@ def edits(threads: int) -> list[str]:
         undo.append(_timed(s.undo))
     rows.append(("undo of a regeneration (with render)", _stats(undo), "under 50 ms"))
     rng, lat = random.Random(1), []
+    t_render = _timed(lambda: s.run(s.render()))  # the moments to cancel at are drawn over the whole job
     for _ in range(20):
         job = s.render()
-        time.sleep(rng.uniform(0.05, 3.0))
+        time.sleep(rng.uniform(0.05, t_render))
         t0 = time.perf_counter()
         job.cancel()
         job.join()
         lat.append(time.perf_counter() - t0)
     lat.sort()
-    rows.append(("cancel latency of a render job, p95 / max of 20", f"{lat[18]:.3f} / {lat[-1]:.3f}", "p95 under 0.5 s"))
+    rows.append((f"cancel latency of a render job ({t_render:.1f} s uncancelled), cancelled at a random moment of it: "
+                 "p95 / max of 20", f"{lat[18]:.3f} / {lat[-1]:.3f}", "p95 under 0.5 s"))
     s.close()
     return _table("## Project session: edits and jobs (`bench_session.py`)",
                   f"{machine} The 72 s song (intro 4, verse 8, chorus 8, verse 8, chorus 8 at 120 BPM; electric "
@@ -185,7 +196,8 @@ def project_file(threads: int) -> list[str]:
 def main() -> None:
     import torch
 
-    threads = int(os.environ.get("MELODEX_BENCH_THREADS", "1"))
+    # the app's setting by default: torch's own thread count (the CPU's cores; the structure sampler uses one)
+    threads = int(os.environ.get("MELODEX_BENCH_THREADS", torch.get_num_threads()))
     torch.set_num_threads(threads)
     os.environ.setdefault("MELODEX_DATA_DIR", tempfile.mkdtemp())
     if "--project-only" not in sys.argv:
